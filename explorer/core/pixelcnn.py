@@ -1,0 +1,315 @@
+"""Autoregressive priors over the H x W grid of code indices (notes, "PixelCNN").
+
+    p(z) = prod_{i,j} p(z_{i,j} | z_{<i,j}),    log p(z) = sum_{i,j} log p(z_{i,j} | z_{<i,j})
+
+Two priors:
+
+* :class:`PixelCNN`: the notes' plain stack: a type-A masked conv, then residual blocks
+  with type-B masked convs. Its receptive field has the well-known blind spot (up and to
+  the right of the current position).
+* :class:`GatedPixelCNN`: vertical and horizontal stacks with gated activations
+  (van den Oord et al. 2016): no blind spot.
+
+Both are trained with teacher forcing (every position in one pass, :meth:`logits`) and
+cross-entropy, give exact log-likelihoods, and sample in raster order through
+:class:`~explorer.core.sampling.RasterSampler`.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Iterator
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from .masked_conv import MaskedConv2d, pointwise
+from .sampling import RasterSampler, RasterStep
+
+
+@dataclass
+class PriorConfig:
+    kind: str = "gated"            # "gated" (no blind spot) or "plain" (the notes' masked stack)
+    num_codes: int = 128           # K, number of code values (must match the VQ-VAE)
+    height: int = 7                # code-grid rows
+    width: int = 7                 # code-grid columns
+    channels: int = 128            # feature width of the stack
+    layers: int = 8                # gated layers, or residual blocks of the plain stack
+    kernel_size: int = 3           # kernel of the gated stacks / the plain type-B convs
+    first_kernel: int = 7          # kernel of the plain stack's type-A first layer
+    head_channels: int = 256       # width of the 1x1 output head
+    num_classes: int = 0           # class conditioning (0 = unconditional)
+    dropout: float = 0.1           # dropout before each residual 1x1 conv (training only)
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("gated", "plain"):
+            raise ValueError("prior kind must be 'gated' or 'plain'")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "PriorConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"unknown prior config fields: {sorted(unknown)}")
+        return cls(**data)
+
+
+class AutoregressivePrior(nn.Module):
+    """Shared API of the priors: logits, log_prob, sample, steps."""
+
+    config: PriorConfig
+
+    def logits(self, codes: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """Teacher-forced logits for every position in one pass: (B, H, W) -> (B, K, H, W)."""
+        raise NotImplementedError
+
+    def incremental(self, grid: torch.Tensor, labels: torch.Tensor | None):
+        """An evaluator that computes one position's logits from cached activations."""
+        raise NotImplementedError
+
+    def forward(self, codes: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        return self.logits(codes, labels)
+
+    def loss(self, codes: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """Teacher-forced NLL in nats per position: mean cross-entropy (notes, "Training")."""
+        return F.cross_entropy(self.logits(codes, labels), codes)
+
+    def log_prob(self, codes: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """Exact log p(z) = sum_{i,j} log p(z_ij | z_<ij) in nats: (B, H, W) -> (B,)."""
+        return -F.cross_entropy(self.logits(codes, labels), codes, reduction="none").sum((1, 2))
+
+    def _class_bias(self, table: nn.Embedding | None, labels: torch.Tensor | None) -> torch.Tensor | float:
+        if table is None:
+            return 0.0
+        if labels is None:
+            raise ValueError("this prior is class-conditional: pass labels")
+        return table(labels)[:, :, None, None]
+
+    def sample(self, n: int = 1, temperature: float = 1.0, top_k: int | None = None,
+               generator: torch.Generator | None = None, given: torch.Tensor | None = None,
+               mask: torch.Tensor | None = None, labels: torch.Tensor | int | None = None,
+               method: str = "fast") -> torch.Tensor:
+        """n code grids (n, H, W) drawn in raster order; ``given``/``mask`` keep codes fixed."""
+        return RasterSampler(self, method).sample(n, temperature=temperature, top_k=top_k, generator=generator,
+                                                  given=given, mask=mask, labels=labels)
+
+    def steps(self, n: int = 1, temperature: float = 1.0, top_k: int | None = None,
+              generator: torch.Generator | None = None, given: torch.Tensor | None = None,
+              mask: torch.Tensor | None = None, labels: torch.Tensor | int | None = None,
+              method: str = "fast") -> Iterator[RasterStep]:
+        """Generator of raster steps (position, probabilities, chosen code, grid so far)."""
+        return RasterSampler(self, method).steps(n, temperature=temperature, top_k=top_k, generator=generator,
+                                                 given=given, mask=mask, labels=labels)
+
+
+# --------------------------------------------------------------------------------------
+# Plain PixelCNN
+# --------------------------------------------------------------------------------------
+class MaskedResidualBlock(nn.Module):
+    """x + 1x1(relu(B-masked kxk(relu(1x1(relu(x))))))  (van den Oord et al. 2016a, Fig. 5)."""
+
+    def __init__(self, channels: int, kernel_size: int, dropout: float) -> None:
+        super().__init__()
+        half = channels // 2
+        self.reduce = nn.Conv2d(channels, half, 1)
+        self.masked = MaskedConv2d(half, half, kernel_size, "B")
+        self.expand = nn.Conv2d(half, channels, 1)
+        self.drop = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = F.relu(self.reduce(F.relu(x)))
+        h = F.relu(self.masked(h))
+        return x + self.expand(self.drop(h))
+
+
+class PixelCNN(AutoregressivePrior):
+    """The notes' masked stack: type-A conv on the embedded codes, then type-B blocks."""
+
+    def __init__(self, config: PriorConfig) -> None:
+        super().__init__()
+        self.config = c = config
+        self.embed = nn.Embedding(c.num_codes, c.channels)
+        self.conv_in = MaskedConv2d(c.channels, c.channels, c.first_kernel, "A")
+        self.blocks = nn.ModuleList(MaskedResidualBlock(c.channels, c.kernel_size, c.dropout) for _ in range(c.layers))
+        self.class_embed = nn.Embedding(c.num_classes, c.channels) if c.num_classes else None
+        self.head1 = nn.Conv2d(c.channels, c.head_channels, 1)
+        self.head2 = nn.Conv2d(c.head_channels, c.num_codes, 1)
+
+    def logits_from_embedding(self, e: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """Logits from embedded codes e (B, C, H, W); tests differentiate through e."""
+        x = self.conv_in(e) + self._class_bias(self.class_embed, labels)
+        for block in self.blocks:
+            x = block(x)
+        return self.head2(F.relu(self.head1(F.relu(x))))
+
+    def logits(self, codes: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        return self.logits_from_embedding(self.embed(codes).permute(0, 3, 1, 2), labels)  # (B, C, H, W)
+
+    def incremental(self, grid: torch.Tensor, labels: torch.Tensor | None) -> "_PlainIncremental":
+        return _PlainIncremental(self, grid, labels)
+
+
+class _PlainIncremental:
+    """Caches each masked conv's input; a step computes one position through the stack."""
+
+    def __init__(self, net: PixelCNN, grid: torch.Tensor, labels: torch.Tensor | None) -> None:
+        n, h, w = grid.shape
+        ref = net.embed.weight
+        self.net = net
+        self.x_in = net.conv_in.pad_like(n, h, w, ref)                    # embedded codes, padded
+        self.caches = [b.masked.pad_like(n, h, w, ref) for b in net.blocks]
+        self.cls = net.class_embed(labels) if net.class_embed is not None else 0.0
+        self.commit_all(grid)
+
+    def commit_all(self, grid: torch.Tensor) -> None:
+        # Given codes are visible to later positions from the start (only causal taps read them).
+        p = self.net.conv_in.padding[0]
+        h, w = grid.shape[1:]
+        self.x_in[:, :, p:p + h, p:p + w] = self.net.embed(grid).permute(0, 3, 1, 2)
+
+    def logits_at(self, i: int, j: int) -> torch.Tensor:
+        net = self.net
+        x = net.conv_in.at(self.x_in, i, j) + self.cls                  # (n, C)
+        for block, cache in zip(net.blocks, self.caches):
+            h = F.relu(pointwise(block.reduce, F.relu(x)))
+            p = block.masked.padding[0]
+            cache[:, :, i + p, j + p] = h
+            h = F.relu(block.masked.at(cache, i, j))
+            x = x + pointwise(block.expand, h)
+        return pointwise(net.head2, F.relu(pointwise(net.head1, F.relu(x))))
+
+    def commit(self, i: int, j: int, codes: torch.Tensor) -> None:
+        p = self.net.conv_in.padding[0]
+        self.x_in[:, :, i + p, j + p] = self.net.embed(codes)
+
+
+# --------------------------------------------------------------------------------------
+# Gated PixelCNN
+# --------------------------------------------------------------------------------------
+def gate(x: torch.Tensor, dim: int = 1) -> torch.Tensor:
+    """tanh(a) * sigmoid(b) for x = [a, b] split along ``dim``."""
+    a, b = x.chunk(2, dim=dim)
+    return torch.tanh(a) * torch.sigmoid(b)
+
+
+class GatedLayer(nn.Module):
+    """One gated layer with a vertical and a horizontal stack.
+
+    v_raw = Vconv(v) (rows strictly above for layer 0, up to the centre row after);
+    h_raw = Hconv(h) (1 x k, type A for layer 0, B after) + 1x1(v_raw);
+    v' = gate(v_raw); h' = [h +] 1x1(gate(h_raw)). The vertical stack only ever sees rows
+    above the current one, so linking it into the horizontal stack is causal.
+    """
+
+    def __init__(self, channels: int, kernel_size: int, first: bool, num_classes: int, dropout: float) -> None:
+        super().__init__()
+        c, k = channels, kernel_size
+        self.first = first
+        self.v_conv = MaskedConv2d(c, 2 * c, k, "VA" if first else "VB")
+        self.h_conv = MaskedConv2d(c, 2 * c, (1, k), "A" if first else "B")
+        self.v_to_h = nn.Conv2d(2 * c, 2 * c, 1)
+        self.h_out = nn.Conv2d(c, c, 1)
+        self.drop = nn.Dropout(dropout)
+        self.class_v = nn.Embedding(num_classes, 2 * c) if num_classes else None
+        self.class_h = nn.Embedding(num_classes, 2 * c) if num_classes else None
+
+    def forward(self, v: torch.Tensor, h: torch.Tensor, labels: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+        cv = self.class_v(labels)[:, :, None, None] if self.class_v is not None else 0.0
+        ch = self.class_h(labels)[:, :, None, None] if self.class_h is not None else 0.0
+        v_raw = self.v_conv(v) + cv
+        h_raw = self.h_conv(h) + self.v_to_h(v_raw) + ch
+        h_new = self.h_out(self.drop(gate(h_raw)))
+        return gate(v_raw), (h_new if self.first else h + h_new)
+
+
+class GatedPixelCNN(AutoregressivePrior):
+    """Gated PixelCNN with vertical + horizontal stacks: no blind spot."""
+
+    def __init__(self, config: PriorConfig) -> None:
+        super().__init__()
+        self.config = c = config
+        self.embed = nn.Embedding(c.num_codes, c.channels)
+        self.layers = nn.ModuleList(GatedLayer(c.channels, c.kernel_size, i == 0, c.num_classes, c.dropout)
+                                    for i in range(c.layers))
+        self.head1 = nn.Conv2d(c.channels, c.head_channels, 1)
+        self.head2 = nn.Conv2d(c.head_channels, c.num_codes, 1)
+
+    def logits_from_embedding(self, e: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """Logits from embedded codes e (B, C, H, W); tests differentiate through e."""
+        if self.config.num_classes and labels is None:
+            raise ValueError("this prior is class-conditional: pass labels")
+        v, h = e, e
+        for layer in self.layers:
+            v, h = layer(v, h, labels)
+        return self.head2(F.relu(self.head1(F.relu(h))))
+
+    def logits(self, codes: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        return self.logits_from_embedding(self.embed(codes).permute(0, 3, 1, 2), labels)  # (B, C, H, W)
+
+    def incremental(self, grid: torch.Tensor, labels: torch.Tensor | None) -> "_GatedIncremental":
+        return _GatedIncremental(self, grid, labels)
+
+
+class _GatedIncremental:
+    """Fast evaluator for :class:`GatedPixelCNN`.
+
+    The vertical stack at row i depends only on rows < i, so it is computed one whole row
+    at a time when row i starts; the horizontal stack is computed one position at a time.
+    """
+
+    def __init__(self, net: GatedPixelCNN, grid: torch.Tensor, labels: torch.Tensor | None) -> None:
+        n, h, w = grid.shape
+        ref = net.embed.weight
+        self.net, self.h, self.w = net, h, w
+        self.v_in = [layer.v_conv.pad_like(n, h, w, ref) for layer in net.layers]   # inputs of each V conv
+        self.h_in = [layer.h_conv.pad_like(n, h, w, ref) for layer in net.layers]   # inputs of each H conv
+        self.v_raw = [ref.new_zeros(n, 2 * net.config.channels, w) for _ in net.layers]  # current row
+        self.cls_v = [l.class_v(labels) if l.class_v is not None else 0.0 for l in net.layers]
+        self.cls_h = [l.class_h(labels) if l.class_h is not None else 0.0 for l in net.layers]
+        self.row_done = -1
+        e = net.embed(grid).permute(0, 3, 1, 2)                         # (n, C, H, W)
+        pv, pw = net.layers[0].v_conv.padding
+        self.v_in[0][:, :, pv:pv + h, pw:pw + w] = e
+        ph = net.layers[0].h_conv.padding[1]
+        self.h_in[0][:, :, :, ph:ph + w] = e
+
+    def _vertical_row(self, i: int) -> None:
+        for idx, layer in enumerate(self.net.layers):
+            raw = layer.v_conv.row(self.v_in[idx], i)                      # (n, 2C, W)
+            if not isinstance(self.cls_v[idx], float):
+                raw = raw + self.cls_v[idx][:, :, None]
+            self.v_raw[idx] = raw
+            if idx + 1 < len(self.net.layers):
+                pv, pw = self.net.layers[idx + 1].v_conv.padding
+                self.v_in[idx + 1][:, :, i + pv, pw:pw + self.w] = gate(raw)
+        self.row_done = i
+
+    def logits_at(self, i: int, j: int) -> torch.Tensor:
+        if self.row_done != i:
+            self._vertical_row(i)
+        net = self.net
+        h = None
+        for idx, layer in enumerate(net.layers):
+            ph = layer.h_conv.padding[1]
+            if h is not None:
+                self.h_in[idx][:, :, i, j + ph] = h
+            h_raw = layer.h_conv.at(self.h_in[idx], i, j) + pointwise(layer.v_to_h, self.v_raw[idx][:, :, j]) \
+                + self.cls_h[idx]
+            h_new = pointwise(layer.h_out, gate(h_raw))
+            h = h_new if layer.first else self.h_in[idx][:, :, i, j + ph] + h_new
+        return pointwise(net.head2, F.relu(pointwise(net.head1, F.relu(h))))
+
+    def commit(self, i: int, j: int, codes: torch.Tensor) -> None:
+        e = self.net.embed(codes)                                           # (n, C)
+        pv, pw = self.net.layers[0].v_conv.padding
+        self.v_in[0][:, :, i + pv, j + pw] = e
+        ph = self.net.layers[0].h_conv.padding[1]
+        self.h_in[0][:, :, i, j + ph] = e
+
+
+def build_prior(config: PriorConfig) -> AutoregressivePrior:
+    """The prior class named by ``config.kind``."""
+    return GatedPixelCNN(config) if config.kind == "gated" else PixelCNN(config)

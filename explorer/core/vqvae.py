@@ -1,0 +1,200 @@
+"""VQ-VAE: encoder -> discrete bottleneck -> decoder (notes, "Vector Quantised-VAE").
+
+    L = ||x - D(z_q_st)||^2 + ||sg[z_e] - z_q||^2 + beta ||z_e - sg[z_q]||^2
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from .quantizers import GumbelQuantizer, QuantizerOutput, VectorQuantizer, gumbel_temperature
+
+
+@dataclass
+class VQVAEConfig:
+    in_channels: int = 1           # 1 (grey) or 3 (RGB) image channels
+    image_size: int = 28           # input height = width in pixels
+    downsample: int = 4            # spatial factor image -> code grid (1, 2, 4 or 8): 28 -> 7
+    hidden_channels: int = 64      # width of the conv trunk at the code-grid resolution
+    res_blocks: int = 2            # residual blocks in the encoder and in the decoder
+    res_channels: int = 32         # bottleneck width inside each residual block
+    num_codes: int = 128           # K, codebook size
+    code_dim: int = 16             # D, dimension of each code vector
+    quantizer: str = "vq"          # "vq" (nearest neighbour) or "gumbel" (Gumbel-Softmax)
+    beta: float = 0.25             # commitment weight
+    ema: bool = True               # EMA codebook updates instead of the codebook loss term
+    ema_decay: float = 0.99        # EMA decay
+    kmeans_init: bool = True       # initialise the codebook by k-means on the first batch
+    dead_code_steps: int = 50      # re-seed codes unused for this many steps (0 = never)
+    gumbel_hard: bool = False      # straight-through one-hot for the Gumbel bottleneck
+    gumbel_kl_weight: float = 5e-4 # weight of KL(q || uniform) for the Gumbel bottleneck
+    tau_start: float = 1.0         # Gumbel temperature at step 0
+    tau_min: float = 0.1           # Gumbel temperature floor
+    tau_rate: float = 2e-4         # Gumbel temperature decay per step: tau = start*exp(-rate*step)
+
+    def __post_init__(self) -> None:
+        if self.downsample not in (1, 2, 4, 8):
+            raise ValueError("downsample must be 1, 2, 4 or 8")
+        if self.image_size % self.downsample:
+            raise ValueError("image_size must be a multiple of downsample")
+        if self.quantizer not in ("vq", "gumbel"):
+            raise ValueError("quantizer must be 'vq' or 'gumbel'")
+
+    @property
+    def grid_size(self) -> int:
+        """Side of the code grid: image_size / downsample (28 -> 7, 32 -> 8)."""
+        return self.image_size // self.downsample
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "VQVAEConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"unknown VQ-VAE config fields: {sorted(unknown)}")
+        return cls(**data)
+
+
+class ResidualBlock(nn.Module):
+    """x + conv1x1(relu(conv3x3(relu(x))))."""
+
+    def __init__(self, channels: int, hidden: int) -> None:
+        super().__init__()
+        self.conv3 = nn.Conv2d(channels, hidden, 3, padding=1)
+        self.conv1 = nn.Conv2d(hidden, channels, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.conv1(F.relu(self.conv3(F.relu(x))))
+
+
+class Encoder(nn.Module):
+    """Image (B, C, H, W) -> features (B, out, H/f, W/f) with log2(f) stride-2 convs."""
+
+    def __init__(self, cfg: VQVAEConfig, out_channels: int) -> None:
+        super().__init__()
+        n_down = int(math.log2(cfg.downsample))
+        hid = cfg.hidden_channels
+        layers: list[nn.Module] = []
+        ch = cfg.in_channels
+        for i in range(n_down):
+            nxt = hid // 2 if i < n_down - 1 else hid
+            layers += [nn.Conv2d(ch, nxt, 4, stride=2, padding=1), nn.ReLU()]
+            ch = nxt
+        layers += [nn.Conv2d(ch, hid, 3, padding=1)]
+        layers += [ResidualBlock(hid, cfg.res_channels) for _ in range(cfg.res_blocks)]
+        layers += [nn.ReLU(), nn.Conv2d(hid, out_channels, 1)]
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
+class Decoder(nn.Module):
+    """Code vectors (B, D, h, w) -> image logits (B, C, h*f, w*f)."""
+
+    def __init__(self, cfg: VQVAEConfig) -> None:
+        super().__init__()
+        n_up = int(math.log2(cfg.downsample))
+        hid = cfg.hidden_channels
+        layers: list[nn.Module] = [nn.Conv2d(cfg.code_dim, hid, 3, padding=1)]
+        layers += [ResidualBlock(hid, cfg.res_channels) for _ in range(cfg.res_blocks)]
+        layers += [nn.ReLU()]
+        ch = hid
+        for i in range(n_up):
+            last = i == n_up - 1
+            nxt = cfg.in_channels if last else hid // 2
+            layers += [nn.ConvTranspose2d(ch, nxt, 4, stride=2, padding=1)]
+            if not last:
+                layers += [nn.ReLU()]
+            ch = nxt
+        if n_up == 0:
+            layers += [nn.Conv2d(ch, cfg.in_channels, 3, padding=1)]
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.net(z)
+
+
+@dataclass
+class VQVAEOutput:
+    """Everything a training step or a plot needs from one forward pass."""
+    reconstruction: torch.Tensor     # (B, C, H, W) in [0, 1]
+    recon_loss: torch.Tensor         # scalar mean squared error to the input
+    quant: QuantizerOutput           # the bottleneck's result (codes, loss terms, statistics)
+
+    @property
+    def loss(self) -> torch.Tensor:
+        """Total objective: reconstruction + codebook + commitment (+ KL for Gumbel)."""
+        return self.recon_loss + self.quant.loss
+
+
+class VQVAE(nn.Module):
+    """Convolutional VQ-VAE with a nearest-neighbour or Gumbel-Softmax bottleneck."""
+
+    def __init__(self, config: VQVAEConfig | None = None) -> None:
+        super().__init__()
+        self.config = cfg = config or VQVAEConfig()
+        if cfg.quantizer == "vq":
+            self.encoder = Encoder(cfg, cfg.code_dim)
+            self.quantizer: VectorQuantizer | GumbelQuantizer = VectorQuantizer(
+                cfg.num_codes, cfg.code_dim, cfg.beta, ema=cfg.ema, decay=cfg.ema_decay,
+                kmeans_init=cfg.kmeans_init, dead_code_steps=cfg.dead_code_steps)
+        else:
+            self.encoder = Encoder(cfg, cfg.num_codes)  # K logits per position
+            self.quantizer = GumbelQuantizer(cfg.num_codes, cfg.code_dim, kl_weight=cfg.gumbel_kl_weight,
+                                             hard=cfg.gumbel_hard, tau=cfg.tau_start)
+        self.decoder = Decoder(cfg)
+
+    @property
+    def codebook(self) -> torch.Tensor:
+        """The (K, D) codebook e."""
+        return self.quantizer.codebook
+
+    @property
+    def device(self) -> torch.device:
+        return self.codebook.device
+
+    def set_step(self, step: int) -> None:
+        """Advance schedules that depend on the training step (Gumbel temperature)."""
+        if isinstance(self.quantizer, GumbelQuantizer):
+            c = self.config
+            self.quantizer.tau = gumbel_temperature(step, c.tau_start, c.tau_min, c.tau_rate)
+
+    def encode_latents(self, x: torch.Tensor) -> torch.Tensor:
+        """z_e(x): (B, C, H, W) -> (B, D, h, w) (or K logits per position for Gumbel)."""
+        return self.encoder(x)
+
+    def quantize(self, x: torch.Tensor, return_distances: bool = False) -> QuantizerOutput:
+        return self.quantizer(self.encoder(x), return_distances=return_distances)
+
+    @torch.no_grad()
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """x: float (B, C, H, W) in [0, 1] -> long code grid (B, h, w)."""
+        was = self.training
+        self.eval()
+        try:
+            return self.quantizer(self.encoder(x.to(self.device))).indices
+        finally:
+            self.train(was)
+
+    def decode_latents(self, z: torch.Tensor) -> torch.Tensor:
+        """Decoder on continuous latents z (B, D, h, w) -> image (B, C, H, W) in [0, 1]."""
+        return torch.sigmoid(self.decoder(z))
+
+    def decode(self, codes: torch.Tensor) -> torch.Tensor:
+        """Long code grid (B, h, w) -> image (B, C, H, W) in [0, 1]."""
+        if codes.dtype != torch.long:
+            codes = codes.long()
+        return self.decode_latents(self.quantizer.lookup(codes.to(self.device)))
+
+    def forward(self, x: torch.Tensor, return_distances: bool = False) -> VQVAEOutput:
+        """Reconstruction and each loss term separately (the UI plots each one)."""
+        quant = self.quantizer(self.encoder(x), return_distances=return_distances)
+        x_hat = self.decode_latents(quant.quantized)
+        return VQVAEOutput(reconstruction=x_hat, recon_loss=F.mse_loss(x_hat, x), quant=quant)
