@@ -109,7 +109,7 @@ class VectorQuantizer(nn.Module):
 
     def __init__(self, num_codes: int, code_dim: int, beta: float = 0.25, *, ema: bool = True,
                  decay: float = 0.99, eps: float = 1e-5, kmeans_init: bool = True,
-                 dead_code_steps: int = 50) -> None:
+                 dead_code_steps: int = 10) -> None:
         super().__init__()
         self.num_codes, self.code_dim, self.beta = num_codes, code_dim, beta
         self.ema, self.decay, self.eps = ema, decay, eps

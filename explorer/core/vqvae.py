@@ -29,7 +29,7 @@ class VQVAEConfig:
     ema: bool = True               # EMA codebook updates instead of the codebook loss term
     ema_decay: float = 0.99        # EMA decay
     kmeans_init: bool = True       # initialise the codebook by k-means on the first batch
-    dead_code_steps: int = 50      # re-seed codes unused for this many steps (0 = never)
+    dead_code_steps: int = 10      # re-seed codes unused for this many steps (0 = never)
     gumbel_hard: bool = False      # straight-through one-hot for the Gumbel bottleneck
     gumbel_kl_weight: float = 5e-4 # weight of KL(q || uniform) for the Gumbel bottleneck
     tau_start: float = 1.0         # Gumbel temperature at step 0
@@ -124,8 +124,8 @@ class Decoder(nn.Module):
 @dataclass
 class VQVAEOutput:
     """Everything a training step or a plot needs from one forward pass."""
-    reconstruction: torch.Tensor     # (B, C, H, W) in [0, 1]
-    recon_loss: torch.Tensor         # scalar mean squared error to the input
+    reconstruction: torch.Tensor     # (B, C, H, W) clamped to [0, 1]
+    recon_loss: torch.Tensor         # scalar mean squared error of the unclamped output to the input
     quant: QuantizerOutput           # the bottleneck's result (codes, loss terms, statistics)
 
     @property
@@ -184,8 +184,12 @@ class VQVAE(nn.Module):
             self.train(was)
 
     def decode_latents(self, z: torch.Tensor) -> torch.Tensor:
-        """Decoder on continuous latents z (B, D, h, w) -> image (B, C, H, W) in [0, 1]."""
-        return torch.sigmoid(self.decoder(z))
+        """Decoder on continuous latents z (B, D, h, w) -> image (B, C, H, W) in [0, 1].
+
+        The decoder's output layer is linear (a sigmoid there saturates early in training
+        and stalls it); the image is clamped to [0, 1].
+        """
+        return self.decoder(z).clamp(0.0, 1.0)
 
     def decode(self, codes: torch.Tensor) -> torch.Tensor:
         """Long code grid (B, h, w) -> image (B, C, H, W) in [0, 1]."""
@@ -196,5 +200,6 @@ class VQVAE(nn.Module):
     def forward(self, x: torch.Tensor, return_distances: bool = False) -> VQVAEOutput:
         """Reconstruction and each loss term separately (the UI plots each one)."""
         quant = self.quantizer(self.encoder(x), return_distances=return_distances)
-        x_hat = self.decode_latents(quant.quantized)
-        return VQVAEOutput(reconstruction=x_hat, recon_loss=F.mse_loss(x_hat, x), quant=quant)
+        x_raw = self.decoder(quant.quantized)                 # (B, C, H, W), unbounded
+        # The loss uses the unclamped output so every pixel keeps a gradient.
+        return VQVAEOutput(reconstruction=x_raw.clamp(0.0, 1.0), recon_loss=F.mse_loss(x_raw, x), quant=quant)

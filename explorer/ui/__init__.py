@@ -1,0 +1,1 @@
+"""Qt user interface (PySide6 + pyqtgraph). Import ``explorer.ui.MainWindow`` for the app."""

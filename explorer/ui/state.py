@@ -1,0 +1,65 @@
+"""The Qt-side model of the application: which bundle is loaded, and its live weights.
+
+Panels never own models. They hold an :class:`AppState`, read ``state.bundle`` in the GUI
+thread, and listen to its signals:
+
+* ``bundle_changed``: a different bundle (K, D or grid size may differ): rebuild views.
+* ``weights_updated(str)``: same architecture, new weights ("vqvae" or "prior"), e.g. a
+  snapshot from the training worker: refresh what is shown.
+
+The training worker trains its own copy of the model; it sends numpy snapshots of the
+weights, which :meth:`AppState.apply_snapshot` copies into the display model here.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from PySide6.QtCore import QObject, Signal
+
+from explorer.core.bundle import Bundle
+
+
+class AppState(QObject):
+    bundle_changed = Signal()
+    weights_updated = Signal(str)     # "vqvae" or "prior"
+    message = Signal(str)             # a short status-bar message
+
+    def __init__(self, bundle: Bundle | None = None, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._bundle: Bundle | None = None
+        self.path: Path | None = None
+        if bundle is not None:
+            self.set_bundle(bundle, getattr(bundle, "path", None))
+
+    @property
+    def bundle(self) -> Bundle | None:
+        return self._bundle
+
+    def set_bundle(self, bundle: Bundle | None, path: str | Path | None = None) -> None:
+        """Show a different bundle (models are moved to the CPU and put in eval mode)."""
+        if bundle is not None:
+            bundle.vqvae.cpu().eval()
+            if bundle.prior is not None:
+                bundle.prior.cpu().eval()
+        self._bundle = bundle
+        self.path = Path(path) if path else None
+        self.bundle_changed.emit()
+
+    def apply_snapshot(self, which: str, weights: dict[str, np.ndarray]) -> None:
+        """Copy numpy weights (a training snapshot) into the display model and notify panels."""
+        if self._bundle is None:
+            return
+        model = self._bundle.vqvae if which == "vqvae" else self._bundle.prior
+        if model is None:
+            return
+        state = {k: torch.from_numpy(np.asarray(v)) for k, v in weights.items()}
+        model.load_state_dict(state, strict=True)
+        model.eval()
+        self.weights_updated.emit(which)
+
+
+def snapshot(model: torch.nn.Module) -> dict[str, np.ndarray]:
+    """A numpy copy of a model's weights and buffers, safe to send across threads."""
+    return {k: v.detach().to("cpu", copy=True).numpy() for k, v in model.state_dict().items()}
