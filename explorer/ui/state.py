@@ -25,11 +25,14 @@ class AppState(QObject):
     bundle_changed = Signal()
     weights_updated = Signal(str)     # "vqvae" or "prior"
     message = Signal(str)             # a short status-bar message
+    code_selected = Signal(int)       # the code chosen for painting (codebook panel -> editor)
+    code_hovered = Signal(int)        # the code under the pointer anywhere (-1 = none)
 
     def __init__(self, bundle: Bundle | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._bundle: Bundle | None = None
         self.path: Path | None = None
+        self.selected_code: int = 0
         if bundle is not None:
             self.set_bundle(bundle, getattr(bundle, "path", None))
 
@@ -45,7 +48,14 @@ class AppState(QObject):
                 bundle.prior.cpu().eval()
         self._bundle = bundle
         self.path = Path(path) if path else None
+        if bundle is not None and self.selected_code >= bundle.vqvae.config.num_codes:
+            self.selected_code = 0
         self.bundle_changed.emit()
+
+    def select_code(self, code: int) -> None:
+        """Make ``code`` the one the latent editor paints with."""
+        self.selected_code = int(code)
+        self.code_selected.emit(self.selected_code)
 
     def apply_snapshot(self, which: str, weights: dict[str, np.ndarray]) -> None:
         """Copy numpy weights (a training snapshot) into the display model and notify panels."""
