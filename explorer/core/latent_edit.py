@@ -1,0 +1,342 @@
+"""Qt-free model of an editable code grid, its undoable edits, grid files and influence maps.
+
+A VQ-VAE turns an image into an h x w grid of code indices, one per cell:
+z_{i,j} = argmin_k ||z_e(x)_{i,j} - e_k||_2 (notes, "VQ-VAE", nearest-neighbour assignment),
+and decodes any such grid: x_hat = D(e_{z}). Editing the grid and decoding it again shows
+what each code means in context. Every edit is a :class:`GridEdit` (cells, values before,
+values after) that can be applied and reverted exactly, which is what an undo stack needs.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+MAX_GRID_FILE_BYTES = 4 * 1024 * 1024
+
+
+class GridFileError(Exception):
+    """A grid file is unreadable, corrupt, or does not fit the loaded model."""
+
+
+# -- regions and edits ----------------------------------------------------------------------
+@dataclass(frozen=True)
+class Region:
+    """An inclusive rectangle of cells: rows top..bottom, columns left..right."""
+    top: int
+    left: int
+    bottom: int
+    right: int
+
+    @staticmethod
+    def spanning(a: tuple[int, int], b: tuple[int, int]) -> "Region":
+        """The rectangle with corner cells ``a`` and ``b`` (row, col), in any order."""
+        return Region(min(a[0], b[0]), min(a[1], b[1]), max(a[0], b[0]), max(a[1], b[1]))
+
+    def clipped(self, h: int, w: int) -> "Region":
+        return Region(max(0, self.top), max(0, self.left), min(h - 1, self.bottom), min(w - 1, self.right))
+
+    def mask(self, h: int, w: int) -> np.ndarray:
+        """Bool (h, w), True inside the region."""
+        m = np.zeros((h, w), dtype=bool)
+        r = self.clipped(h, w)
+        m[r.top:r.bottom + 1, r.left:r.right + 1] = True
+        return m
+
+    @property
+    def size(self) -> int:
+        return max(0, self.bottom - self.top + 1) * max(0, self.right - self.left + 1)
+
+
+@dataclass
+class GridEdit:
+    """Some cells changed: (rows[n], cols[n]) went from ``before[n]`` to ``after[n]``."""
+    rows: np.ndarray
+    cols: np.ndarray
+    before: np.ndarray
+    after: np.ndarray
+    label: str = "edit"
+
+    @staticmethod
+    def between(old: np.ndarray, new: np.ndarray, label: str) -> "GridEdit":
+        """The edit turning grid ``old`` into grid ``new`` (only the cells that differ)."""
+        rows, cols = np.nonzero(old != new)
+        return GridEdit(rows, cols, old[rows, cols].copy(), new[rows, cols].copy(), label)
+
+    def __len__(self) -> int:
+        return int(len(self.rows))
+
+
+class LatentGrid:
+    """The grid being edited, the grid it started from, and listeners for changes.
+
+    ``codes`` is int64 (h, w) with values in [0, K). Views subscribe with
+    :meth:`add_listener`; every change calls them with no arguments.
+    """
+
+    def __init__(self, num_codes: int, shape: tuple[int, int]) -> None:
+        self.num_codes = int(num_codes)
+        self.codes = np.zeros(shape, dtype=np.int64)
+        self.original = self.codes.copy()
+        self._listeners: list[Callable[[], None]] = []
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return tuple(self.codes.shape)  # type: ignore[return-value]
+
+    def add_listener(self, fn: Callable[[], None]) -> None:
+        self._listeners.append(fn)
+
+    def _changed(self) -> None:
+        for fn in list(self._listeners):
+            fn()
+
+    def load(self, codes: np.ndarray, num_codes: int | None = None) -> None:
+        """Start over from a new grid (it becomes the grid that Reset returns to)."""
+        if num_codes is not None:
+            self.num_codes = int(num_codes)
+        codes = np.asarray(codes, dtype=np.int64)
+        check_codes(codes, self.num_codes, None)
+        self.codes = codes.copy()
+        self.original = codes.copy()
+        self._changed()
+
+    def apply(self, edit: GridEdit) -> None:
+        self.codes[edit.rows, edit.cols] = edit.after
+        self._changed()
+
+    def revert(self, edit: GridEdit) -> None:
+        self.codes[edit.rows, edit.cols] = edit.before
+        self._changed()
+
+    # -- edit builders (they do not change the grid; apply the result) ----------------------
+    def paint(self, cells: list[tuple[int, int]], code: int) -> GridEdit:
+        """Set every cell in ``cells`` to ``code`` (a brush stroke)."""
+        self._check_code(code)
+        uniq = sorted(set((int(i), int(j)) for i, j in cells))
+        rows = np.array([c[0] for c in uniq], dtype=np.int64)
+        cols = np.array([c[1] for c in uniq], dtype=np.int64)
+        before = self.codes[rows, cols].copy()
+        return GridEdit(rows, cols, before, np.full(len(rows), code, dtype=np.int64), f"paint {code}")
+
+    def replace_all(self, old_code: int, new_code: int) -> GridEdit:
+        """Every cell holding ``old_code`` gets ``new_code``; other cells untouched."""
+        self._check_code(old_code)
+        self._check_code(new_code)
+        new = np.where(self.codes == old_code, new_code, self.codes)
+        return GridEdit.between(self.codes, new, f"replace {old_code} -> {new_code}")
+
+    def randomise(self, region: Region, rng: np.random.Generator) -> GridEdit:
+        """Uniformly random codes inside ``region``."""
+        m = region.mask(*self.shape)
+        new = self.codes.copy()
+        new[m] = rng.integers(0, self.num_codes, size=int(m.sum()))
+        return GridEdit.between(self.codes, new, "randomise region")
+
+    def reset(self) -> GridEdit:
+        """Back to the grid the source gave (undoable)."""
+        return GridEdit.between(self.codes, self.original, "reset")
+
+    def replace_with(self, new: np.ndarray, label: str) -> GridEdit:
+        """The edit that turns the current grid into ``new``."""
+        new = np.asarray(new, dtype=np.int64)
+        check_codes(new, self.num_codes, self.shape)
+        return GridEdit.between(self.codes, new, label)
+
+    def _check_code(self, code: int) -> None:
+        if not 0 <= int(code) < self.num_codes:
+            raise ValueError(f"code {code} is outside 0..{self.num_codes - 1}")
+
+
+# -- inpainting with the prior -------------------------------------------------------------
+def inpaint_steps(prior, codes: np.ndarray, mask: np.ndarray, temperature: float = 1.0,
+                  generator: torch.Generator | None = None):
+    """Raster steps resampling the cells where ``mask`` is True, all others kept.
+
+    z_ij ~ p(z_ij | z_<ij) for (i, j) in the region; cells outside it are ``given``
+    and never change (the core sampler's given/mask inpainting).
+    """
+    return prior.steps(1, temperature=temperature, generator=generator,
+                       given=torch.as_tensor(codes, dtype=torch.long), mask=torch.as_tensor(mask))
+
+
+# -- grid files ----------------------------------------------------------------------------
+def check_codes(codes: np.ndarray, num_codes: int, shape: tuple[int, int] | None) -> None:
+    """Raise GridFileError unless ``codes`` is a 2-D integer grid in [0, K) of ``shape``."""
+    if codes.ndim != 2:
+        raise GridFileError(f"A code grid must be 2-D; this one has shape {codes.shape}.")
+    if shape is not None and tuple(codes.shape) != tuple(shape):
+        raise GridFileError(f"The grid is {codes.shape[0]}x{codes.shape[1]} but this model uses "
+                            f"{shape[0]}x{shape[1]} grids.")
+    if codes.size and (int(codes.min()) < 0 or int(codes.max()) >= num_codes):
+        bad = int(codes.max()) if int(codes.max()) >= num_codes else int(codes.min())
+        raise GridFileError(f"The grid holds code {bad}, but this model only has codes 0..{num_codes - 1} "
+                            f"(K = {num_codes}).")
+
+
+def save_grid(path: str | Path, codes: np.ndarray, num_codes: int) -> None:
+    """Write a grid as .npy (int64 array) or .json ({"num_codes": K, "codes": [[...]]}), atomically."""
+    path = Path(path)
+    codes = np.asarray(codes, dtype=np.int64)
+    suffix = path.suffix.lower()
+    if suffix not in (".npy", ".json"):
+        raise GridFileError(f"Save grids as .npy or .json, not {path.suffix or 'a file without extension'}.")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=str(path.parent))
+    try:
+        with os.fdopen(fd, "wb") as f:
+            if suffix == ".npy":
+                np.save(f, codes, allow_pickle=False)
+            else:
+                f.write(json.dumps({"num_codes": int(num_codes), "codes": codes.tolist()}).encode("utf-8"))
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def load_grid(path: str | Path, num_codes: int, shape: tuple[int, int]) -> np.ndarray:
+    """Read a .npy or .json grid and check it against the model (K and grid shape).
+
+    Never runs code from the file (no pickle); every problem is a GridFileError with a
+    message a user can act on.
+    """
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise GridFileError(f"Cannot open {path.name}: {exc.strerror or exc}.") from None
+    if size > MAX_GRID_FILE_BYTES:
+        raise GridFileError(f"{path.name} is {size} bytes: too large to be a code grid.")
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".npy":
+            arr = np.load(path, allow_pickle=False)
+        elif suffix == ".json":
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if isinstance(data, dict):
+                data = data.get("codes")
+            arr = np.asarray(data)
+        else:
+            raise GridFileError(f"{path.name}: grid files are .npy or .json.")
+    except GridFileError:
+        raise
+    except (OSError, ValueError, UnicodeDecodeError, EOFError) as exc:
+        raise GridFileError(f"{path.name} is not a readable grid file ({type(exc).__name__}: {exc}).") from None
+    if not isinstance(arr, np.ndarray) or arr.dtype.kind not in "iu":
+        kind = getattr(arr, "dtype", type(arr))
+        raise GridFileError(f"{path.name} does not hold whole-number code indices (found {kind}).")
+    arr = arr.astype(np.int64)
+    check_codes(arr, num_codes, shape)
+    return arr
+
+
+# -- what a cell influences and how well it fits ---------------------------------------------
+@dataclass
+class Influence:
+    """Pixel extent a code cell reaches in the decoded image, relative to its own patch.
+
+    Cell (i, j) owns pixels [i*f, (i+1)*f) x [j*f, (j+1)*f) (f = downsample); the decoder's
+    receptive field spreads its effect ``up``/``left``/``down``/``right`` pixels further.
+    """
+    factor: int
+    up: int
+    left: int
+    down: int
+    right: int
+    image_size: int
+    empirical: bool = True
+
+    def patch(self, i: int, j: int) -> tuple[int, int, int, int]:
+        """(top, left, bottom, right) pixels, exclusive end, of the cell's own patch."""
+        f = self.factor
+        return i * f, j * f, (i + 1) * f, (j + 1) * f
+
+    def rect(self, i: int, j: int) -> tuple[int, int, int, int]:
+        """(top, left, bottom, right) pixels, exclusive end, that cell (i, j) can change."""
+        t, l, b, r = self.patch(i, j)
+        n = self.image_size
+        return max(0, t - self.up), max(0, l - self.left), min(n, b + self.down), min(n, r + self.right)
+
+
+@torch.no_grad()
+def measure_influence(vqvae, trials: int = 3, seed: int = 0) -> Influence:
+    """Empirical decoder receptive field: perturb the centre cell's vector, see which pixels move.
+
+    Uses the unclamped decoder output so saturated pixels still count; several random
+    perturbations are combined. Falls back to the architecture's bound if nothing moves.
+    """
+    cfg = vqvae.config
+    g, f, n = cfg.grid_size, cfg.downsample, cfg.image_size
+    c = g // 2
+    gen = torch.Generator().manual_seed(seed)
+    book = vqvae.codebook.detach()
+    codes = torch.randint(0, cfg.num_codes, (trials, g, g), generator=gen).to(book.device)
+    z = vqvae.quantizer.lookup(codes)
+    z2 = z.clone()
+    scale = float(book.std()) + 1.0
+    z2[:, :, c, c] += torch.randn(trials, book.shape[1], generator=gen).to(book.device) * scale
+    moved = (vqvae.decoder(z2) - vqvae.decoder(z)).abs().amax(dim=(0, 1)) > 1e-6   # (H, W)
+    ys, xs = np.nonzero(moved.cpu().numpy())
+    if len(ys) == 0:
+        return architectural_influence(cfg)
+    t, l, b, r = c * f, c * f, (c + 1) * f, (c + 1) * f
+    return Influence(f, max(0, t - int(ys.min())), max(0, l - int(xs.min())),
+                     max(0, int(ys.max()) + 1 - b), max(0, int(xs.max()) + 1 - r), n, True)
+
+
+def architectural_influence(cfg) -> Influence:
+    """Upper bound from the decoder layout: 3x3 input conv + one 3x3 per residual block at
+    grid resolution, then one 4x4 stride-2 transposed conv per factor of 2."""
+    cells = 1 + cfg.res_blocks
+    pix = cells * cfg.downsample + max(0, cfg.downsample.bit_length() - 1)
+    return Influence(cfg.downsample, pix, pix, pix, pix, cfg.image_size, empirical=False)
+
+
+@dataclass
+class CellFit:
+    """How well the source image's encoder output at one cell fits the codes."""
+    nearest: int                   # argmin_k ||z_e - e_k||
+    nearest_distance: float        # ||z_e - e_nearest||
+    runner_up: int                 # second closest code
+    runner_up_distance: float
+    current_distance: float        # ||z_e - e_current|| for the code now in the cell
+    is_logit: bool = False         # Gumbel models: "distance" is the negative logit
+
+
+def cell_fit(distances: np.ndarray | None, i: int, j: int, current: int, is_logit: bool = False) -> CellFit | None:
+    """Nearest and runner-up codes at cell (i, j) from (h, w, K) squared distances."""
+    if distances is None:
+        return None
+    d = np.asarray(distances[i, j], dtype=np.float64)
+    order = np.argsort(d, kind="stable")
+    conv = (lambda v: float(v)) if is_logit else (lambda v: float(np.sqrt(max(v, 0.0))))
+    second = int(order[1]) if len(order) > 1 else int(order[0])
+    return CellFit(int(order[0]), conv(d[order[0]]), second, conv(d[second]), conv(d[int(current)]), is_logit)
+
+
+@dataclass
+class SourceEncoding:
+    """A source image, its code grid and the squared distances ||z_e - e_k||^2 per cell."""
+    image: np.ndarray              # float32 (C, H, W) in [0, 1]
+    codes: np.ndarray              # int64 (h, w)
+    distances: np.ndarray | None = field(default=None, repr=False)   # float32 (h, w, K)
+    is_logit: bool = False
+
+
+@torch.no_grad()
+def encode_source(vqvae, image: np.ndarray | torch.Tensor) -> SourceEncoding:
+    """Encode one image (C, H, W) (uint8 or float in [0, 1]) with its per-cell distances."""
+    x = torch.as_tensor(np.asarray(image))
+    x = x.float().div(255.0) if x.dtype == torch.uint8 else x.float()
+    q = vqvae.quantize(x[None].to(vqvae.device), return_distances=True)
+    dist = q.distances[0].float().cpu().numpy() if q.distances is not None else None
+    return SourceEncoding(image=x.numpy().astype(np.float32), codes=q.indices[0].cpu().numpy().astype(np.int64),
+                          distances=dist, is_logit=vqvae.config.quantizer == "gumbel")

@@ -1,0 +1,243 @@
+"""Qt-free views of a codebook: tiles, orderings, usage, a palette and a 2-D PCA map.
+
+Everything here reads a :class:`~explorer.core.vqvae.VQVAE` and returns numpy arrays,
+so the codebook panel only draws. The quantities follow the notes ("VQ-VAE"):
+
+* each code e_k (k = 0..K-1) is a row of the codebook e in R^{K x D};
+* an encoder output z_e(x) snaps to k = argmin_j ||z_e(x) - e_j||_2 (Figure 1);
+* perplexity = exp(-sum_k p_k log p_k) of the code histogram p (``code_statistics``).
+"""
+from __future__ import annotations
+
+import colorsys
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .quantizers import code_statistics, squared_distances
+
+SORT_MODES = ("index", "usage", "similarity")
+TILE_MODES = ("filled", "contribution")
+
+
+# -- palette ------------------------------------------------------------------------------
+def code_palette(num_codes: int) -> np.ndarray:
+    """K distinct colours as uint8 (K, 3): hues spaced by the golden angle.
+
+    Neighbouring indices get far-apart hues; lightness alternates in three bands so
+    that large K still gives distinguishable colours.
+    """
+    colours = np.zeros((num_codes, 3), dtype=np.uint8)
+    for k in range(num_codes):
+        hue = (k * 0.618033988749895) % 1.0
+        light = (0.50, 0.38, 0.62)[k % 3]
+        sat = (0.75, 0.85, 0.65)[(k // 3) % 3]
+        r, g, b = colorsys.hls_to_rgb(hue, light, sat)
+        colours[k] = (round(r * 255), round(g * 255), round(b * 255))
+    return colours
+
+
+def text_colour_for(rgb: np.ndarray) -> tuple[int, int, int]:
+    """Black or white, whichever reads better on the background colour ``rgb``."""
+    r, g, b = (float(c) for c in rgb[:3])
+    return (0, 0, 0) if 0.299 * r + 0.587 * g + 0.114 * b > 140 else (255, 255, 255)
+
+
+# -- tiles --------------------------------------------------------------------------------
+@torch.no_grad()
+def filled_tiles(vqvae, batch_size: int = 64) -> np.ndarray:
+    """decode(grid filled with code k) for every k: float32 (K, C, H, W) in [0, 1]."""
+    cfg = vqvae.config
+    k_all = torch.arange(cfg.num_codes, device=vqvae.device)
+    out = []
+    for start in range(0, cfg.num_codes, batch_size):
+        ks = k_all[start:start + batch_size]
+        grids = ks[:, None, None].expand(-1, cfg.grid_size, cfg.grid_size)
+        out.append(vqvae.decode(grids).float().cpu())
+    return torch.cat(out).numpy()
+
+
+@torch.no_grad()
+def contribution_tiles(vqvae, neutral_code: int, batch_size: int = 64) -> np.ndarray:
+    """decode(neutral grid with code k at the centre) - decode(neutral grid): (K, C, H, W) in [-1, 1].
+
+    The neutral code is usually the background (the most used code), so each tile shows
+    what one code placed in the middle of an empty image adds or removes.
+    """
+    cfg = vqvae.config
+    g, c = cfg.grid_size, cfg.grid_size // 2
+    base = torch.full((1, g, g), int(neutral_code), dtype=torch.long, device=vqvae.device)
+    base_img = vqvae.decode(base).float().cpu()
+    out = []
+    for start in range(0, cfg.num_codes, batch_size):
+        ks = torch.arange(start, min(start + batch_size, cfg.num_codes), device=vqvae.device)
+        grids = base.expand(len(ks), g, g).clone()
+        grids[:, c, c] = ks
+        out.append(vqvae.decode(grids).float().cpu() - base_img)
+    return torch.cat(out).numpy()
+
+
+def tiles_to_rgb(tiles: np.ndarray, signed: bool = False) -> np.ndarray:
+    """(K, C, H, W) floats -> uint8 (K, H, W, 3) for display.
+
+    Unsigned tiles are grey levels (or RGB). Signed tiles (contributions) use a
+    diverging map: white = no change, red = brighter than the neutral image, blue = darker.
+    """
+    t = np.asarray(tiles, dtype=np.float32)
+    if not signed:
+        t = np.clip(t, 0.0, 1.0)
+        rgb = np.repeat(t, 3, axis=1) if t.shape[1] == 1 else t[:, :3]
+        return (np.moveaxis(rgb, 1, -1) * 255 + 0.5).astype(np.uint8)
+    return diverging_rgb(t.mean(axis=1))
+
+
+def diverging_rgb(values: np.ndarray, scale: float | None = None) -> np.ndarray:
+    """Signed values (..., H, W) -> uint8 (..., H, W, 3): blue < 0 < red, white at 0."""
+    v = np.asarray(values, dtype=np.float32)
+    s = float(np.abs(v).max()) if scale is None else float(scale)
+    v = np.clip(v / s, -1.0, 1.0) if s > 1e-8 else np.zeros_like(v)
+    pos, neg = np.clip(v, 0, 1), np.clip(-v, 0, 1)
+    r = 1.0 - 0.85 * neg
+    g = 1.0 - 0.85 * (pos + neg)
+    b = 1.0 - 0.85 * pos
+    return (np.stack([r, g, b], axis=-1) * 255 + 0.5).astype(np.uint8)
+
+
+# -- usage --------------------------------------------------------------------------------
+@dataclass
+class UsageStats:
+    """A code histogram over a set of encoded images."""
+    counts: np.ndarray             # (K,) int64: how many cells chose each code
+    perplexity: float              # exp(entropy of counts / counts.sum())
+    used_fraction: float           # fraction of the K codes with count > 0
+    cells: int                     # number of encoded cells (= counts.sum())
+
+    @property
+    def dead(self) -> np.ndarray:
+        """Indices of codes never chosen."""
+        return np.flatnonzero(self.counts == 0)
+
+
+def usage_from_codes(codes: torch.Tensor | np.ndarray, num_codes: int) -> UsageStats:
+    """Histogram of a (N, h, w) grid of code indices and its perplexity."""
+    flat = torch.as_tensor(np.asarray(codes)).reshape(-1).long()
+    counts = torch.bincount(flat, minlength=num_codes)[:num_codes]
+    perplexity, used = code_statistics(counts)
+    return UsageStats(counts=counts.numpy().astype(np.int64), perplexity=float(perplexity),
+                      used_fraction=float(used), cells=int(flat.numel()))
+
+
+# -- orderings ----------------------------------------------------------------------------
+def nearest_neighbour_chain(vectors: np.ndarray, start: int) -> np.ndarray:
+    """Greedy chain: from ``start``, repeatedly step to the closest code not yet visited."""
+    v = torch.as_tensor(np.asarray(vectors, dtype=np.float32))
+    d = squared_distances(v, v).numpy()
+    visited = np.zeros(len(v), dtype=bool)
+    order = [int(start)]
+    visited[start] = True
+    for _ in range(len(v) - 1):
+        row = np.where(visited, np.inf, d[order[-1]])
+        nxt = int(np.argmin(row))
+        order.append(nxt)
+        visited[nxt] = True
+    return np.asarray(order, dtype=np.int64)
+
+
+def code_order(codebook: np.ndarray, mode: str, counts: np.ndarray | None = None) -> np.ndarray:
+    """Display order of the K codes.
+
+    ``index``: 0..K-1. ``usage``: most used first (ties by index). ``similarity``: a greedy
+    nearest-neighbour chain through the code vectors, started at the code with the lowest
+    first principal component, so similar codes sit next to each other.
+    """
+    k = len(codebook)
+    if mode == "index":
+        return np.arange(k, dtype=np.int64)
+    if mode == "usage":
+        c = np.zeros(k) if counts is None else np.asarray(counts, dtype=np.float64)
+        return np.lexsort((np.arange(k), -c)).astype(np.int64)
+    if mode == "similarity":
+        first = pca_fit(codebook, 1).transform(codebook)[:, 0]
+        return nearest_neighbour_chain(codebook, int(np.argmin(first)))
+    raise ValueError(f"unknown sort mode {mode!r}; expected one of {SORT_MODES}")
+
+
+# -- PCA ----------------------------------------------------------------------------------
+@dataclass
+class PCA:
+    """x -> (x - mean) @ components.T: the top principal directions of a point set."""
+    mean: np.ndarray               # (D,)
+    components: np.ndarray         # (n, D) orthonormal rows
+    explained: np.ndarray          # (n,) fraction of the variance along each component
+
+    def transform(self, x: np.ndarray) -> np.ndarray:
+        return (np.asarray(x, dtype=np.float64) - self.mean) @ self.components.T
+
+
+def pca_fit(points: np.ndarray, n_components: int = 2) -> PCA:
+    """PCA by SVD of the centred points (N, D); pads with zero axes when D < n_components."""
+    x = np.asarray(points, dtype=np.float64)
+    mean = x.mean(axis=0)
+    xc = x - mean
+    _, s, vt = np.linalg.svd(xc, full_matrices=False)
+    total = float((s ** 2).sum()) or 1.0
+    comps = np.zeros((n_components, x.shape[1]))
+    expl = np.zeros(n_components)
+    m = min(n_components, vt.shape[0])
+    comps[:m] = vt[:m]
+    expl[:m] = (s[:m] ** 2) / total
+    # A fixed sign per axis, so the map does not flip between refreshes.
+    for i in range(m):
+        j = int(np.argmax(np.abs(comps[i])))
+        if comps[i, j] < 0:
+            comps[i] = -comps[i]
+    return PCA(mean=mean, components=comps, explained=expl)
+
+
+@dataclass
+class CodebookMap:
+    """A 2-D picture of nearest-neighbour assignment (the notes' Figure 1)."""
+    codes_xy: np.ndarray           # (K, 2) codebook vectors e_k projected
+    points_xy: np.ndarray          # (N, 2) encoder outputs z_e projected
+    assignment: np.ndarray         # (N,) argmin_j ||z_e - e_j||: the code each point snaps to
+    explained: np.ndarray          # (2,) variance fraction of each axis
+    soft: bool = False             # True for Gumbel models: points are softmax(logits) @ e
+
+
+@torch.no_grad()
+def encoder_cloud(vqvae, images: torch.Tensor) -> tuple[np.ndarray, np.ndarray, bool]:
+    """Encoder outputs as points in code space (N*h*w, D) and the code each one snaps to.
+
+    For nearest-neighbour VQ the points are z_e(x). For a Gumbel bottleneck the encoder
+    gives logits; the points are then the soft embeddings softmax(logits) @ e.
+    """
+    x = images.float().div(255.0) if images.dtype == torch.uint8 else images.float()
+    z = vqvae.encode_latents(x.to(vqvae.device))
+    book = vqvae.codebook.detach()
+    if vqvae.config.quantizer == "gumbel":
+        assign = z.argmax(1).reshape(-1)
+        z = torch.einsum("bkhw,kd->bdhw", F.softmax(z, dim=1), book)
+        flat = z.permute(0, 2, 3, 1).reshape(-1, book.shape[1])
+        return flat.cpu().numpy(), assign.cpu().numpy(), True
+    flat = z.permute(0, 2, 3, 1).reshape(-1, book.shape[1])
+    assign = squared_distances(flat, book).argmin(1)
+    return flat.cpu().numpy(), assign.cpu().numpy(), False
+
+
+def codebook_map(vqvae, images: torch.Tensor, max_points: int = 6000, seed: int = 0) -> CodebookMap:
+    """Project codebook and encoder outputs of ``images`` onto the first two principal axes.
+
+    The axes are fitted on the encoder outputs (what the data actually use), so dead codes
+    far from the data show up at the edges. At most ``max_points`` points are kept.
+    """
+    points, assign, soft = encoder_cloud(vqvae, images)
+    if len(points) > max_points:
+        keep = np.random.default_rng(seed).choice(len(points), max_points, replace=False)
+        points, assign = points[keep], assign[keep]
+    book = vqvae.codebook.detach().cpu().numpy()
+    pca = pca_fit(points if len(points) >= 2 else book, 2)
+    return CodebookMap(codes_xy=pca.transform(book).astype(np.float32),
+                       points_xy=pca.transform(points).astype(np.float32),
+                       assignment=assign.astype(np.int64), explained=pca.explained, soft=soft)

@@ -1,0 +1,202 @@
+"""Qt-free grid model, grid files, influence and codebook projections."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from explorer.core.latent_edit import (GridEdit, GridFileError, LatentGrid, Region, architectural_influence,
+                                       cell_fit, encode_source, inpaint_steps, load_grid, measure_influence,
+                                       save_grid)
+from explorer.core.pixelcnn import PriorConfig, build_prior
+from explorer.core.projection import (code_order, code_palette, codebook_map, contribution_tiles, filled_tiles,
+                                      pca_fit, usage_from_codes)
+from explorer.core.vqvae import VQVAE, VQVAEConfig
+
+K = 16
+
+
+@pytest.fixture(scope="module")
+def vqvae() -> VQVAE:
+    torch.manual_seed(0)
+    return VQVAE(VQVAEConfig(hidden_channels=16, res_channels=8, num_codes=K, code_dim=4)).eval()
+
+
+def make_grid() -> LatentGrid:
+    g = LatentGrid(K, (7, 7))
+    g.load(np.arange(49).reshape(7, 7) % K)
+    return g
+
+
+def test_paint_apply_revert_is_exact() -> None:
+    g = make_grid()
+    before = g.codes.copy()
+    edit = g.paint([(1, 2), (1, 2), (3, 3)], 5)
+    assert len(edit) == 2
+    g.apply(edit)
+    assert g.codes[1, 2] == 5 and g.codes[3, 3] == 5
+    assert np.count_nonzero(g.codes != before) <= 2
+    g.revert(edit)
+    np.testing.assert_array_equal(g.codes, before)
+
+
+def test_replace_all_touches_only_that_code() -> None:
+    g = make_grid()
+    before = g.codes.copy()
+    g.apply(g.replace_all(3, 7))
+    assert not (g.codes == 3).any()
+    np.testing.assert_array_equal(g.codes[before != 3], before[before != 3])
+    assert (g.codes[before == 3] == 7).all()
+
+
+def test_randomise_stays_inside_region() -> None:
+    g = make_grid()
+    before = g.codes.copy()
+    region = Region.spanning((4, 5), (2, 1))
+    assert region == Region(2, 1, 4, 5)
+    g.apply(g.randomise(region, np.random.default_rng(0)))
+    outside = ~region.mask(7, 7)
+    np.testing.assert_array_equal(g.codes[outside], before[outside])
+    assert g.codes.min() >= 0 and g.codes.max() < K
+
+
+def test_reset_returns_to_loaded_grid() -> None:
+    g = make_grid()
+    g.apply(g.paint([(0, 0)], 9))
+    g.apply(g.reset())
+    np.testing.assert_array_equal(g.codes, g.original)
+
+
+def test_listeners_called_on_every_change() -> None:
+    g = make_grid()
+    calls = []
+    g.add_listener(lambda: calls.append(1))
+    g.apply(g.paint([(0, 0)], 1))
+    g.revert(GridEdit.between(g.codes, g.codes, "noop"))
+    assert len(calls) == 2
+
+
+def test_bad_code_rejected() -> None:
+    g = make_grid()
+    with pytest.raises(ValueError):
+        g.paint([(0, 0)], K)
+
+
+@pytest.mark.parametrize("suffix", [".npy", ".json"])
+def test_save_load_round_trip(tmp_path, suffix) -> None:
+    codes = np.random.default_rng(1).integers(0, K, (7, 7))
+    path = tmp_path / f"grid{suffix}"
+    save_grid(path, codes, K)
+    np.testing.assert_array_equal(load_grid(path, K, (7, 7)), codes)
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]     # no temp files left
+
+
+def test_load_rejects_bad_files(tmp_path) -> None:
+    big = tmp_path / "big.npy"
+    np.save(big, np.full((7, 7), K))
+    with pytest.raises(GridFileError, match="K = 16"):
+        load_grid(big, K, (7, 7))
+    shape = tmp_path / "shape.npy"
+    np.save(shape, np.zeros((5, 5), dtype=np.int64))
+    with pytest.raises(GridFileError, match="5x5"):
+        load_grid(shape, K, (7, 7))
+    floats = tmp_path / "f.npy"
+    np.save(floats, np.zeros((7, 7), dtype=np.float32))
+    with pytest.raises(GridFileError, match="whole-number"):
+        load_grid(floats, K, (7, 7))
+    pickled = tmp_path / "obj.npy"
+    np.save(pickled, np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    with pytest.raises(GridFileError):
+        load_grid(pickled, K, (7, 7))
+    corrupt = tmp_path / "c.json"
+    corrupt.write_text("{not json")
+    with pytest.raises(GridFileError):
+        load_grid(corrupt, K, (7, 7))
+    ragged = tmp_path / "r.json"
+    ragged.write_text(json.dumps({"codes": [[1, 2], [3]]}))
+    with pytest.raises(GridFileError):
+        load_grid(ragged, K, (7, 7))
+    with pytest.raises(GridFileError):
+        load_grid(tmp_path / "missing.npy", K, (7, 7))
+
+
+def test_influence_contains_own_patch_and_is_bounded(vqvae) -> None:
+    inf = measure_influence(vqvae)
+    bound = architectural_influence(vqvae.config)
+    assert inf.empirical
+    for got, most in ((inf.up, bound.up), (inf.left, bound.left), (inf.down, bound.down), (inf.right, bound.right)):
+        assert 0 <= got <= most
+    t, l, b, r = inf.rect(0, 0)
+    assert (t, l) == (0, 0) and b >= 4 and r >= 4
+    assert inf.rect(6, 6)[2:] == (28, 28)
+
+
+def test_cell_fit_orders_nearest_first() -> None:
+    d = np.zeros((1, 1, 4))
+    d[0, 0] = [9.0, 1.0, 4.0, 16.0]
+    fit = cell_fit(d, 0, 0, current=3)
+    assert (fit.nearest, fit.runner_up) == (1, 2)
+    assert fit.nearest_distance == pytest.approx(1.0) and fit.current_distance == pytest.approx(4.0)
+    assert cell_fit(None, 0, 0, 0) is None
+
+
+def test_encode_source_matches_encode(vqvae) -> None:
+    img = torch.rand(1, 28, 28)
+    src = encode_source(vqvae, img.numpy())
+    np.testing.assert_array_equal(src.codes, vqvae.encode(img[None])[0].numpy())
+    assert src.distances.shape == (7, 7, K)
+    np.testing.assert_array_equal(src.distances.argmin(-1), src.codes)
+
+
+def test_inpaint_keeps_cells_outside_mask() -> None:
+    torch.manual_seed(0)
+    prior = build_prior(PriorConfig(num_codes=K, channels=16, layers=2, head_channels=16)).eval()
+    codes = np.random.default_rng(0).integers(0, K, (7, 7))
+    mask = Region(2, 2, 4, 4).mask(7, 7)
+    last = None
+    for last in inpaint_steps(prior, codes, mask, generator=torch.Generator().manual_seed(1)):
+        pass
+    out = last.grid[0].numpy()
+    np.testing.assert_array_equal(out[~mask], codes[~mask])
+
+
+def test_tiles_shapes_and_contribution_zero_for_neutral(vqvae) -> None:
+    tiles = filled_tiles(vqvae)
+    assert tiles.shape == (K, 1, 28, 28) and tiles.min() >= 0 and tiles.max() <= 1
+    contrib = contribution_tiles(vqvae, neutral_code=2)
+    assert contrib.shape == (K, 1, 28, 28)
+    assert np.abs(contrib[2]).max() == 0.0
+
+
+def test_usage_and_perplexity() -> None:
+    codes = np.array([[0, 0], [1, 1]])
+    u = usage_from_codes(codes, 4)
+    assert u.counts.tolist() == [2, 2, 0, 0] and u.cells == 4
+    assert u.perplexity == pytest.approx(2.0)
+    assert u.dead.tolist() == [2, 3]
+
+
+def test_orders_are_permutations(vqvae) -> None:
+    book = vqvae.codebook.detach().numpy()
+    counts = np.arange(K)[::-1].copy()
+    counts[5] = 100
+    for mode in ("index", "usage", "similarity"):
+        order = code_order(book, mode, counts)
+        assert sorted(order.tolist()) == list(range(K))
+    assert code_order(book, "usage", counts)[0] == 5
+
+
+def test_pca_and_map(vqvae) -> None:
+    pts = np.random.default_rng(0).normal(size=(200, 3)) * [5.0, 1.0, 0.1]
+    pca = pca_fit(pts, 2)
+    assert abs(pca.components[0, 0]) > 0.99 and pca.explained[0] > 0.9
+    m = codebook_map(vqvae, torch.rand(3, 1, 28, 28))
+    assert m.codes_xy.shape == (K, 2) and m.points_xy.shape == (3 * 49, 2)
+    assert m.assignment.min() >= 0 and m.assignment.max() < K
+
+
+def test_palette_distinct() -> None:
+    pal = code_palette(128)
+    assert pal.shape == (128, 3) and len({tuple(c) for c in pal}) == 128
