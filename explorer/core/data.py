@@ -1,16 +1,38 @@
 """Datasets: a registry of image sources and deterministic train/validation splits.
 
-(Skeleton: the registry and loaders are filled in by the data module work.)
+Sources: the registry (`mnist`, `fashion-mnist`, `kmnist`, `cifar10`) read from a local folder
+(torchvision's layout such as ROOT/MNIST/raw, or the raw files directly in ROOT), downloaded by
+torchvision only when `download=True`; or `folder:PATH`, any folder of images.
+
+How a dataset becomes a `DataSplits`:
+1. the *pool*: every image found, in original order. When both train and test files are present
+   the pool is the train files followed by the test files; when only one part is present (e.g.
+   only the MNIST `t10k-*` files) the pool is that part. Folder datasets: files directly in PATH
+   first, then each class subfolder in name order.
+2. `limit` keeps the first N images of the pool; `image_size`/`grayscale` convert every image.
+3. the split, by index into the pool: `holdout_last=N` makes the last N images the validation set,
+   otherwise a seeded random `val_fraction` of the pool is (same seed, same split).
+4. the class filter is applied to both sets AFTER splitting, so changing the filter never moves
+   an image between training and validation (`mnist` digits 1-4 with holdout_last=1000 validate
+   on the 1-4 digits among the last 1 000).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+import re
+import warnings
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
 
+import numpy as np
 import torch
+import torch.nn.functional as F
 
+from .data_formats import DataError, list_image_folder, read_cifar_batch, read_idx, read_image_files
 
-class DataError(Exception):
-    """A dataset could not be loaded; the message says what to do."""
+__all__ = ["DATASETS", "DataConfig", "DataError", "DataSplits", "DatasetSpec", "ImageSet", "default_data_root",
+           "load_data", "parse_classes", "read_idx", "split_indices"]
 
 
 @dataclass
@@ -39,3 +61,351 @@ class DataSplits:
     @property
     def image_shape(self) -> tuple[int, int, int]:
         return tuple(self.train.images.shape[1:])  # type: ignore[return-value]
+
+
+@dataclass
+class DataConfig:
+    """Which dataset to load and how to split it."""
+    name: str = "mnist"            # registry name (mnist, fashion-mnist, kmnist, cifar10) or "folder:PATH"
+    root: str | None = None        # local folder with torchvision's layout or raw IDX files; None = default_data_root()
+    download: bool = False         # let torchvision download missing files (needs internet)
+    classes: tuple[int, ...] | None = None  # keep only these labels, e.g. (1, 2, 3, 4)
+    val_fraction: float = 0.1      # random validation fraction (seeded) when holdout_last == 0
+    holdout_last: int = 0          # > 0: the last N images (by original index) are the validation set
+    seed: int = 0                  # seed of the random split
+    image_size: int | None = None  # resize every image to image_size x image_size (needed for folders of mixed sizes)
+    grayscale: bool = False        # convert every image to one channel
+    limit: int = 0                 # > 0: keep only the first N images of the pool (quick experiments)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe dict (tuples become lists)."""
+        d = asdict(self)
+        d["classes"] = None if self.classes is None else list(self.classes)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> DataConfig:
+        """Inverse of `to_dict`; unknown keys are ignored, wrongly typed values raise ValueError."""
+        if not isinstance(d, dict):
+            raise ValueError(f"data config must be a dict, not {type(d).__name__}")
+        kwargs: dict[str, Any] = {}
+        for f in fields(cls):
+            if f.name in d:
+                try:
+                    kwargs[f.name] = _FIELD_READERS[f.name](d[f.name])
+                except (TypeError, ValueError):
+                    raise ValueError(f"data config field {f.name!r} has an invalid value {d[f.name]!r}") from None
+        return cls(**kwargs)
+
+
+def _read_int(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value:
+        raise TypeError
+    return int(value)
+
+
+def _read_typed(kind: type, optional: bool = False) -> Any:
+    def read(value: Any) -> Any:
+        if optional and value is None:
+            return None
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            return float(value)
+        if not isinstance(value, kind):
+            raise TypeError
+        return value
+    return read
+
+
+_FIELD_READERS: dict[str, Any] = {
+    "name": _read_typed(str), "root": _read_typed(str, optional=True), "download": _read_typed(bool),
+    "classes": lambda v: None if v is None else tuple(_read_int(c) for c in v),
+    "val_fraction": _read_typed(float), "holdout_last": _read_int, "seed": _read_int,
+    "image_size": lambda v: None if v is None else _read_int(v), "grayscale": _read_typed(bool),
+    "limit": _read_int,
+}
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """What the registry knows about one dataset."""
+    name: str                      # registry name, e.g. "fashion-mnist"
+    title: str                     # human-readable name, e.g. "Fashion-MNIST"
+    channels: int                  # image channels (1 gray, 3 RGB)
+    image_size: int                # native height = width in pixels
+    class_names: tuple[str, ...]   # label i is class_names[i]
+    torchvision_class: str         # class in torchvision.datasets that downloads it
+    folder: str                    # where torchvision keeps the files under ROOT, e.g. "MNIST/raw"
+    file_format: str               # "idx" (images + labels files) or "cifar" (pickled batches)
+    train_files: tuple[str, ...]   # idx: (images, labels) base names; cifar: batch names
+    test_files: tuple[str, ...]    # same for the test part
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+
+_IDX_TRAIN = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte")
+_IDX_TEST = ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+
+DATASETS: dict[str, DatasetSpec] = {
+    "mnist": DatasetSpec("mnist", "MNIST", 1, 28, tuple("0123456789"), "MNIST", "MNIST/raw", "idx",
+                         _IDX_TRAIN, _IDX_TEST),
+    "fashion-mnist": DatasetSpec("fashion-mnist", "Fashion-MNIST", 1, 28,
+                                 ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
+                                  "Sneaker", "Bag", "Ankle boot"), "FashionMNIST", "FashionMNIST/raw", "idx",
+                                 _IDX_TRAIN, _IDX_TEST),
+    "kmnist": DatasetSpec("kmnist", "Kuzushiji-MNIST", 1, 28,
+                          ("o", "ki", "su", "tsu", "na", "ha", "ma", "ya", "re", "wo"), "KMNIST", "KMNIST/raw",
+                          "idx", _IDX_TRAIN, _IDX_TEST),
+    "cifar10": DatasetSpec("cifar10", "CIFAR-10", 3, 32,
+                           ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship",
+                            "truck"), "CIFAR10", "cifar-10-batches-py", "cifar",
+                           tuple(f"data_batch_{i}" for i in range(1, 6)), ("test_batch",)),
+}
+
+FOLDER_PREFIX = "folder:"
+_MAX_CLASS_RANGE = 10_000
+
+
+def parse_classes(text: str) -> tuple[int, ...]:
+    """Parse a class filter: "1-4" -> (1, 2, 3, 4); "0,2,5-7" -> (0, 2, 5, 6, 7) (sorted, no repeats)."""
+    parts = [p.strip() for p in str(text).replace(";", ",").split(",")]
+    if not any(parts):
+        raise ValueError("empty class list: write labels like '1-4' or '0,2,5-7'")
+    chosen: set[int] = set()
+    for part in parts:
+        match = re.fullmatch(r"(\d+)(?:\s*[-\u2013]\s*(\d+))?", part)
+        if match is None:
+            raise ValueError(f"cannot read {part!r} as a class: write labels like '1-4' or '0,2,5-7'")
+        first = int(match.group(1))
+        last = int(match.group(2)) if match.group(2) is not None else first
+        if last < first:
+            raise ValueError(f"class range {part!r} runs backwards: write it as '{last}-{first}'")
+        if last - first >= _MAX_CLASS_RANGE:
+            raise ValueError(f"class range {part!r} is too large")
+        chosen.update(range(first, last + 1))
+    return tuple(sorted(chosen))
+
+
+def default_data_root() -> Path:
+    """Where datasets live by default: $DLE_DATA_ROOT, else ~/.cache/discrete-latent-explorer/data."""
+    override = os.environ.get("DLE_DATA_ROOT")
+    if override:
+        return Path(override).expanduser()
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache).expanduser() / "discrete-latent-explorer" / "data"
+
+
+def split_indices(n: int, val_fraction: float = 0.1, holdout_last: int = 0,
+                  seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Train and validation indices into a pool of n items, each sorted by original index.
+
+    holdout_last > 0: the last `holdout_last` items are validation. Otherwise a random
+    round(n * val_fraction) items are, drawn by a generator seeded with `seed`.
+    """
+    if holdout_last > 0:
+        if holdout_last >= n:
+            raise DataError(f"Cannot hold out the last {holdout_last} images of a pool of only {n}: "
+                            f"lower holdout_last (or limit does not leave enough images).")
+        all_idx = torch.arange(n)
+        return all_idx[: n - holdout_last], all_idx[n - holdout_last:]
+    n_val = int(round(n * val_fraction))
+    generator = torch.Generator().manual_seed(int(seed))
+    order = torch.randperm(n, generator=generator)
+    return order[n_val:].sort().values, order[:n_val].sort().values
+
+
+# ---------------------------------------------------------------------------- locating files
+
+
+def _candidate_dirs(spec: DatasetSpec, root: Path) -> list[Path]:
+    """Folders searched for a registry dataset's files, in order of preference."""
+    dirs = [root / spec.folder, root / spec.folder.split("/")[0], root / spec.name, root / "raw", root]
+    return list(dict.fromkeys(dirs))
+
+
+def _find_file(folder: Path, base: str) -> Path | None:
+    for candidate in (folder / base, folder / f"{base}.gz", folder / base.replace("-idx", ".idx")):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _find_parts(spec: DatasetSpec, folder: Path) -> list[list[Path]]:
+    """The complete parts (train, test) present in one folder, each as its list of files."""
+    parts: list[list[Path]] = []
+    for names in (spec.train_files, spec.test_files):
+        if spec.file_format == "idx":
+            images, labels = _find_file(folder, names[0]), _find_file(folder, names[1])
+            if images is not None and labels is None:
+                raise DataError(f"Found {images} but not its labels file {names[1]}[.gz] next to it.")
+            if images is not None and labels is not None:
+                parts.append([images, labels])
+        else:
+            batches = [folder / b for b in names if (folder / b).is_file()]
+            if batches:
+                parts.append(batches)
+    return parts
+
+
+def _locate(spec: DatasetSpec, root: Path) -> tuple[list[list[Path]], bool]:
+    """The best folder's parts (the one with the most files) and whether the dataset is complete there."""
+    best: list[list[Path]] = []
+    for folder in _candidate_dirs(spec, root):
+        if folder.is_dir():
+            parts = _find_parts(spec, folder)
+            if sum(map(len, parts)) > sum(map(len, best)):
+                best = parts
+    complete = sum(map(len, best)) == (2 * 2 if spec.file_format == "idx"
+                                       else len(spec.train_files) + len(spec.test_files))
+    return best, complete
+
+
+def _missing_message(spec: DatasetSpec, root: Path) -> str:
+    if spec.file_format == "idx":
+        wanted = ", ".join(f"{n}[.gz]" for n in spec.train_files + spec.test_files)
+        wanted += " (either the train-* or the t10k-* pair is enough)"
+    else:
+        wanted = ", ".join(spec.train_files + spec.test_files) + " (any of them is enough)"
+    folders = "\n".join(f"  {d}" for d in _candidate_dirs(spec, root))
+    return (f"{spec.title} was not found on this computer. Looked for {wanted} in:\n{folders}\n"
+            f"To fix: copy the files into one of these folders, point --data-root (DataConfig.root) at the "
+            f"folder that holds them, or allow downloading with --download (needs internet).")
+
+
+def _download_with_torchvision(spec: DatasetSpec, root: Path) -> None:
+    """Let torchvision fetch the dataset into ROOT (torchvision layout). Network errors propagate."""
+    import torchvision.datasets as tv_datasets
+
+    root.mkdir(parents=True, exist_ok=True)
+    if spec.file_format == "cifar":
+        # Download and extract only: torchvision's CIFAR10 class would unpickle the batches plainly.
+        from torchvision.datasets.utils import download_and_extract_archive
+        cifar = tv_datasets.CIFAR10
+        download_and_extract_archive(cifar.url, str(root), filename=cifar.filename, md5=cifar.tgz_md5)
+    else:
+        getattr(tv_datasets, spec.torchvision_class)(root=str(root), train=False, download=True)
+
+
+# ------------------------------------------------------------------------------- the pool
+
+
+def _read_parts(spec: DatasetSpec, parts: list[list[Path]]) -> tuple[np.ndarray, np.ndarray]:
+    """Read and check every part; concatenated in order (train before test)."""
+    images: list[np.ndarray] = []
+    labels: list[np.ndarray] = []
+    for files in parts:
+        if spec.file_format == "idx":
+            x, y = read_idx(files[0]), read_idx(files[1])
+            if x.ndim != 3 or x.dtype != np.uint8:
+                raise DataError(f"{files[0]}: expected uint8 images (n, h, w), found {x.dtype} {x.shape}.")
+            if y.ndim != 1 or y.dtype != np.uint8:
+                raise DataError(f"{files[1]}: expected uint8 labels (n,), found {y.dtype} {y.shape}.")
+            if len(x) != len(y):
+                raise DataError(f"{files[0]} holds {len(x)} images but {files[1]} holds {len(y)} labels.")
+            images.append(x[:, None])
+            labels.append(y.astype(np.int64))
+        else:
+            for batch in files:
+                x, y = read_cifar_batch(batch)
+                images.append(x)
+                labels.append(y)
+    shapes = {x.shape[1:] for x in images}
+    if len(shapes) > 1:
+        raise DataError(f"{spec.title} files disagree on the image shape ({sorted(shapes)}).")
+    label_array = np.concatenate(labels)
+    if label_array.size and (label_array.min() < 0 or label_array.max() >= spec.num_classes):
+        raise DataError(f"{spec.title} labels outside 0..{spec.num_classes - 1} in {parts[0][0].parent} "
+                        f"(wrong or corrupt files?).")
+    return np.concatenate(images), label_array
+
+
+def _registry_pool(spec: DatasetSpec, cfg: DataConfig) -> tuple[np.ndarray, np.ndarray]:
+    root = Path(cfg.root).expanduser() if cfg.root else default_data_root()
+    parts, complete = _locate(spec, root)
+    if not complete and cfg.download:
+        try:
+            _download_with_torchvision(spec, root)
+        except Exception as exc:  # no network, server error, unwritable folder, bad checksum ...
+            message = (f"Downloading {spec.title} into {root} failed ({type(exc).__name__}: {exc}). Check the "
+                       f"internet connection, or copy the files there and use --data-root.")
+            if not parts:
+                raise DataError(message) from None
+            warnings.warn(message + " Using the files found locally.", RuntimeWarning, stacklevel=3)
+        else:
+            parts, complete = _locate(spec, root)
+    if not parts:
+        raise DataError(_missing_message(spec, root))
+    return _read_parts(spec, parts)
+
+
+def _convert(images: torch.Tensor, image_size: int | None, grayscale: bool) -> torch.Tensor:
+    """Registry images to one channel (ITU-R 601 luma, as PIL) and/or resized (antialiased bilinear)."""
+    if grayscale and images.shape[1] == 3:
+        weights = torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)
+        images = (images.float() * weights).sum(1, keepdim=True).round().clamp(0, 255).to(torch.uint8)
+    if image_size is not None and tuple(images.shape[2:]) != (image_size, image_size):
+        chunks = [F.interpolate(chunk.float(), size=(image_size, image_size), mode="bilinear",
+                                antialias=True, align_corners=False).round().clamp(0, 255).to(torch.uint8)
+                  for chunk in images.split(4096)]
+        images = torch.cat(chunks)
+    return images
+
+
+def _check_config(cfg: DataConfig) -> None:
+    if not 0.0 <= cfg.val_fraction < 1.0:
+        raise DataError(f"val_fraction must be in [0, 1), got {cfg.val_fraction}.")
+    if cfg.holdout_last < 0 or cfg.limit < 0:
+        raise DataError("holdout_last and limit must be >= 0.")
+    if cfg.image_size is not None and not 1 <= cfg.image_size <= 4096:
+        raise DataError(f"image_size must be between 1 and 4096, got {cfg.image_size}.")
+
+
+def _subset(images: torch.Tensor, labels: torch.Tensor, index: torch.Tensor,
+            classes: tuple[int, ...] | None) -> ImageSet:
+    x, y = images[index], labels[index]
+    if classes is not None:
+        keep = torch.isin(y, torch.tensor(classes, dtype=torch.long))
+        x, y = x[keep], y[keep]
+    return ImageSet(x.contiguous(), y.contiguous())
+
+
+def load_data(cfg: DataConfig) -> DataSplits:
+    """Load and split a dataset as `cfg` says; raises DataError with a plain message on any problem."""
+    _check_config(cfg)
+    name = cfg.name.strip()
+    if name.lower().startswith(FOLDER_PREFIX):
+        folder = Path(name[len(FOLDER_PREFIX):].strip()).expanduser()
+        listing = list_image_folder(folder)
+        files, file_labels = listing.files, listing.labels
+        if cfg.limit:
+            files, file_labels = files[: cfg.limit], file_labels[: cfg.limit]
+        images = torch.from_numpy(read_image_files(files, cfg.image_size, cfg.grayscale))
+        labels = torch.tensor(file_labels, dtype=torch.long)
+        class_names, valid_labels = listing.class_names, range(-1, len(listing.class_names))
+        name = f"{FOLDER_PREFIX}{folder}"
+    else:
+        key = name.lower().replace("_", "-")
+        key = {"fashionmnist": "fashion-mnist", "cifar-10": "cifar10"}.get(key, key)
+        spec = DATASETS.get(key)
+        if spec is None:
+            raise DataError(f"Unknown dataset {cfg.name!r}: choose one of {', '.join(DATASETS)}, "
+                            f"or 'folder:PATH' for a folder of images.")
+        x, y = _registry_pool(spec, cfg)
+        if cfg.limit:
+            x, y = x[: cfg.limit], y[: cfg.limit]
+        images = _convert(torch.from_numpy(np.ascontiguousarray(x)), cfg.image_size, cfg.grayscale)
+        labels = torch.from_numpy(y.astype(np.int64))
+        class_names, valid_labels, name = spec.class_names, range(spec.num_classes), spec.name
+    classes = None if cfg.classes is None else tuple(int(c) for c in cfg.classes)
+    if classes is not None:
+        unknown = [c for c in classes if c not in valid_labels]
+        if unknown or not classes:
+            raise DataError(f"Class filter {list(classes)} does not fit {name}: its labels are "
+                            f"{valid_labels.start}..{valid_labels.stop - 1}.")
+    train_idx, val_idx = split_indices(len(labels), cfg.val_fraction, cfg.holdout_last, cfg.seed)
+    train, val = _subset(images, labels, train_idx, classes), _subset(images, labels, val_idx, classes)
+    if len(train) == 0:
+        raise DataError(f"No training images left in {name} (class filter {list(classes or [])}, "
+                        f"limit {cfg.limit}): widen the filter or the limit.")
+    return DataSplits(train=train, val=val, name=name, class_names=tuple(class_names))
