@@ -94,7 +94,8 @@ class VectorQuantizer(nn.Module):
     q(z = k | x) = 1 if k = argmin_j ||z_e(x) - e_j||_2;  z_q(x) = e_k.
     Straight-through (notes, "Straight-through gradient estimation"):
         z_q_st = z_e + (z_q - z_e).detach()
-    so dL/dz_e = dL/dz_q. Loss terms (notes, "VQ-VAE: training objective"):
+    so dL/dz_e = dL/dz_q (computed as sg[z_q] + (z_e - sg[z_e]): the same gradient, and the
+    forward value is exactly the codebook vector). Loss terms (notes, "VQ-VAE: training objective"):
         codebook   ||sg[z_e] - z_q||^2        trains only the codebook
         commitment beta ||z_e - sg[z_q]||^2   trains only the encoder
 
@@ -117,7 +118,10 @@ class VectorQuantizer(nn.Module):
         self.codebook = nn.Parameter(torch.empty(num_codes, code_dim).uniform_(-1 / num_codes, 1 / num_codes),
                                      requires_grad=not ema)
         self.register_buffer("initialized", torch.tensor(not kmeans_init))
-        self.register_buffer("ema_counts", torch.zeros(num_codes))
+        # Every code starts as a cluster of weight 1 at its initial vector, so the EMA invariant
+        # codebook = ema_sums / ema_counts holds from the start (zeros here blew unused codes up
+        # by ~1/(1-decay)/eps on the first update when k-means init was off).
+        self.register_buffer("ema_counts", torch.ones(num_codes))
         self.register_buffer("ema_sums", self.codebook.detach().clone())
         self.register_buffer("steps_unused", torch.zeros(num_codes, dtype=torch.long))
 
@@ -138,7 +142,9 @@ class VectorQuantizer(nn.Module):
         else:
             codebook_loss = F.mse_loss(z_q, z_e.detach())
         commitment_loss = self.beta * F.mse_loss(z_e, z_q.detach())
-        z_q_st = z_e + (z_q - z_e).detach()
+        # Straight-through with an exact forward value: z_e - sg[z_e] is exactly 0 going forward
+        # and the identity onto z_e going backward; sg[z_q] keeps the codebook out of this path.
+        z_q_st = z_q.detach() + (z_e - z_e.detach())
         perplexity, usage = code_statistics(counts)
         return QuantizerOutput(
             quantized=z_q_st, indices=indices.view(b, h, w), codebook_loss=codebook_loss,
