@@ -7,12 +7,11 @@ import numpy as np
 import pytest
 import torch
 
-from explorer.core.latent_edit import (GridEdit, GridFileError, LatentGrid, Region, architectural_influence,
-                                       cell_fit, encode_source, inpaint_steps, load_grid, measure_influence,
-                                       save_grid)
+from explorer.core.latent_edit import (GridEdit, GridFileError, LatentGrid, Region, cell_fit, encode_source,
+                                       inpaint_steps, load_grid, save_grid)
 from explorer.core.pixelcnn import PriorConfig, build_prior
-from explorer.core.projection import (code_order, code_palette, codebook_map, contribution_tiles, filled_tiles,
-                                      pca_fit, usage_from_codes)
+from explorer.core.projection import (architectural_influence, code_order, code_palette, codebook_map, contribution_tiles, filled_tiles,
+                                      measure_influence, pca_fit, usage_from_codes)
 from explorer.core.vqvae import VQVAE, VQVAEConfig
 
 K = 16
@@ -200,3 +199,17 @@ def test_pca_and_map(vqvae) -> None:
 def test_palette_distinct() -> None:
     pal = code_palette(128)
     assert pal.shape == (128, 3) and len({tuple(c) for c in pal}) == 128
+
+
+def test_image_browser_steps_within_class() -> None:
+    from explorer.core.latent_edit import ImageBrowser
+    b = ImageBrowser(np.array([3, 1, 3, 2, 3]))
+    assert [b.step(1) for _ in range(4)] == [0, 1, 2, 3]
+    assert b.step(-1) == 2
+    b.class_filter = 3
+    assert [b.step(1) for _ in range(3)] == [4, 0, 2]
+    assert b.step(-1) == 0
+    assert b.random(np.random.default_rng(0)) in (0, 2, 4)
+    b.class_filter = 7
+    assert b.step(1) is None
+    assert b.classes() == [1, 2, 3]

@@ -97,14 +97,16 @@ class LatentGrid:
         for fn in list(self._listeners):
             fn()
 
-    def load(self, codes: np.ndarray, num_codes: int | None = None) -> None:
-        """Start over from a new grid (it becomes the grid that Reset returns to)."""
+    def load(self, codes: np.ndarray, num_codes: int | None = None, original: np.ndarray | None = None) -> None:
+        """Show a new grid; ``original`` (default: the same grid) is what Reset returns to."""
         if num_codes is not None:
             self.num_codes = int(num_codes)
         codes = np.asarray(codes, dtype=np.int64)
+        original = codes if original is None else np.asarray(original, dtype=np.int64)
         check_codes(codes, self.num_codes, None)
+        check_codes(original, self.num_codes, codes.shape)
         self.codes = codes.copy()
-        self.original = codes.copy()
+        self.original = original.copy()
         self._changed()
 
     def apply(self, edit: GridEdit) -> None:
@@ -238,68 +240,7 @@ def load_grid(path: str | Path, num_codes: int, shape: tuple[int, int]) -> np.nd
     return arr
 
 
-# -- what a cell influences and how well it fits ---------------------------------------------
-@dataclass
-class Influence:
-    """Pixel extent a code cell reaches in the decoded image, relative to its own patch.
-
-    Cell (i, j) owns pixels [i*f, (i+1)*f) x [j*f, (j+1)*f) (f = downsample); the decoder's
-    receptive field spreads its effect ``up``/``left``/``down``/``right`` pixels further.
-    """
-    factor: int
-    up: int
-    left: int
-    down: int
-    right: int
-    image_size: int
-    empirical: bool = True
-
-    def patch(self, i: int, j: int) -> tuple[int, int, int, int]:
-        """(top, left, bottom, right) pixels, exclusive end, of the cell's own patch."""
-        f = self.factor
-        return i * f, j * f, (i + 1) * f, (j + 1) * f
-
-    def rect(self, i: int, j: int) -> tuple[int, int, int, int]:
-        """(top, left, bottom, right) pixels, exclusive end, that cell (i, j) can change."""
-        t, l, b, r = self.patch(i, j)
-        n = self.image_size
-        return max(0, t - self.up), max(0, l - self.left), min(n, b + self.down), min(n, r + self.right)
-
-
-@torch.no_grad()
-def measure_influence(vqvae, trials: int = 3, seed: int = 0) -> Influence:
-    """Empirical decoder receptive field: perturb the centre cell's vector, see which pixels move.
-
-    Uses the unclamped decoder output so saturated pixels still count; several random
-    perturbations are combined. Falls back to the architecture's bound if nothing moves.
-    """
-    cfg = vqvae.config
-    g, f, n = cfg.grid_size, cfg.downsample, cfg.image_size
-    c = g // 2
-    gen = torch.Generator().manual_seed(seed)
-    book = vqvae.codebook.detach()
-    codes = torch.randint(0, cfg.num_codes, (trials, g, g), generator=gen).to(book.device)
-    z = vqvae.quantizer.lookup(codes)
-    z2 = z.clone()
-    scale = float(book.std()) + 1.0
-    z2[:, :, c, c] += torch.randn(trials, book.shape[1], generator=gen).to(book.device) * scale
-    moved = (vqvae.decoder(z2) - vqvae.decoder(z)).abs().amax(dim=(0, 1)) > 1e-6   # (H, W)
-    ys, xs = np.nonzero(moved.cpu().numpy())
-    if len(ys) == 0:
-        return architectural_influence(cfg)
-    t, l, b, r = c * f, c * f, (c + 1) * f, (c + 1) * f
-    return Influence(f, max(0, t - int(ys.min())), max(0, l - int(xs.min())),
-                     max(0, int(ys.max()) + 1 - b), max(0, int(xs.max()) + 1 - r), n, True)
-
-
-def architectural_influence(cfg) -> Influence:
-    """Upper bound from the decoder layout: 3x3 input conv + one 3x3 per residual block at
-    grid resolution, then one 4x4 stride-2 transposed conv per factor of 2."""
-    cells = 1 + cfg.res_blocks
-    pix = cells * cfg.downsample + max(0, cfg.downsample.bit_length() - 1)
-    return Influence(cfg.downsample, pix, pix, pix, pix, cfg.image_size, empirical=False)
-
-
+# -- how well a cell fits its code ----------------------------------------------------------
 @dataclass
 class CellFit:
     """How well the source image's encoder output at one cell fits the codes."""
@@ -322,21 +263,104 @@ def cell_fit(distances: np.ndarray | None, i: int, j: int, current: int, is_logi
     return CellFit(int(order[0]), conv(d[order[0]]), second, conv(d[second]), conv(d[int(current)]), is_logit)
 
 
+def describe_cell(source: "SourceEncoding", i: int, j: int, code: int, rect: tuple[int, int, int, int]) -> str:
+    """One sentence about cell (i, j): its code, how far z_e is from the nearest, runner-up
+    and current codes (||z_e - e_k||_2), and the pixel rectangle it can change."""
+    fit = cell_fit(source.distances, i, j, code, source.is_logit)
+    text = f"cell ({i}, {j}): code {code}. "
+    if fit is None:
+        text += f"This grid is a {source.kind} with no encoder output z_e, so there are no distances."
+    else:
+        unit = "−logit" if fit.is_logit else "‖z_e − e_k‖"
+        text += (f"{unit}: nearest code {fit.nearest} = {fit.nearest_distance:.3f}, runner-up "
+                 f"{fit.runner_up} = {fit.runner_up_distance:.3f}, code {code} = {fit.current_distance:.3f}.")
+    return text + f" It can change pixel rows {rect[0]}–{rect[2] - 1}, columns {rect[1]}–{rect[3] - 1} (dashed)."
+
+
 @dataclass
 class SourceEncoding:
-    """A source image, its code grid and the squared distances ||z_e - e_k||^2 per cell."""
-    image: np.ndarray              # float32 (C, H, W) in [0, 1]
+    """Where the grid came from: an image with its codes and distances, or a bare grid.
+
+    ``image`` and ``distances`` are None for grids that were sampled or loaded from a
+    file: they have no encoder output z_e to compare with.
+    """
+    image: np.ndarray | None       # float32 (C, H, W) in [0, 1]
     codes: np.ndarray              # int64 (h, w)
-    distances: np.ndarray | None = field(default=None, repr=False)   # float32 (h, w, K)
+    distances: np.ndarray | None = field(default=None, repr=False)   # float32 (h, w, K) ||z_e - e_k||^2
     is_logit: bool = False
+    label: str = ""                # what the user sees, e.g. "example 12 (digit 7)"
+    kind: str = "image"            # "image", "drawing", "sample" or "file"
 
 
 @torch.no_grad()
-def encode_source(vqvae, image: np.ndarray | torch.Tensor) -> SourceEncoding:
+def encode_source(vqvae, image: np.ndarray | torch.Tensor, label: str = "", kind: str = "image") -> SourceEncoding:
     """Encode one image (C, H, W) (uint8 or float in [0, 1]) with its per-cell distances."""
     x = torch.as_tensor(np.asarray(image))
     x = x.float().div(255.0) if x.dtype == torch.uint8 else x.float()
     q = vqvae.quantize(x[None].to(vqvae.device), return_distances=True)
     dist = q.distances[0].float().cpu().numpy() if q.distances is not None else None
     return SourceEncoding(image=x.numpy().astype(np.float32), codes=q.indices[0].cpu().numpy().astype(np.int64),
-                          distances=dist, is_logit=vqvae.config.quantizer == "gumbel")
+                          distances=dist, is_logit=vqvae.config.quantizer == "gumbel", label=label, kind=kind)
+
+
+class ImageBrowser:
+    """Walks through an image set: previous/next/random, optionally one class only."""
+
+    def __init__(self, labels: np.ndarray) -> None:
+        self.labels = np.asarray(labels)
+        self.class_filter = -1
+        self.index = -1
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    @property
+    def candidates(self) -> np.ndarray:
+        """Indices allowed by the class filter (all when it is -1)."""
+        if self.class_filter < 0:
+            return np.arange(len(self.labels))
+        return np.flatnonzero(self.labels == self.class_filter)
+
+    def classes(self) -> list[int]:
+        return sorted(int(c) for c in np.unique(self.labels) if c >= 0)
+
+    def step(self, delta: int) -> int | None:
+        """The next (delta=+1) or previous (-1) allowed index, wrapping around; None if none."""
+        cand = self.candidates
+        if len(cand) == 0:
+            return None
+        pos = np.searchsorted(cand, self.index)
+        if delta > 0:
+            pos = pos + 1 if pos < len(cand) and cand[pos] == self.index else pos
+        else:
+            pos = pos - 1
+        self.index = int(cand[pos % len(cand)])
+        return self.index
+
+    def random(self, rng: np.random.Generator) -> int | None:
+        cand = self.candidates
+        if len(cand) == 0:
+            return None
+        self.index = int(rng.choice(cand))
+        return self.index
+
+
+def load_bundle_splits(data_config: dict):
+    """The bundle's train/validation splits via ``load_data(DataConfig.from_dict(...))``.
+
+    Slow (reads files): call it off the GUI thread. Raises DataError with a plain message
+    when the bundle names no dataset or the data module cannot load it.
+    """
+    from . import data as data_module
+    if not data_config:
+        raise data_module.DataError("This bundle does not say which dataset it was trained on.")
+    config_cls = getattr(data_module, "DataConfig", None)
+    loader = getattr(data_module, "load_data", None)
+    if config_cls is None or loader is None:
+        raise data_module.DataError("Loading datasets is not available in this version.")
+    try:
+        return loader(config_cls.from_dict(dict(data_config)))
+    except data_module.DataError:
+        raise
+    except Exception as exc:  # a bad config or unreadable files: report, never crash
+        raise data_module.DataError(f"Could not load the dataset ({type(exc).__name__}: {exc}).") from None

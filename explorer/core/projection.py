@@ -241,3 +241,65 @@ def codebook_map(vqvae, images: torch.Tensor, max_points: int = 6000, seed: int 
     return CodebookMap(codes_xy=pca.transform(book).astype(np.float32),
                        points_xy=pca.transform(points).astype(np.float32),
                        assignment=assign.astype(np.int64), explained=pca.explained, soft=soft)
+
+
+# -- what a code cell influences in the image -------------------------------------------------
+@dataclass
+class Influence:
+    """Pixel extent a code cell reaches in the decoded image, relative to its own patch.
+
+    Cell (i, j) owns pixels [i*f, (i+1)*f) x [j*f, (j+1)*f) (f = downsample); the decoder's
+    receptive field spreads its effect ``up``/``left``/``down``/``right`` pixels further.
+    """
+    factor: int
+    up: int
+    left: int
+    down: int
+    right: int
+    image_size: int
+    empirical: bool = True
+
+    def patch(self, i: int, j: int) -> tuple[int, int, int, int]:
+        """(top, left, bottom, right) pixels, exclusive end, of the cell's own patch."""
+        f = self.factor
+        return i * f, j * f, (i + 1) * f, (j + 1) * f
+
+    def rect(self, i: int, j: int) -> tuple[int, int, int, int]:
+        """(top, left, bottom, right) pixels, exclusive end, that cell (i, j) can change."""
+        t, l, b, r = self.patch(i, j)
+        n = self.image_size
+        return max(0, t - self.up), max(0, l - self.left), min(n, b + self.down), min(n, r + self.right)
+
+
+@torch.no_grad()
+def measure_influence(vqvae, trials: int = 3, seed: int = 0) -> Influence:
+    """Empirical decoder receptive field: perturb the centre cell's vector, see which pixels move.
+
+    Uses the unclamped decoder output so saturated pixels still count; several random
+    perturbations are combined. Falls back to the architecture's bound if nothing moves.
+    """
+    cfg = vqvae.config
+    g, f, n = cfg.grid_size, cfg.downsample, cfg.image_size
+    c = g // 2
+    gen = torch.Generator().manual_seed(seed)
+    book = vqvae.codebook.detach()
+    codes = torch.randint(0, cfg.num_codes, (trials, g, g), generator=gen).to(book.device)
+    z = vqvae.quantizer.lookup(codes)
+    z2 = z.clone()
+    scale = float(book.std()) + 1.0
+    z2[:, :, c, c] += torch.randn(trials, book.shape[1], generator=gen).to(book.device) * scale
+    moved = (vqvae.decoder(z2) - vqvae.decoder(z)).abs().amax(dim=(0, 1)) > 1e-6   # (H, W)
+    ys, xs = np.nonzero(moved.cpu().numpy())
+    if len(ys) == 0:
+        return architectural_influence(cfg)
+    t, l, b, r = c * f, c * f, (c + 1) * f, (c + 1) * f
+    return Influence(f, max(0, t - int(ys.min())), max(0, l - int(xs.min())),
+                     max(0, int(ys.max()) + 1 - b), max(0, int(xs.max()) + 1 - r), n, True)
+
+
+def architectural_influence(cfg) -> Influence:
+    """Upper bound from the decoder layout: 3x3 input conv + one 3x3 per residual block at
+    grid resolution, then one 4x4 stride-2 transposed conv per factor of 2."""
+    cells = 1 + cfg.res_blocks
+    pix = cells * cfg.downsample + max(0, cfg.downsample.bit_length() - 1)
+    return Influence(cfg.downsample, pix, pix, pix, pix, cfg.image_size, empirical=False)

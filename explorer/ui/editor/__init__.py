@@ -1,0 +1,1 @@
+"""Controls of the latent-grid editor, one per module."""
