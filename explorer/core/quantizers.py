@@ -94,8 +94,7 @@ class VectorQuantizer(nn.Module):
     q(z = k | x) = 1 if k = argmin_j ||z_e(x) - e_j||_2;  z_q(x) = e_k.
     Straight-through (notes, "Straight-through gradient estimation"):
         z_q_st = z_e + (z_q - z_e).detach()
-    so dL/dz_e = dL/dz_q (computed as sg[z_q] + (z_e - sg[z_e]): the same gradient, and the
-    forward value is exactly the codebook vector). Loss terms (notes, "VQ-VAE: training objective"):
+    so dL/dz_e = dL/dz_q; going forward it equals z_q up to one rounding of the add. Loss terms (notes, "VQ-VAE: training objective"):
         codebook   ||sg[z_e] - z_q||^2        trains only the codebook
         commitment beta ||z_e - sg[z_q]||^2   trains only the encoder
 
@@ -144,7 +143,7 @@ class VectorQuantizer(nn.Module):
         commitment_loss = self.beta * F.mse_loss(z_e, z_q.detach())
         # Straight-through with an exact forward value: z_e - sg[z_e] is exactly 0 going forward
         # and the identity onto z_e going backward; sg[z_q] keeps the codebook out of this path.
-        z_q_st = z_q.detach() + (z_e - z_e.detach())
+        z_q_st = z_e + (z_q - z_e).detach()                          # straight-through (notes)
         perplexity, usage = code_statistics(counts)
         return QuantizerOutput(
             quantized=z_q_st, indices=indices.view(b, h, w), codebook_loss=codebook_loss,
