@@ -213,3 +213,13 @@ def test_image_browser_steps_within_class() -> None:
     b.class_filter = 7
     assert b.step(1) is None
     assert b.classes() == [1, 2, 3]
+
+
+def test_analysis_counts_every_cell(vqvae) -> None:
+    from explorer.core.projection import analyse_codebook
+    images = (torch.rand(5, 1, 28, 28) * 255).to(torch.uint8)
+    a = analyse_codebook(vqvae, "contribution", images)
+    assert a.tiles.shape == (K, 28, 28, 3) and a.tiles.dtype == np.uint8
+    assert a.usage.counts.sum() == 5 * 49 and a.cloud.points_xy.shape == (5 * 49, 2)
+    assert a.neutral_code == int(np.argmax(a.usage.counts))
+    assert analyse_codebook(vqvae).usage is None

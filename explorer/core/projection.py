@@ -83,14 +83,19 @@ def tiles_to_rgb(tiles: np.ndarray, signed: bool = False) -> np.ndarray:
     """(K, C, H, W) floats -> uint8 (K, H, W, 3) for display.
 
     Unsigned tiles are grey levels (or RGB). Signed tiles (contributions) use a
-    diverging map: white = no change, red = brighter than the neutral image, blue = darker.
+    diverging map: white = no change, red = brighter than the neutral image, blue = darker,
+    each tile scaled to its own largest change (at least 0.05).
     """
     t = np.asarray(tiles, dtype=np.float32)
     if not signed:
         t = np.clip(t, 0.0, 1.0)
         rgb = np.repeat(t, 3, axis=1) if t.shape[1] == 1 else t[:, :3]
         return (np.moveaxis(rgb, 1, -1) * 255 + 0.5).astype(np.uint8)
-    return diverging_rgb(t.mean(axis=1))
+    # Each tile on its own scale (a faint code would vanish next to a strong one), but
+    # never finer than 0.05 so tiny numerical differences are not blown up into shapes.
+    v = t.mean(axis=1)
+    scale = np.maximum(np.abs(v).reshape(len(v), -1).max(axis=1), 0.05)
+    return diverging_rgb(v / scale[:, None, None], scale=1.0)
 
 
 def diverging_rgb(values: np.ndarray, scale: float | None = None) -> np.ndarray:
@@ -213,8 +218,7 @@ def encoder_cloud(vqvae, images: torch.Tensor) -> tuple[np.ndarray, np.ndarray, 
     For nearest-neighbour VQ the points are z_e(x). For a Gumbel bottleneck the encoder
     gives logits; the points are then the soft embeddings softmax(logits) @ e.
     """
-    x = images.float().div(255.0) if images.dtype == torch.uint8 else images.float()
-    z = vqvae.encode_latents(x.to(vqvae.device))
+    z = vqvae.encode_latents(_as_float(images).to(vqvae.device))
     book = vqvae.codebook.detach()
     if vqvae.config.quantizer == "gumbel":
         assign = z.argmax(1).reshape(-1)
@@ -241,6 +245,54 @@ def codebook_map(vqvae, images: torch.Tensor, max_points: int = 6000, seed: int 
     return CodebookMap(codes_xy=pca.transform(book).astype(np.float32),
                        points_xy=pca.transform(points).astype(np.float32),
                        assignment=assign.astype(np.int64), explained=pca.explained, soft=soft)
+
+
+# -- everything the codebook panel shows, in one call (runs in a worker thread) ----------------
+@dataclass
+class CodebookAnalysis:
+    """Tiles, usage and the assignment map of one model state."""
+    tiles: np.ndarray              # uint8 (K, H, W, 3)
+    tile_mode: str                 # "filled" or "contribution"
+    neutral_code: int              # background code used by contribution tiles
+    codebook: np.ndarray           # (K, D) float32
+    usage: UsageStats | None       # histogram over the chosen images (None without images)
+    cloud: CodebookMap | None      # PCA map of codes and encoder outputs
+
+
+@torch.no_grad()
+def analyse_codebook(vqvae, tile_mode: str = "filled", images: torch.Tensor | None = None,
+                     cloud_images: int = 256, batch_size: int = 500) -> CodebookAnalysis:
+    """Compute what the codebook panel draws for ``vqvae`` and uint8 ``images`` (N, C, H, W).
+
+    Usage counts every cell of every image (counts.sum() = N * h * w). The contribution
+    tiles use the most used code as the neutral background (without images: the code
+    whose filled grid decodes darkest).
+    """
+    if tile_mode not in TILE_MODES:
+        raise ValueError(f"unknown tile mode {tile_mode!r}; expected one of {TILE_MODES}")
+    k = vqvae.config.num_codes
+    usage = cloud = None
+    if images is not None and len(images):
+        codes = torch.cat([vqvae.encode(_as_float(images[s:s + batch_size]).to(vqvae.device)).cpu()
+                           for s in range(0, len(images), batch_size)])
+        usage = usage_from_codes(codes, k)
+        cloud = codebook_map(vqvae, images[:cloud_images])
+    filled = filled_tiles(vqvae)
+    if usage is not None and usage.cells:
+        neutral = int(np.argmax(usage.counts))
+    else:
+        neutral = int(np.argmin(filled.reshape(k, -1).mean(1)))
+    if tile_mode == "filled":
+        tiles = tiles_to_rgb(filled)
+    else:
+        tiles = tiles_to_rgb(contribution_tiles(vqvae, neutral), signed=True)
+    return CodebookAnalysis(tiles=tiles, tile_mode=tile_mode, neutral_code=neutral,
+                            codebook=vqvae.codebook.detach().cpu().numpy().astype(np.float32),
+                            usage=usage, cloud=cloud)
+
+
+def _as_float(x: torch.Tensor) -> torch.Tensor:
+    return x.float().div(255.0) if x.dtype == torch.uint8 else x.float()
 
 
 # -- what a code cell influences in the image -------------------------------------------------

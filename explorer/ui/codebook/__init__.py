@@ -1,0 +1,1 @@
+"""Controls of the codebook panel, one per module."""
