@@ -1,0 +1,74 @@
+"""The program's entry point: ``run_app`` creates the QApplication and the main window.
+
+Settings live in QSettings (INI format) under the organisation and application names below;
+tests point QSettings at a temporary folder with ``QSettings.setPath``.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from PySide6.QtCore import QSettings
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QApplication
+
+from explorer.core.paths import default_bundle_path
+
+from .presentation import resource_path
+
+ORGANIZATION = "DiscreteLatentExplorer"
+APPLICATION = "Discrete Latent Explorer"
+
+
+def settings_store() -> QSettings:
+    """The app's settings (INI format, user scope), wherever QSettings.setPath points."""
+    return QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, ORGANIZATION, APPLICATION)
+
+
+def app_icon() -> QIcon:
+    return QIcon(str(resource_path("icon.svg")))
+
+
+def startup_bundles(bundle_path: str | Path | None, settings: QSettings | None = None) -> list[Path]:
+    """Bundles to try at start-up, in order: the one asked for, the last one used, the shipped one."""
+    settings = settings or settings_store()
+    candidates: list[Path] = []
+    if bundle_path:
+        candidates.append(Path(bundle_path))
+    last = settings.value("bundle/last", "", type=str)
+    if last and (Path(last) / "config.json").is_file():
+        candidates.append(Path(last))
+    shipped = default_bundle_path()
+    if shipped is not None:
+        candidates.append(shipped)
+    unique: list[Path] = []
+    for path in candidates:
+        if path.resolve() not in [p.resolve() for p in unique]:
+            unique.append(path)
+    return unique
+
+
+def ensure_application() -> QApplication:
+    """The running QApplication, or a new one with the app's names and icon."""
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication(sys.argv)
+    app.setOrganizationName(ORGANIZATION)
+    app.setApplicationName(APPLICATION)
+    app.setApplicationDisplayName(APPLICATION)
+    app.setWindowIcon(app_icon())
+    return app
+
+
+def run_app(bundle_path: str | None = None) -> int:
+    """Open the main window with ``bundle_path``, the last bundle, or trained_models/mnist; run the loop."""
+    from .main_window import MainWindow
+    from .workers import shutdown_workers
+
+    app = ensure_application()
+    window = MainWindow()
+    window.show()
+    window.open_first_bundle(startup_bundles(bundle_path))
+    code = app.exec()
+    shutdown_workers()
+    return int(code)

@@ -1,0 +1,1 @@
+"""The training panel's parts: the settings form, the run controls and the live plots."""

@@ -1,0 +1,152 @@
+"""What a settings form needs to know about a config dataclass (Qt-free).
+
+Form fields are generated from the dataclass fields: the type picks the editor, the comment
+after each field in the source becomes the tooltip, and a small table adds choices, ranges
+and fields the user never edits directly (derived from another config).
+"""
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import re
+import types
+import typing
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+# Fields whose value is one of a few choices (shown as a combobox).
+CHOICES: dict[str, tuple[Any, ...]] = {
+    "quantizer": ("vq", "gumbel"),
+    "kind": ("gated", "plain"),
+    "downsample": (1, 2, 4, 8),
+    "in_channels": (1, 3),
+}
+
+# (minimum, maximum) of numeric fields; others get a generic range.
+RANGES: dict[str, tuple[float, float]] = {
+    "num_codes": (2, 8192), "code_dim": (1, 1024), "image_size": (0, 1024), "hidden_channels": (4, 1024),
+    "res_channels": (2, 1024), "res_blocks": (0, 16), "batch_size": (1, 65536), "layers": (1, 64),
+    "kernel_size": (1, 15), "first_kernel": (1, 15), "channels": (4, 1024), "head_channels": (4, 2048),
+    "epochs": (0.0, 10000.0), "val_fraction": (0.0, 0.9), "dropout": (0.0, 0.9), "ema_decay": (0.0, 1.0),
+    "final_lr_ratio": (0.0, 1.0), "preview_size": (0, 64), "val_every": (1, 1_000_000),
+    "num_classes": (0, 1000), "augment_shifts": (0, 4),
+}
+
+# Fields a form leaves out: derived from another config when training starts.
+HIDDEN: dict[str, frozenset[str]] = {
+    "VQVAEConfig": frozenset({"in_channels", "image_size"}),   # set from the data's image shape
+    "PriorConfig": frozenset({"num_codes", "height", "width"}),
+    "VQVAETrainConfig": frozenset({"model"}),
+    "PriorTrainConfig": frozenset({"model"}),
+}
+
+# Optional fields: the value shown for None in the editor (``int | None`` -> 0 means None).
+NONE_TEXT: dict[str, str] = {"image_size": "native", "root": "default folder", "classes": "all"}
+
+# Text fields that name a folder (a line edit with a Browse button).
+PATH_FIELDS = frozenset({"root"})
+
+
+def suggestions(cls: type, name: str) -> tuple[str, ...]:
+    """Values offered for a free-text field (an editable combobox), e.g. the dataset names."""
+    if cls.__name__ == "DataConfig" and name == "name":
+        from explorer.core.data import DATASETS
+        return (*DATASETS, "folder:")
+    return ()
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One editable field of a config dataclass."""
+    name: str                      # attribute name, e.g. "num_codes"
+    label: str                     # shown in the form, e.g. "num codes"
+    kind: str                      # "bool" | "int" | "float" | "str" | "path" | "choice" | "classes"
+    tooltip: str                   # the comment next to the field in the source
+    optional: bool = False         # None is allowed (shown as NONE_TEXT)
+    choices: tuple[Any, ...] = ()  # for kind "choice"
+    minimum: float = 0
+    maximum: float = 1_000_000
+
+
+@lru_cache(maxsize=None)
+def field_comments(cls: type) -> dict[str, str]:
+    """The trailing ``# comment`` of each field in ``cls``'s source (empty if unreadable)."""
+    try:
+        source = inspect.getsource(cls)
+    except (OSError, TypeError):
+        return {}
+    comments = {}
+    for match in re.finditer(r"^\s+(\w+)\s*:[^#\n]*#\s*(.+?)\s*$", source, flags=re.MULTILINE):
+        comments.setdefault(match.group(1), match.group(2))
+    return comments
+
+
+def _base_type(annotation: Any) -> tuple[Any, bool]:
+    """(the non-None type, whether None is allowed) of an annotation such as ``int | None``."""
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        return (args[0] if len(args) == 1 else annotation), len(args) < len(typing.get_args(annotation))
+    return annotation, False
+
+
+@lru_cache(maxsize=None)
+def field_specs(cls: type) -> tuple[FieldSpec, ...]:
+    """The form fields of a config dataclass, in declaration order."""
+    try:
+        hints = typing.get_type_hints(cls)
+    except Exception:  # an unresolvable annotation: fall back to the default values' types
+        hints = {}
+    comments = field_comments(cls)
+    hidden = HIDDEN.get(cls.__name__, frozenset())
+    specs = []
+    for f in dataclasses.fields(cls):
+        if f.name in hidden or not f.init:
+            continue
+        default = f.default if f.default is not dataclasses.MISSING else None
+        base, optional = _base_type(hints.get(f.name, type(default)))
+        if f.name in CHOICES:
+            kind = "choice"
+        elif base is bool:
+            kind = "bool"
+        elif base is int:
+            kind = "int"
+        elif base is float:
+            kind = "float"
+        elif typing.get_origin(base) is tuple:
+            kind = "classes"
+        elif base is str:
+            kind = "path" if f.name in PATH_FIELDS else "str"
+        else:
+            continue                  # nested configs and other types are not form fields
+        low, high = RANGES.get(f.name, (-1e308, 1e308) if kind == "float" else (0, 1_000_000))
+        choices = CHOICES.get(f.name, ()) or suggestions(cls, f.name)
+        specs.append(FieldSpec(name=f.name, label=f.name.replace("_", " "), kind=kind,
+                               tooltip=comments.get(f.name, ""), optional=optional,
+                               choices=choices, minimum=low, maximum=high))
+    return tuple(specs)
+
+
+def with_value(config: Any, name: str, value: Any) -> Any:
+    """A copy of ``config`` with one field changed; raises ValueError if the config rejects it."""
+    try:
+        return dataclasses.replace(config, **{name: value})
+    except TypeError as exc:
+        raise ValueError(str(exc)) from None
+
+
+def config_from_dict(cls: type, values: dict[str, Any], base: Any | None = None) -> Any:
+    """``cls`` built from ``values`` (unknown or invalid entries are skipped, others kept from base)."""
+    config = base if base is not None else cls()
+    known = {f.name for f in dataclasses.fields(cls)}
+    for name, value in (values or {}).items():
+        if name not in known or dataclasses.is_dataclass(getattr(config, name, None)):
+            continue
+        if isinstance(value, list):
+            value = tuple(value)
+        try:
+            config = with_value(config, name, value)
+        except ValueError:
+            continue
+    return config

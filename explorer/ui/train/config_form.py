@@ -1,0 +1,229 @@
+"""A form generated from a config dataclass, bound both ways to a config object.
+
+Editing a widget replaces the form's config with a validated copy (``changed`` is emitted);
+:meth:`ConfigForm.set_config` updates every widget without echoing signals back.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLayout,
+                               QLineEdit, QSpinBox, QToolButton, QWidget)
+from superqt.utils import signals_blocked
+
+from explorer.core.data import parse_classes
+
+from .config_fields import NONE_TEXT, FieldSpec, field_specs, with_value
+
+INVALID_STYLE = "background-color: #ffd6d6;"
+
+
+class ScientificSpinBox(QDoubleSpinBox):
+    """A float spin box that shows values like 2e-3 or 0.25 instead of a fixed number of decimals."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setDecimals(15)
+        self.setStepType(QDoubleSpinBox.StepType.AdaptiveDecimalStepType)
+
+    def textFromValue(self, value: float) -> str:  # noqa: N802 (Qt override)
+        return f"{value:.6g}"
+
+    def valueFromText(self, text: str) -> float:  # noqa: N802
+        try:
+            return float(text)
+        except ValueError:
+            return self.value()
+
+    def validate(self, text: str, pos: int):  # noqa: D102
+        from PySide6.QtGui import QValidator
+        stripped = text.strip()
+        try:
+            float(stripped)
+            return QValidator.State.Acceptable, text, pos
+        except ValueError:
+            ok = stripped in ("", "-", "+", ".") or stripped[-1:] in ("e", "E", "-", "+", ".")
+            return (QValidator.State.Intermediate if ok else QValidator.State.Invalid), text, pos
+
+
+class PathEdit(QWidget):
+    """A line edit for a folder with a Browse button."""
+
+    editingFinished = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.line = QLineEdit(self)
+        self.browse = QToolButton(self)
+        self.browse.setText("…")
+        self.browse.setToolTip("Choose a folder")
+        layout.addWidget(self.line, 1)
+        layout.addWidget(self.browse)
+        self.line.editingFinished.connect(self.editingFinished)
+        self.browse.clicked.connect(self._choose)
+
+    def _choose(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Choose the data folder", self.line.text())
+        if folder:
+            self.line.setText(folder)
+            self.editingFinished.emit()
+
+
+class ConfigForm(QWidget):
+    """Editors for the fields of one config dataclass (see :mod:`.config_fields`)."""
+
+    changed = Signal(object)       # the new config
+    invalid = Signal(str)          # a plain message when an edit was refused
+
+    def __init__(self, config: Any, prefix: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._config = config
+        self.prefix = prefix
+        self.setObjectName(f"{prefix}Form")
+        self.editors: dict[str, QWidget] = {}
+        self._tips: dict[str, str] = {}
+        self.specs = {spec.name: spec for spec in field_specs(type(config))}
+        layout = QFormLayout(self)
+        layout.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        for spec in self.specs.values():
+            editor = self._make_editor(spec)
+            editor.setObjectName(f"{prefix}_{spec.name}")
+            editor.setAccessibleName(f"{spec.label} ({prefix})")
+            tip = f"<b>{spec.name}</b>: {spec.tooltip}" if spec.tooltip else spec.name
+            editor.setToolTip(tip)
+            self._tips[spec.name] = tip
+            layout.addRow(spec.label, editor)
+            layout.labelForField(editor).setToolTip(tip)
+            self.editors[spec.name] = editor
+        self.set_config(config)
+
+    # ------------------------------------------------------------------ the bound config
+    def config(self) -> Any:
+        """The config the form shows (always valid)."""
+        return self._config
+
+    def set_config(self, config: Any) -> None:
+        """Show ``config`` in every editor (no ``changed`` signal)."""
+        self._config = config
+        for name, editor in self.editors.items():
+            with signals_blocked(editor):
+                self._show(self.specs[name], editor, getattr(config, name))
+            self._mark(name, "")
+
+    def value_of(self, name: str) -> Any:
+        return getattr(self._config, name)
+
+    # ------------------------------------------------------------------ editors
+    def _make_editor(self, spec: FieldSpec) -> QWidget:
+        commit = lambda *_: self._commit(spec.name)  # noqa: E731
+        if spec.kind == "bool":
+            editor = QCheckBox(self)
+            editor.toggled.connect(commit)
+        elif spec.kind == "int":
+            editor = QSpinBox(self)
+            editor.setRange(int(spec.minimum), int(min(spec.maximum, 2**31 - 1)))
+            if spec.optional:
+                editor.setSpecialValueText(NONE_TEXT.get(spec.name, "none"))
+            editor.setKeyboardTracking(False)
+            editor.valueChanged.connect(commit)
+        elif spec.kind == "float":
+            editor = ScientificSpinBox(self)
+            editor.setRange(spec.minimum, spec.maximum)
+            editor.setKeyboardTracking(False)
+            editor.valueChanged.connect(commit)
+        elif spec.kind == "choice" or (spec.kind == "str" and spec.choices):
+            editor = QComboBox(self)
+            editor.setEditable(spec.kind == "str")
+            for choice in spec.choices:
+                editor.addItem(str(choice), choice)
+            if spec.kind == "str":
+                editor.lineEdit().editingFinished.connect(commit)
+                editor.activated.connect(commit)
+            else:
+                editor.currentIndexChanged.connect(commit)
+        elif spec.kind == "path":
+            editor = PathEdit(self)
+            editor.line.setPlaceholderText(NONE_TEXT.get(spec.name, ""))
+            editor.editingFinished.connect(commit)
+        else:                                          # "str" or "classes"
+            editor = QLineEdit(self)
+            if spec.optional:
+                editor.setPlaceholderText(NONE_TEXT.get(spec.name, "none"))
+            if spec.kind == "classes":
+                editor.setPlaceholderText("all (or e.g. 1-4 or 0,2,5-7)")
+            editor.editingFinished.connect(commit)
+        return editor
+
+    def _show(self, spec: FieldSpec, editor: QWidget, value: Any) -> None:
+        if isinstance(editor, QCheckBox):
+            editor.setChecked(bool(value))
+        elif isinstance(editor, (QSpinBox, QDoubleSpinBox)):
+            editor.setValue(editor.minimum() if value is None else value)
+        elif isinstance(editor, QComboBox):
+            index = editor.findData(value)
+            if index >= 0:
+                editor.setCurrentIndex(index)
+            elif editor.isEditable():
+                editor.setEditText("" if value is None else str(value))
+        elif isinstance(editor, PathEdit):
+            editor.line.setText("" if value is None else str(value))
+        elif isinstance(editor, QLineEdit):
+            if spec.kind == "classes":
+                editor.setText(_classes_text(value))
+            else:
+                editor.setText("" if value is None else str(value))
+
+    def _read(self, spec: FieldSpec, editor: QWidget) -> Any:
+        if isinstance(editor, QCheckBox):
+            return editor.isChecked()
+        if isinstance(editor, (QSpinBox, QDoubleSpinBox)):
+            if spec.optional and editor.value() == editor.minimum():
+                return None
+            return int(editor.value()) if spec.kind == "int" else float(editor.value())
+        if isinstance(editor, QComboBox):
+            if editor.isEditable():
+                return editor.currentText().strip()
+            return editor.currentData()
+        text = (editor.line if isinstance(editor, PathEdit) else editor).text().strip()
+        if spec.kind == "classes":
+            return parse_classes(text) if text else None
+        return None if (spec.optional and not text) else text
+
+    def _commit(self, name: str) -> None:
+        spec, editor = self.specs[name], self.editors[name]
+        try:
+            value = self._read(spec, editor)
+            if value == getattr(self._config, name):
+                self._mark(name, "")
+                return
+            self._config = with_value(self._config, name, value)
+        except ValueError as exc:
+            self._mark(name, str(exc))
+            self.invalid.emit(f"{spec.label}: {exc}")
+            return
+        self._mark(name, "")
+        self.changed.emit(self._config)
+
+    def _mark(self, name: str, error: str) -> None:
+        """Show (or clear) a refused value: a red background and the reason as tooltip."""
+        editor = self.editors[name]
+        target = editor.line if isinstance(editor, PathEdit) else editor
+        target.setStyleSheet(INVALID_STYLE if error else "")
+        target.setProperty("invalidReason", error)
+        target.setToolTip(error or self._tips[name])
+
+
+def _classes_text(classes: tuple[int, ...] | None) -> str:
+    """(1, 2, 3, 4, 7) -> "1-4, 7" (the inverse of ``parse_classes``)."""
+    if not classes:
+        return ""
+    runs: list[list[int]] = []
+    for c in sorted(classes):
+        if runs and c == runs[-1][1] + 1:
+            runs[-1][1] = c
+        else:
+            runs.append([c, c])
+    return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in runs)

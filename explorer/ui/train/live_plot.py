@@ -1,0 +1,102 @@
+"""A pyqtgraph plot of named curves against the training step, with a presentation style."""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import QWidget
+
+# Okabe-Ito colours: distinguishable with the common colour-vision deficiencies.
+COLORS = {"orange": "#E69F00", "sky": "#56B4E9", "green": "#009E73", "yellow": "#F0E442",
+          "blue": "#0072B2", "red": "#D55E00", "purple": "#CC79A7", "grey": "#BBBBBB"}
+
+LINE_WIDTH = {False: 1.6, True: 4.0}          # normal, presentation
+AXIS_FONT_PT = {False: 9, True: 15}
+
+
+class LivePlot(pg.PlotWidget):
+    """Curves added by name, updated with :meth:`set_curve`; thicker lines in presentation mode."""
+
+    def __init__(self, title: str, object_name: str, left_label: str, log_y: bool = False,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName(object_name)
+        self.setAccessibleName(title)
+        self._title = title
+        self._presentation = False
+        self.curves: dict[str, pg.PlotDataItem] = {}
+        self._colors: dict[str, str] = {}
+        item = self.getPlotItem()
+        item.showGrid(x=True, y=True, alpha=0.25)
+        item.setLabel("bottom", "step")
+        item.setLabel("left", left_label)
+        item.setLogMode(y=log_y)
+        item.setDownsampling(auto=True, mode="peak")
+        item.setClipToView(True)
+        for side in ("left", "bottom"):
+            item.getAxis(side).enableAutoSIPrefix(False)
+        self.legend = item.addLegend(offset=(-10, 10), labelTextSize="9pt", brush=pg.mkBrush(0, 0, 0, 170))
+        self._apply_style()
+
+    def add_curve(self, name: str, label: str, color: str, symbol: str | None = None) -> pg.PlotDataItem:
+        curve = self.plot([], [], name=label, connect="finite")
+        if symbol:
+            curve.setPen(None)
+            curve.setSymbol(symbol)
+            curve.setSymbolBrush(pg.mkBrush(COLORS[color]))
+            curve.setSymbolPen(None)
+        self.curves[name] = curve
+        self._colors[name] = color
+        self._style_curve(name)
+        return curve
+
+    def set_curve(self, name: str, x: np.ndarray, y: np.ndarray, positive_only: bool = False) -> None:
+        """Replace a curve's data; with ``positive_only`` non-positive values are gaps (log axes)."""
+        y = np.asarray(y, dtype=np.float64)
+        if positive_only:
+            y = np.where(y > 0, y, np.nan)
+        self.curves[name].setData(np.asarray(x, dtype=np.float64), y, connect="finite")
+
+    def set_curve_visible(self, name: str, visible: bool) -> None:
+        curve = self.curves[name]
+        if curve.isVisible() != visible:
+            curve.setVisible(visible)
+            (self.legend.addItem(curve, curve.name()) if visible else self.legend.removeItem(curve))
+
+    def curve_length(self, name: str) -> int:
+        x, _ = self.curves[name].getData()
+        return 0 if x is None else len(x)
+
+    def clear_curves(self) -> None:
+        for curve in self.curves.values():
+            curve.setData([], [])
+
+    def set_presentation(self, on: bool) -> None:
+        self._presentation = on
+        for name in self.curves:
+            self._style_curve(name)
+        self._apply_style()
+
+    def _style_curve(self, name: str) -> None:
+        curve, color = self.curves[name], COLORS[self._colors[name]]
+        if curve.opts.get("symbol"):
+            curve.setSymbolSize(11 if self._presentation else 6)
+        else:
+            curve.setPen(pg.mkPen(color, width=LINE_WIDTH[self._presentation]))
+
+    def _apply_style(self) -> None:
+        on = self._presentation
+        font = QFont()
+        font.setPointSize(AXIS_FONT_PT[on])
+        item = self.getPlotItem()
+        size = f"{AXIS_FONT_PT[on] + 2}pt"
+        item.setTitle(f"<b>{self._title}</b>", size=size)
+        for side in ("left", "bottom"):
+            axis = item.getAxis(side)
+            axis.setTickFont(font)
+            axis.setPen(pg.mkPen(COLORS["grey"], width=2 if on else 1))
+            axis.setTextPen(pg.mkPen("w"))
+            axis.label.setFont(font)
+        self.legend.setLabelTextSize(f"{AXIS_FONT_PT[on]}pt")
+        for sample, label in self.legend.items:
+            label.setText(label.text, size=f"{AXIS_FONT_PT[on]}pt")

@@ -1,0 +1,73 @@
+"""Reconstructions of a fixed held-out batch: rows of inputs, each above its reconstructions."""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtWidgets import QWidget
+
+from .history import TrainingHistory
+
+PER_ROW = 8
+
+
+def montage(inputs: np.ndarray, recons: np.ndarray, per_row: int = PER_ROW, gap: int = 2) -> np.ndarray:
+    """(N, C, H, W) pairs -> one (rows, cols[, 3]) image in [0, 1]: input rows above recon rows."""
+    n, c, h, w = inputs.shape
+    cols = min(per_row, n)
+    bands = int(np.ceil(n / cols))
+    out = np.full((bands * 2 * (h + gap) - gap, cols * (w + gap) - gap, c), 0.35, dtype=np.float32)
+    for i in range(n):
+        band, col = divmod(i, cols)
+        x0 = col * (w + gap)
+        for row, src in ((2 * band, inputs), (2 * band + 1, recons)):
+            y0 = row * (h + gap)
+            out[y0:y0 + h, x0:x0 + w] = np.clip(np.transpose(src[i], (1, 2, 0)), 0.0, 1.0)
+    return out[..., 0] if c == 1 else out
+
+
+class PreviewImage(pg.GraphicsLayoutWidget):
+    """Inputs and their reconstructions, refreshed on validation steps."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("reconstructionPreview")
+        self.setAccessibleName("Reconstructions of held-out images")
+        self.setToolTip("Held-out images: each row of inputs is shown above its row of reconstructions")
+        self.label = self.addLabel("", row=0, col=0)
+        self.view = self.addViewBox(row=1, col=0, lockAspect=True, enableMouse=False, invertY=True)
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.view.addItem(self.image)
+        self.step = 0
+        self.caption = ""
+        self._presentation = False
+        self._update_label()
+
+    def has_image(self) -> bool:
+        return self.image.image is not None
+
+    def set_pairs(self, inputs: np.ndarray, recons: np.ndarray, step: int = 0, caption: str = "") -> None:
+        """Show the pairs; the caption says whose they are (default: "at step N")."""
+        self.image.setImage(montage(inputs, recons), levels=(0.0, 1.0))
+        self.view.autoRange(padding=0.0)
+        self.step = step
+        self.caption = caption or (f"at step {step}" if step else "")
+        self._update_label()
+
+    def clear_image(self) -> None:
+        self.image.clear()
+        self.step = 0
+        self.caption = ""
+        self._update_label()
+
+    def set_presentation(self, on: bool) -> None:
+        self._presentation = on
+        self._update_label()
+
+    def _update_label(self) -> None:
+        when = f" {self.caption}" if self.caption else ""
+        size = "15pt" if self._presentation else "10pt"
+        self.label.setText(f"<b>Reconstructions</b>{when}", size=size)
+
+    def update_from(self, history: TrainingHistory) -> None:
+        if history.preview is not None and history.preview_step != self.step:
+            self.set_pairs(*history.preview, history.preview_step)

@@ -1,0 +1,85 @@
+"""The training settings form: Data, VQ-VAE and Prior tabs generated from the core's configs."""
+from __future__ import annotations
+
+import dataclasses
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QGroupBox, QScrollArea, QTabWidget, QVBoxLayout, QWidget
+
+from .config_form import ConfigForm
+from .settings import TrainSettings
+
+
+def _scrolled(*groups: QWidget) -> QScrollArea:
+    page = QWidget()
+    layout = QVBoxLayout(page)
+    for group in groups:
+        layout.addWidget(group)
+    layout.addStretch(1)
+    area = QScrollArea()
+    area.setWidgetResizable(True)
+    area.setFrameShape(QScrollArea.Shape.NoFrame)
+    area.setWidget(page)
+    return area
+
+
+def _group(title: str, form: ConfigForm) -> QGroupBox:
+    box = QGroupBox(title)
+    QVBoxLayout(box).addWidget(form)
+    return box
+
+
+class SettingsForm(QTabWidget):
+    """Tabs of generated forms bound to a :class:`TrainSettings` (both ways)."""
+
+    changed = Signal(object)        # the new TrainSettings
+    invalid = Signal(str)           # a refused edit, in plain words
+
+    TAB_FOR_MODE = {"vqvae": 1, "prior": 2}
+
+    def __init__(self, settings: TrainSettings | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("trainSettingsTabs")
+        self.setAccessibleName("Training settings")
+        s = settings or TrainSettings()
+        self._settings = s
+        self.data_form = ConfigForm(s.data, "data")
+        self.vqvae_model_form = ConfigForm(s.vqvae.model, "vqvaeModel")
+        self.vqvae_train_form = ConfigForm(s.vqvae, "vqvaeTraining")
+        self.prior_model_form = ConfigForm(s.prior.model, "priorModel")
+        self.prior_train_form = ConfigForm(s.prior, "priorTraining")
+        self.addTab(_scrolled(_group("Dataset", self.data_form)), "Data")
+        self.addTab(_scrolled(_group("Model", self.vqvae_model_form),
+                              _group("Training", self.vqvae_train_form)), "VQ-VAE")
+        self.addTab(_scrolled(_group("Model", self.prior_model_form),
+                              _group("Training", self.prior_train_form)), "Prior")
+        self.setTabToolTip(0, "Which images to train on, and the held-out split")
+        self.setTabToolTip(1, "The VQ-VAE's architecture and its optimisation")
+        self.setTabToolTip(2, "The PixelCNN prior over code grids (K and the grid size come from the VQ-VAE)")
+        for form in self.forms():
+            form.changed.connect(self._collect)
+            form.invalid.connect(self.invalid)
+
+    def forms(self) -> tuple[ConfigForm, ...]:
+        return (self.data_form, self.vqvae_model_form, self.vqvae_train_form,
+                self.prior_model_form, self.prior_train_form)
+
+    def settings(self) -> TrainSettings:
+        return self._settings
+
+    def set_settings(self, settings: TrainSettings) -> None:
+        """Show ``settings`` in every field (no ``changed`` signal)."""
+        self._settings = settings
+        self.data_form.set_config(settings.data)
+        self.vqvae_model_form.set_config(settings.vqvae.model)
+        self.vqvae_train_form.set_config(settings.vqvae)
+        self.prior_model_form.set_config(settings.prior.model)
+        self.prior_train_form.set_config(settings.prior)
+
+    def _collect(self, *_: object) -> None:
+        s = dataclasses.replace(self._settings)
+        s.data = self.data_form.config()
+        s.vqvae = dataclasses.replace(self.vqvae_train_form.config(), model=self.vqvae_model_form.config())
+        s.prior = dataclasses.replace(self.prior_train_form.config(), model=self.prior_model_form.config())
+        self._settings = s
+        self.changed.emit(s)
