@@ -15,10 +15,11 @@ Every way a folder can be wrong raises :class:`BundleError` with a plain message
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
@@ -68,6 +69,9 @@ class Bundle:
         from safetensors.torch import save_file
 
         path = Path(path).resolve()
+        if path.exists() and not (path / CONFIG_FILE).is_file() and (not path.is_dir() or any(path.iterdir())):
+            raise BundleError(f"{path} already exists and is not a model bundle; refusing to replace it. "
+                              f"Choose a new folder name.")
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
         try:
@@ -148,8 +152,8 @@ def _read_weights(file: Path) -> dict[str, torch.Tensor]:
     raise BundleError(f"Unsupported weights file type {file.name}; expected .safetensors or .pt.")
 
 
-def _load_into(model: nn.Module, state: dict[str, torch.Tensor], what: str) -> None:
-    expected = model.state_dict()
+def _check_state(expected: dict[str, torch.Tensor], state: dict[str, torch.Tensor], what: str) -> None:
+    """BundleError unless ``state`` has exactly the expected names and shapes and only finite values."""
     missing = sorted(set(expected) - set(state))
     unexpected = sorted(set(state) - set(expected))
     wrong = sorted(k for k in set(expected) & set(state) if tuple(expected[k].shape) != tuple(state[k].shape))
@@ -165,7 +169,6 @@ def _load_into(model: nn.Module, state: dict[str, torch.Tensor], what: str) -> N
     bad = [k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()]
     if bad:
         raise BundleError(f"The {what} weights contain NaN or infinite values ({', '.join(bad[:3])}).")
-    model.load_state_dict({k: v.to(expected[k].dtype) for k, v in state.items()}, strict=True)
 
 
 def _section(cfg: dict, key: str) -> dict | None:
@@ -177,6 +180,47 @@ def _section(cfg: dict, key: str) -> dict | None:
     if Path(sec["weights"]).name != sec["weights"]:
         raise BundleError(f"config.json: the '{key}' weights must be a file inside the bundle folder.")
     return sec
+
+
+_MAX_CONFIG_INT = 1 << 16     # no sensible layer count, width or size is larger
+
+
+def _checked_values(values: dict, cls, what: str) -> dict:
+    """Reject values of the wrong type or absurd size before any model is allocated from them."""
+    defaults = {f.name: f.default for f in fields(cls)}
+    for key, value in values.items():
+        default = defaults.get(key)
+        if isinstance(default, bool):
+            ok = isinstance(value, bool)
+        elif isinstance(default, int):
+            ok = isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= _MAX_CONFIG_INT
+        elif isinstance(default, float):
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+        elif isinstance(default, str):
+            ok = isinstance(value, str)
+        else:
+            ok = True                 # unknown keys are reported by from_dict
+        if not ok:
+            raise ValueError(f"{what} setting {key!r} has an invalid value {value!r}")
+    return values
+
+
+def _restore(factory, config, state: dict[str, torch.Tensor], what: str) -> nn.Module:
+    """Build the model and load ``state`` into it, checking shapes on a memory-free skeleton first.
+
+    The skeleton lives on the "meta" device (no storage), so a config.json asking for an
+    absurdly large model is refused by the shape check before anything is allocated.
+    """
+    try:
+        with torch.device("meta"):
+            skeleton = factory(config)
+        _check_state(skeleton.state_dict(), state, what)
+        model = factory(config)
+    except (TypeError, ValueError, RuntimeError) as exc:
+        raise BundleError(f"config.json: the {what} configuration cannot be built ({exc}).") from None
+    expected = model.state_dict()
+    model.load_state_dict({k: v.to(expected[k].dtype) for k, v in state.items()}, strict=True)
+    return model
 
 
 def load_bundle(path: str | Path, device: str | torch.device = "cpu") -> Bundle:
@@ -206,19 +250,21 @@ def load_bundle(path: str | Path, device: str | torch.device = "cpu") -> Bundle:
     if vq_sec is None:
         raise BundleError("config.json has no 'vqvae' entry.")
     try:
-        vq_cfg = VQVAEConfig.from_dict(vq_sec["config"])
-        prior_cfg = PriorConfig.from_dict(prior_sec["config"]) if prior_sec else None
+        vq_cfg = VQVAEConfig.from_dict(_checked_values(vq_sec["config"], VQVAEConfig, "vqvae"))
+        prior_cfg = (PriorConfig.from_dict(_checked_values(prior_sec["config"], PriorConfig, "prior"))
+                     if prior_sec else None)
     except (TypeError, ValueError) as exc:
         raise BundleError(f"config.json holds an invalid model configuration: {exc}.") from None
+    for key in ("data", "history", "metrics"):
+        if cfg.get(key) is not None and not isinstance(cfg.get(key), dict):
+            raise BundleError(f"config.json: '{key}' must be an object.")
     if prior_cfg is not None and prior_cfg.num_codes != vq_cfg.num_codes:
         raise BundleError(f"The prior models K={prior_cfg.num_codes} codes but the VQ-VAE has "
                           f"K={vq_cfg.num_codes}.")
-    vqvae = VQVAE(vq_cfg)
-    _load_into(vqvae, _read_weights(path / vq_sec["weights"]), "VQ-VAE")
+    vqvae = _restore(VQVAE, vq_cfg, _read_weights(path / vq_sec["weights"]), "VQ-VAE")
     prior = None
     if prior_cfg is not None:
-        prior = build_prior(prior_cfg)
-        _load_into(prior, _read_weights(path / prior_sec["weights"]), "prior")
+        prior = _restore(build_prior, prior_cfg, _read_weights(path / prior_sec["weights"]), "prior")
     examples = _read_examples(path, cfg.get("examples"), vq_cfg)
     vqvae.to(device).eval()
     if prior is not None:
@@ -241,6 +287,6 @@ def _read_examples(path: Path, name: object, vq_cfg: VQVAEConfig) -> ImageSet | 
         raise BundleError(f"The examples file {name} is corrupt ({type(exc).__name__}).") from None
     want = (vq_cfg.in_channels, vq_cfg.image_size, vq_cfg.image_size)
     if images.dtype != np.uint8 or images.ndim != 4 or tuple(images.shape[1:]) != want \
-            or labels.shape != (images.shape[0],):
+            or labels.shape != (images.shape[0],) or not np.issubdtype(labels.dtype, np.integer):
         raise BundleError(f"The examples in {name} are not uint8 images of shape (N, {want}) with N labels.")
     return ImageSet(torch.from_numpy(images.copy()), torch.from_numpy(labels.astype(np.int64)))

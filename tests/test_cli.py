@@ -1,0 +1,290 @@
+"""The command line, run in-process through main([...]) on the shared MNIST digits."""
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from PIL import Image
+
+import explorer.cli.train as cli_train
+from explorer.__main__ import main
+from explorer.core.bundle import BundleError, load_bundle
+
+REPO = Path(__file__).resolve().parents[1]
+SUBCOMMANDS = ("gui", "train", "sample", "evaluate", "screenshot")
+TINY_VQ = ["--hidden", "16", "--res-channels", "8", "--res-blocks", "1", "--num-codes", "16", "--code-dim", "4"]
+TINY_PRIOR = ["--channels", "16", "--layers", "2", "--head-channels", "16", "--augment-shifts", "0"]
+QUICK = ["--limit", "600", "--max-steps", "5", "--batch-size", "16", "--device", "cpu"]
+
+
+def run(*argv: str) -> tuple[int, str, str]:
+    """main(argv) in-process; returns (exit code, stdout, stderr)."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(list(argv))
+    return code, out.getvalue(), err.getvalue()
+
+
+def assert_plain_error(code: int, err: str, *needles: str) -> None:
+    assert code == 2, err
+    assert "Traceback" not in err and err.startswith("error: ")
+    assert len(err.strip().splitlines()) <= 2
+    for needle in needles:
+        assert needle in err, err
+
+
+@pytest.fixture(scope="module")
+def trained(mnist_root: Path, tmp_path_factory) -> dict:
+    """train vqvae, then train prior into the same bundle; keeps both runs' output."""
+    os.environ.pop("WORLD_SIZE", None)
+    path = tmp_path_factory.mktemp("runs") / "tiny"
+    vq = run("train", "vqvae", "--data", "mnist", "--data-root", str(mnist_root), "--out", str(path),
+             "--examples", "20", "--val-every", "3", *QUICK, *TINY_VQ)
+    assert vq[0] == 0, vq[2]
+    vq_state = {k: v.clone() for k, v in load_bundle(path).vqvae.state_dict().items()}
+    prior = run("train", "prior", "--bundle", str(path), "--max-steps", "5", "--batch-size", "16",
+                "--device", "cpu", *TINY_PRIOR)
+    assert prior[0] == 0, prior[2]
+    return {"path": path, "vq": vq, "prior": prior, "vq_state": vq_state, "root": mnist_root}
+
+
+# ---------------------------------------------------------------------------------- help
+def test_help_lists_every_subcommand_without_importing_qt() -> None:
+    proc = subprocess.run([sys.executable, "-m", "explorer", "--help"], capture_output=True, text=True,
+                          cwd=REPO, timeout=120)
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr
+    for name in SUBCOMMANDS:
+        assert f"\n    {name}" in proc.stdout, name
+    code, out, _ = run("train", "--help")
+    assert code == 0 and "vqvae" in out and "prior" in out
+    probe = ("import sys; from explorer.__main__ import main; main(['evaluate', '--bundle', 'nowhere']); "
+             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('PySide6', 'pyqtgraph', 'superqt')))")
+    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert proc.stdout.strip() == "[]" and "No bundle folder" in proc.stderr
+
+
+def test_usage_errors_exit_2() -> None:
+    code, _, err = run("train", "vqvae")                    # --out missing
+    assert code == 2 and "--out" in err
+    code, _, err = run("train", "vqvae", "--out", "x", "--classes", "4-1")
+    assert code == 2 and "backwards" in err
+
+
+# ---------------------------------------------------------------------------------- train
+def test_train_vqvae_progress_and_bundle(trained: dict) -> None:
+    code, out, err = trained["vq"]
+    assert "\r" in err and err.endswith("\n") and "Traceback" not in err
+    bar = err.split("\r")[-1]
+    for field in ("5/5", "recon", "codebook", "commit", "ppl", "codes", "img/s", "ETA"):
+        assert field in bar, field
+    assert "step 3/5: validation MSE" in err and "step 5/5: validation MSE" in err
+    assert out.startswith("Saved ") and "validation MSE" in out
+    bundle = load_bundle(trained["path"])
+    history = bundle.history
+    assert history["command"].startswith("python -m explorer train vqvae --data mnist")
+    assert history["steps"] == 5 and history["seconds"] > 0 and history["images_per_s"] > 0
+    assert history["device"].startswith("cpu") and "T" in history["finished"]
+    assert bundle.data["name"] == "mnist" and bundle.data["limit"] == 600
+    assert bundle.data["root"] == str(trained["root"])
+    assert bundle.vqvae.config.num_codes == 16 and bundle.vqvae.config.hidden_channels == 16
+    assert bundle.metrics["mse"] > 0
+    assert 0 < bundle.metrics["codes_used"] <= 1 and math.isfinite(bundle.metrics["perplexity"])
+    assert len(bundle.examples) == 20
+
+
+def test_train_prior_saves_into_the_same_bundle(trained: dict) -> None:
+    code, out, err = trained["prior"]
+    bar = err.split("\r")[-1]
+    for field in ("5/5", "loss", "nats/latent", "val NLL", "acc", "ETA"):
+        assert field in bar, field
+    assert out.startswith("Saved the prior into")
+    bundle = load_bundle(trained["path"])
+    assert bundle.prior is not None and bundle.prior.config.channels == 16
+    assert bundle.prior.config.num_codes == 16 and bundle.prior.config.num_classes == 0
+    for key in ("mse", "perplexity", "codes_used", "prior_nll", "prior_accuracy"):
+        assert math.isfinite(bundle.metrics[key]), key
+    assert 1.0 < bundle.metrics["prior_nll"] < 4.0
+    assert bundle.history["steps"] == 5 and bundle.history["prior"]["steps"] == 5
+    assert "train prior" in bundle.history["prior"]["command"]
+    for key, value in trained["vq_state"].items():                  # the VQ-VAE was kept bit-exactly
+        assert torch.equal(bundle.vqvae.state_dict()[key], value), key
+    assert [p.name for p in trained["path"].parent.iterdir()] == ["tiny"]
+
+
+def test_class_conditional_prior_into_another_bundle(trained: dict, tmp_path: Path) -> None:
+    before = {p.name: p.read_bytes() for p in trained["path"].iterdir()}
+    other = tmp_path / "conditional"
+    code, _, err = run("train", "prior", "--bundle", str(trained["path"]), "--out", str(other),
+                       "--class-conditional", "--max-steps", "2", "--batch-size", "16", "--device", "cpu",
+                       *TINY_PRIOR)
+    assert code == 0, err
+    assert {p.name: p.read_bytes() for p in trained["path"].iterdir()} == before
+    assert load_bundle(other).prior.config.num_classes == 10
+    png = tmp_path / "three.png"
+    code, _, err = run("sample", "--bundle", str(other), "--n", "4", "--label", "3", "--out", str(png))
+    assert code == 0 and png.is_file(), err
+    assert_plain_error(*run("sample", "--bundle", str(other), "--label", "42", "--out", str(png))[::2], "--label")
+
+
+def test_resume_continues_the_same_model(trained: dict, tmp_path: Path) -> None:
+    out = tmp_path / "resumed"
+    code, _, err = run("train", "vqvae", "--resume", str(trained["path"]), "--out", str(out),
+                       "--max-steps", "2", "--batch-size", "16", "--device", "cpu", "--num-codes", "64")
+    assert code == 0, err
+    assert "ignored --num-codes" in err and "prior was left out" in err
+    bundle = load_bundle(out)
+    assert bundle.vqvae.config.num_codes == 16 and bundle.prior is None
+    assert bundle.data["limit"] == 600                                  # the resumed bundle's data settings
+    assert bundle.history["resumed_from"]["history"]["steps"] == 5
+
+
+def test_ctrl_c_stops_training_and_saves(mnist_root: Path, tmp_path: Path, monkeypatch) -> None:
+    real = cli_train.train_vqvae
+
+    def interrupted_after_two(*args, **kwargs):
+        for step in real(*args, **kwargs):
+            yield step
+            if step.step == 2:
+                raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli_train, "train_vqvae", interrupted_after_two)
+    out = tmp_path / "stopped"
+    code, _, err = run("train", "vqvae", "--data-root", str(mnist_root), "--out", str(out), *QUICK, *TINY_VQ)
+    assert code == 130 and "Interrupted at step 2 of 5" in err and "saving" in err
+    bundle = load_bundle(out)
+    assert bundle.history["steps"] == 2 and bundle.history["interrupted"] is True
+
+
+def test_nan_loss_is_a_plain_error(mnist_root: Path, tmp_path: Path) -> None:
+    out = tmp_path / "diverged"
+    code, _, err = run("train", "vqvae", "--data-root", str(mnist_root), "--out", str(out), "--lr", "1e30",
+                       "--warmup-steps", "1", *QUICK, *TINY_VQ)
+    assert code == 2 and "Traceback" not in err and "not finite" in err
+    if out.exists():                                                    # saved only if still finite
+        load_bundle(out)
+    else:
+        assert "nothing was saved" in err
+
+
+# ---------------------------------------------------------------------------------- sample, evaluate
+@pytest.mark.parametrize("n, nrow, size", [(10, 4, (4 * 30 + 2, 3 * 30 + 2)), (3, 8, (3 * 30 + 2, 32)),
+                                           (64, 8, (242, 242))])
+def test_sample_writes_a_png_grid(trained: dict, tmp_path: Path, n: int, nrow: int, size: tuple) -> None:
+    png = tmp_path / "sub" / "grid.png"
+    code, out, err = run("sample", "--bundle", str(trained["path"]), "--n", str(n), "--nrow", str(nrow),
+                         "--out", str(png), "--seed", "7")
+    assert code == 0, err
+    with Image.open(png) as image:
+        assert image.format == "PNG" and image.mode == "L" and image.size == size
+        assert image.getextrema()[1] > 0                                # decoded digits, not a blank grid
+    again = tmp_path / "again.png"
+    assert run("sample", "--bundle", str(trained["path"]), "--n", str(n), "--nrow", str(nrow),
+               "--out", str(again), "--seed", "7")[0] == 0
+    assert again.read_bytes() == png.read_bytes()                       # same seed, same samples
+
+
+def test_evaluate_prints_json(trained: dict) -> None:
+    code, out, err = run("evaluate", "--bundle", str(trained["path"]), "--device", "cpu")
+    assert code == 0, err
+    report = json.loads(out)
+    for key in ("mse", "perplexity", "codes_used", "codes_used_count", "prior_nll", "prior_accuracy"):
+        assert math.isfinite(report[key]), key
+    assert report["n_images"] == 60 and report["num_codes"] == 16 and "mnist" in report["data"]
+    assert 0 < report["codes_used"] <= 1 and report["codes_used_count"] == round(report["codes_used"] * 16)
+    assert report["mse"] == pytest.approx(load_bundle(trained["path"]).metrics["mse"])
+    code, out, _ = run("evaluate", "--bundle", str(trained["path"]), "--device", "cpu", "--holdout-last", "100",
+                       "--classes", "1-4")
+    report = json.loads(out)
+    assert code == 0 and 0 < report["n_images"] < 100 and "classes 1,2,3,4" in report["data"]
+
+
+# ---------------------------------------------------------------------------------- user errors
+def test_missing_data_root_is_a_plain_error(tmp_path: Path) -> None:
+    missing = tmp_path / "no-such-folder"
+    code, _, err = run("train", "vqvae", "--data-root", str(missing), "--out", str(tmp_path / "x"), *QUICK)
+    assert_plain_error(code, err, str(missing))
+    assert not (tmp_path / "x").exists()
+
+
+def test_corrupt_bundle_is_a_plain_error(trained: dict, tmp_path: Path) -> None:
+    import shutil
+    broken = tmp_path / "broken"
+    shutil.copytree(trained["path"], broken)
+    (broken / "prior.safetensors").write_bytes(b"\x10\x00\x00\x00junk")
+    with pytest.raises(BundleError) as info:
+        load_bundle(broken)
+    code, _, err = run("sample", "--bundle", str(broken), "--out", str(tmp_path / "g.png"))
+    assert_plain_error(code, err, str(info.value))
+    assert not (tmp_path / "g.png").exists()
+
+
+def test_other_user_errors(trained: dict, tmp_path: Path) -> None:
+    path = str(trained["path"])
+    assert_plain_error(*run("evaluate", "--bundle", path, "--device", "tpu")[::2], "Unknown device")
+    assert_plain_error(*run("train", "prior", "--bundle", path, "--device", "tpu")[::2], "Unknown device")
+    assert_plain_error(*run("sample", "--bundle", str(tmp_path / "none"), "--out", "g.png")[::2], "No bundle")
+    no_prior = tmp_path / "no-prior"
+    bundle = load_bundle(path)
+    bundle.prior = None
+    bundle.save(no_prior)
+    assert_plain_error(*run("sample", "--bundle", str(no_prior), "--out", str(tmp_path / "g.png"))[::2],
+                       "has no prior")
+    assert_plain_error(*run("evaluate", "--bundle", path, "--classes", "11")[::2], "Class filter")
+    assert_plain_error(*run("screenshot", "--panel", "codebook", "--out", "x.png", "--size", "big")[::2], "--size")
+    code, _, err = run("train", "vqvae", "--data-root", str(trained["root"]), "--out", str(tmp_path / "d"),
+                       "--downsample", "8", *QUICK)
+    assert_plain_error(code, err, "multiple of downsample")
+
+
+# ---------------------------------------------------------------------------------- gui, screenshot
+def test_gui_and_screenshot_hand_over_to_the_ui(monkeypatch, tmp_path: Path, trained: dict) -> None:
+    """The CLI passes its arguments on to run_app / render_panel (stand-ins here: no Qt in this test)."""
+    import types
+    calls: list[tuple] = []
+    app = types.ModuleType("explorer.ui.app")
+    app.run_app = lambda bundle_path=None: calls.append(("run_app", bundle_path)) or 0
+    shot = types.ModuleType("explorer.ui.screenshot")
+
+    def render_panel(name, out, bundle_path=None, size=(1280, 800)):
+        if name == "nope":
+            raise ValueError("unknown panel 'nope'; choose one of trainPanel")
+        calls.append(("render_panel", name, out, bundle_path, size))
+    shot.render_panel = render_panel
+    monkeypatch.setitem(sys.modules, "explorer.ui.app", app)
+    monkeypatch.setitem(sys.modules, "explorer.ui.screenshot", shot)
+    assert run()[0] == 0 and run("gui", "--bundle", str(trained["path"]))[0] == 0
+    assert calls == [("run_app", None), ("run_app", str(trained["path"]))]
+    out = str(tmp_path / "shots" / "train.png")
+    code, stdout, err = run("screenshot", "--panel", "trainPanel", "--out", out, "--size", "640x480")
+    assert code == 0, err
+    assert calls[-1] == ("render_panel", "trainPanel", out, None, (640, 480))
+    assert_plain_error(*run("screenshot", "--panel", "nope", "--out", out)[::2], "unknown panel")
+    assert_plain_error(*run("gui", "--bundle", str(tmp_path / "missing"))[::2], "No bundle folder")
+
+
+def test_progress_bar_redraws_at_most_five_times_a_second(monkeypatch) -> None:
+    import explorer.cli.common as common
+    clock = [100.0]
+    monkeypatch.setattr(common.time, "monotonic", lambda: clock[0])
+    stream = io.StringIO()
+    bar = common.ProgressBar(stream=stream)
+    for step in range(1, 101):                 # 100 steps in one simulated second
+        bar.update(step, 100, f"loss {1 / step:.4f}", eta_s=(100 - step) / 100)
+        clock[0] += 0.01
+    bar.finish()
+    text = stream.getvalue()
+    assert 5 <= text.count("\r") <= 7                      # ~5 redraws plus the final step
+    assert text.endswith("\n") and text.count("\n") == 1
+    assert text.split("\r")[-1].startswith("100/100 [####################] loss 0.0100 | ETA 0:00")
+    bar = common.ProgressBar(stream=io.StringIO(), enabled=False)
+    bar.update(1, 1, "x", 0.0)
+    bar.note("hidden")
+    assert bar.stream.getvalue() == ""
