@@ -50,15 +50,15 @@ class ProjectionPlot(QWidget):
                 item.setData([], [])
             self.plot.setTitle("no images: no encoder outputs to project")
             return
-        pal = palette
-        cloud_brushes = [pg.mkBrush(*pal[k], 110) for k in cmap.assignment]
+        pal = palette.tolist()          # plain ints for Qt colours
+        cloud_brushes = [pg.mkBrush(*pal[k], 110) for k in cmap.assignment.tolist()]
         self.cloud.setData(cmap.points_xy[:, 0], cmap.points_xy[:, 1], brush=cloud_brushes)
         k = len(cmap.codes_xy)
         alive = np.ones(k, dtype=bool)
         if dead is not None:
             alive[dead] = False
-        idx = np.flatnonzero(alive)
-        self.codes.setData(cmap.codes_xy[idx, 0], cmap.codes_xy[idx, 1], data=idx,
+        idx = np.flatnonzero(alive).tolist()
+        self.codes.setData(cmap.codes_xy[idx, 0], cmap.codes_xy[idx, 1], data=np.asarray(idx),
                            brush=[pg.mkBrush(*pal[i]) for i in idx])
         gone = np.flatnonzero(~alive)
         self.dead.setData(cmap.codes_xy[gone, 0], cmap.codes_xy[gone, 1], data=gone)

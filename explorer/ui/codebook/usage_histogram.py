@@ -56,7 +56,7 @@ class UsageHistogram(QWidget):
         self.counts = stats.counts
         k = len(self.counts)
         self.bars.setOpts(x=np.arange(k), height=self.counts.astype(float),
-                          brushes=[pg.mkBrush(*c) for c in palette[:k]], pens=[pg.mkPen(None)] * k)
+                          brushes=[pg.mkBrush(*c) for c in palette[:k].tolist()], pens=[pg.mkPen(None)] * k)
         dead = stats.dead
         self.dead_marks.setData(dead.astype(float), np.zeros(len(dead)))
         self.plot.setTitle(f"{what}: perplexity {stats.perplexity:.1f} of K = {k} · {len(dead)} dead "

@@ -45,6 +45,7 @@ class LatentGridView(QWidget):
         self.codes = np.zeros((7, 7), dtype=np.int64)
         self.original: np.ndarray | None = None
         self.code_colours = code_palette(16)
+        self._qcolours = [QColor(*c) for c in self.code_colours.tolist()]
         self.select_mode = False            # the Select tool: plain left-drag selects
         self.show_numbers = True
         self.region: Region | None = None
@@ -63,8 +64,14 @@ class LatentGridView(QWidget):
             self.original = np.asarray(original)
         self.update()
 
+    def colour(self, code: int) -> QColor:
+        """The palette colour of ``code``."""
+        return QColor(self._qcolours[code % len(self._qcolours)])
+
     def set_num_codes(self, num_codes: int) -> None:
         self.code_colours = code_palette(num_codes)
+        # Plain ints: QColor(*numpy_uint8_scalars) can corrupt reference counts in shiboken.
+        self._qcolours = [QColor(*c) for c in self.code_colours.tolist()]
         self.update()
 
     def set_region(self, region: Region | None) -> None:
@@ -198,7 +205,7 @@ class LatentGridView(QWidget):
                 code = int(self.codes[i, j])
                 rect = self.cell_rect(i, j)
                 rgb = self.code_colours[code % len(self.code_colours)]
-                p.fillRect(rect, QColor(*rgb))
+                p.fillRect(rect, self._qcolours[code % len(self._qcolours)])
                 if self.show_numbers and s >= 14:
                     p.setPen(QColor(*text_colour_for(rgb)))
                     p.drawText(rect, Qt.AlignCenter, str(code))

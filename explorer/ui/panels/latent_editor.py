@@ -299,7 +299,7 @@ class LatentEditor(QWidget):
 
     def _code_selected(self, code: int) -> None:
         k = int(code) % max(1, self.grid.num_codes)
-        self.edit_bar.set_paint_code(k, QColor(*self.grid_view.code_colours[k % len(self.grid_view.code_colours)]))
+        self.edit_bar.set_paint_code(k, self.grid_view.colour(k))
 
     # -- the prior --------------------------------------------------------------------------
     def _resample(self) -> None:
