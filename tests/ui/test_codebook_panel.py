@@ -126,3 +126,32 @@ def test_clicking_a_code_in_the_map_selects_it(qtbot, panel) -> None:
     view_pt = plot.mapFromScene(vb.mapViewToScene(pg.Point(*panel.projection.code_position(code))))
     qtbot.mouseClick(plot.viewport(), Qt.LeftButton, Qt.NoModifier, QPoint(view_pt.x(), view_pt.y()))
     assert panel.state.selected_code in alive           # the marker under the pointer (markers may overlap)
+
+
+def test_usage_on_the_training_split_loaded_off_the_gui_thread(qtbot, mnist_root) -> None:
+    bundle = tiny_editor_bundle(mnist_root)
+    bundle.data = {"name": "mnist", "root": str(mnist_root), "holdout_last": 1000}
+    widget = CodebookPanel(AppState(bundle))
+    qtbot.addWidget(widget)
+    widget.show()
+    split = widget.findChild(QComboBox, "usageSplit")
+    qtbot.waitUntil(lambda: split.findData("train") >= 0, timeout=20000)
+    wait_idle(qtbot, widget)
+    split.setCurrentIndex(split.findData("train"))
+    qtbot.waitUntil(lambda: not widget.is_busy() and widget.analysis.usage.cells == 2000 * 49, timeout=20000)
+    assert widget.histogram.bar_heights().sum() == 2000 * 49
+    assert "first 2000 of 9000" in widget.histogram.plot.getPlotItem().titleLabel.text
+
+
+def test_unloadable_dataset_gives_a_plain_message(qtbot, mnist_root, tmp_path) -> None:
+    bundle = tiny_editor_bundle(mnist_root)
+    bundle.data = {"name": "mnist", "root": str(tmp_path)}          # no files there
+    state = AppState(bundle)
+    messages = []
+    state.message.connect(messages.append)
+    widget = CodebookPanel(state)
+    qtbot.addWidget(widget)
+    qtbot.waitUntil(lambda: any("not" in m for m in messages), timeout=20000)
+    wait_idle(qtbot, widget)
+    assert widget.findChild(QComboBox, "usageSplit").findData("train") < 0
+    assert widget.histogram.bar_heights().sum() == len(bundle.examples) * 49      # examples still shown

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFileDialog, QLabel, QPushButton, QSpinBox, QToolButton
+from PySide6.QtWidgets import QComboBox, QFileDialog, QLabel, QPushButton, QSpinBox, QToolButton
 
 from explorer.core.latent_edit import load_grid
 from explorer.ui.panels.latent_editor import LatentEditor
@@ -226,3 +226,24 @@ def test_weights_updated_redecodes(qtbot, editor) -> None:
     editor.state.weights_updated.emit("vqvae")
     settle(qtbot, editor)
     assert not np.array_equal(editor.decoded_view.image, img0)
+
+
+def test_browse_by_class_and_validation_set(qtbot, mnist_root) -> None:
+    bundle = tiny_editor_bundle(mnist_root)
+    bundle.data = {"name": "mnist", "root": str(mnist_root), "holdout_last": 1000}
+    panel = LatentEditor(AppState(bundle))
+    qtbot.addWidget(panel)
+    panel.show()
+    classes = panel.findChild(QComboBox, "sourceClass")
+    labels = bundle.examples.labels.numpy()
+    wanted = int(labels[3])
+    classes.setCurrentIndex(classes.findData(wanted))
+    for _ in range(3):
+        qtbot.mouseClick(panel.findChild(QToolButton, "nextImage"), Qt.LeftButton)
+        assert int(labels[panel.browser.index]) == wanted
+        assert panel.source.label.endswith(f"(class {wanted})")
+    dataset = panel.findChild(QComboBox, "sourceDataset")
+    qtbot.waitUntil(lambda: dataset.findData("validation") >= 0, timeout=20000)
+    dataset.setCurrentIndex(dataset.findData("validation"))
+    assert len(panel._images) == 1000
+    assert panel.source.kind == "image" and panel.source.distances is not None

@@ -187,7 +187,8 @@ class LatentEditor(QWidget):
         keep = self.browser.class_filter
         self.browser = ImageBrowser(labels)
         self.browser.class_filter = keep if keep in self.browser.classes() else -1
-        self.source_bar.set_classes(self.browser.classes())
+        names = dict(enumerate(self._splits.class_names)) if self._splits is not None else {}
+        self.source_bar.set_classes(self.browser.classes(), names)
         self.source_bar.set_has_images(self._images is not None)
 
     def _dataset_changed(self, which: str) -> None:
