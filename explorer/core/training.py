@@ -147,8 +147,21 @@ def _wrap_ddp(model: nn.Module, device: torch.device) -> nn.Module:
     return model
 
 
-def _step_optimizer(opt: torch.optim.Optimizer, params, loss: torch.Tensor, clip: float, lr: float) -> None:
-    if not torch.isfinite(loss):
+def _all_finite(loss: torch.Tensor) -> bool:
+    """Whether the loss is finite on every DDP rank (all ranks then stop together)."""
+    ok = torch.isfinite(loss.detach()).float().reshape(1)
+    if _rank_world()[1] > 1:
+        dist.all_reduce(ok, op=dist.ReduceOp.MIN)
+    return bool(ok.item() > 0)
+
+
+def _step_optimizer(opt: torch.optim.Optimizer, params, loss: torch.Tensor, clip: float, lr: float,
+                    restore: dict[str, torch.Tensor] | None = None, module: nn.Module | None = None) -> None:
+    """One optimiser step; on a non-finite loss, put back ``restore`` (state that the forward
+    pass already changed, e.g. EMA codebook buffers) and raise FloatingPointError."""
+    if not _all_finite(loss):
+        if restore is not None and module is not None:
+            module.load_state_dict(restore)
         raise FloatingPointError(f"the loss became {loss.item()} (not finite); training stopped, "
                                  "the last good model is kept. Try a lower learning rate.")
     for g in opt.param_groups:
@@ -188,8 +201,11 @@ def train_vqvae(config: VQVAETrainConfig, data: DataSplits, device: str | torch.
         lr = _lr_at(step, total, config.lr, config.warmup_steps, config.final_lr_ratio)
         model.set_step(step)
         x = train.float_images(order.next()).to(device, non_blocking=True)
+        # The VQ forward pass updates the codebook (EMA, k-means init, restarts): keep a copy
+        # (K x D, cheap) so a failing step leaves the last good model untouched.
+        before = {k: v.clone() for k, v in model.quantizer.state_dict().items()}
         out = net(x)
-        _step_optimizer(opt, params, out.loss, config.grad_clip, lr)
+        _step_optimizer(opt, params, out.loss, config.grad_clip, lr, restore=before, module=model.quantizer)
         images_seen += x.shape[0] * _rank_world()[1]
         counts = out.quant.counts.detach().cpu()
         since_used = torch.where(counts > 0, torch.zeros_like(since_used), since_used + 1)
