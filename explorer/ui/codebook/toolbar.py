@@ -4,7 +4,7 @@ from __future__ import annotations
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QWidget
 
-from explorer.ui.editor.source_bar import _named
+from explorer.ui.editor.naming import named
 
 
 class CodebookToolbar(QWidget):
@@ -20,18 +20,18 @@ class CodebookToolbar(QWidget):
         self.setAccessibleName("Codebook options")
         row = QHBoxLayout(self)
         row.setContentsMargins(0, 0, 0, 0)
-        self.tile_mode = _named(QComboBox(), "tileMode", "Tile kind",
+        self.tile_mode = named(QComboBox(), "tileMode", "Tile kind",
                                 "Filled: decode a grid made of this code only. Contribution: decode one "
                                 "code on a background grid, minus the background (red brighter, blue darker)")
         self.tile_mode.addItem("Filled grid", "filled")
         self.tile_mode.addItem("Contribution at centre", "contribution")
         self.tile_mode.currentIndexChanged.connect(lambda _: self.tile_mode_changed.emit(self.tile_mode.currentData()))
-        self.sort_mode = _named(QComboBox(), "sortMode", "Sort codes",
+        self.sort_mode = named(QComboBox(), "sortMode", "Sort codes",
                                 "Order of the tiles: by index, most used first, or similar vectors together")
         for text, data in (("by index", "index"), ("by usage", "usage"), ("by similarity", "similarity")):
             self.sort_mode.addItem(text, data)
         self.sort_mode.currentIndexChanged.connect(lambda _: self.sort_mode_changed.emit(self.sort_mode.currentData()))
-        self.split = _named(QComboBox(), "usageSplit", "Usage dataset",
+        self.split = named(QComboBox(), "usageSplit", "Usage dataset",
                             "Images whose codes are counted in the usage histogram and drawn in the map")
         self.split.addItem("bundle examples", "examples")
         self.split.currentIndexChanged.connect(lambda _: self.split_changed.emit(self.split.currentData()))

@@ -49,10 +49,14 @@ class DrawCanvas(QWidget):
         """The drawing as float32 (C, H, W) in [0, 1]."""
         return np.repeat(self.canvas[None], channels, axis=0).copy()
 
+    def _caption_height(self) -> int:
+        return self.fontMetrics().height() + 4
+
     def _area(self) -> QRectF:
         n = self.canvas.shape[0]
-        s = min(self.width(), self.height()) / n
-        return QRectF((self.width() - n * s) / 2, (self.height() - n * s) / 2, n * s, n * s)
+        top = self._caption_height()
+        s = min(self.width(), self.height() - top) / n
+        return QRectF((self.width() - n * s) / 2, top, n * s, n * s)
 
     def widget_point(self, x: float, y: float) -> QPoint:
         """Widget position of image coordinates (x = column, y = row)."""
@@ -115,6 +119,9 @@ class DrawCanvas(QWidget):
         p.drawImage(area, img)
         p.setPen(QColor(120, 120, 120))
         p.drawRect(area)
+        p.setPen(self.palette().windowText().color())
+        p.drawText(QRectF(0, 0, self.width(), self._caption_height()), Qt.AlignHCenter,
+                   "draw: left inks, right erases")
         if not self.canvas.any():
             p.setPen(QColor(170, 170, 170))
             p.drawText(area, Qt.AlignCenter | Qt.TextWordWrap, "draw a digit here")

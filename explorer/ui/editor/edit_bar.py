@@ -5,7 +5,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtGui import QColor, QUndoStack
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPushButton, QSpinBox, QWidget
 
-from .source_bar import _named
+from .naming import named
 
 
 class EditBar(QWidget):
@@ -24,38 +24,38 @@ class EditBar(QWidget):
         self.setAccessibleName("Grid editing tools")
         row = QHBoxLayout(self)
         row.setContentsMargins(0, 0, 0, 0)
-        self.undo = _named(QPushButton("Undo"), "undoButton", "Undo", "Undo the last edit (Ctrl+Z)")
+        self.undo = named(QPushButton("Undo"), "undoButton", "Undo", "Undo the last edit (Ctrl+Z)")
         self.undo.clicked.connect(undo_stack.undo)
         self.undo.setEnabled(False)
         undo_stack.canUndoChanged.connect(self.undo.setEnabled)
-        self.redo = _named(QPushButton("Redo"), "redoButton", "Redo", "Redo (Ctrl+Shift+Z)")
+        self.redo = named(QPushButton("Redo"), "redoButton", "Redo", "Redo (Ctrl+Shift+Z)")
         self.redo.clicked.connect(undo_stack.redo)
         self.redo.setEnabled(False)
         undo_stack.canRedoChanged.connect(self.redo.setEnabled)
-        self.paint_code = _named(QSpinBox(), "paintCode", "Paint code",
+        self.paint_code = named(QSpinBox(), "paintCode", "Paint code",
                                  "The code that left-drag paints (click a codebook tile or right-click a cell)")
         self.paint_code.valueChanged.connect(self.paint_code_changed)
-        self.swatch = _named(QLabel("  "), "paintSwatch", "Paint code colour")
+        self.swatch = named(QLabel("  "), "paintSwatch", "Paint code colour")
         self.swatch.setFixedWidth(22)
-        self.select_tool = _named(QPushButton("Select region"), "selectTool", "Select region tool",
+        self.select_tool = named(QPushButton("Select region"), "selectTool", "Select region tool",
                                   "Drag on the grid to select a rectangle (or Shift+drag any time)")
         self.select_tool.setCheckable(True)
         self.select_tool.toggled.connect(self.select_tool_toggled)
-        self.randomise = _named(QPushButton("Randomise"), "randomiseRegion", "Randomise region",
+        self.randomise = named(QPushButton("Randomise"), "randomiseRegion", "Randomise region",
                                 "Fill the selected region with random codes")
         self.randomise.clicked.connect(self.randomise_requested)
-        self.resample = _named(QPushButton("Resample (prior)"), "resampleRegion", "Resample region with the prior",
+        self.resample = named(QPushButton("Resample (prior)"), "resampleRegion", "Resample region with the prior",
                                "Redraw the selected region from the PixelCNN prior, keeping every other cell")
         self.resample.clicked.connect(self.resample_requested)
-        self.animate = _named(QCheckBox("animate"), "animateSampling", "Animate sampling",
+        self.animate = named(QCheckBox("animate"), "animateSampling", "Animate sampling",
                               "Show the prior filling the cells one position at a time")
-        self.replace_from = _named(QSpinBox(), "replaceFrom", "Replace code")
-        self.replace_to = _named(QSpinBox(), "replaceTo", "Replace with code")
-        self.replace = _named(QPushButton("Replace all"), "replaceAll", "Replace all",
+        self.replace_from = named(QSpinBox(), "replaceFrom", "Replace code")
+        self.replace_to = named(QSpinBox(), "replaceTo", "Replace with code")
+        self.replace = named(QPushButton("Replace all"), "replaceAll", "Replace all",
                               "Replace every cell holding the first code by the second")
         self.replace.clicked.connect(lambda: self.replace_requested.emit(self.replace_from.value(),
                                                                          self.replace_to.value()))
-        self.reset = _named(QPushButton("Reset"), "resetGrid", "Reset grid", "Back to the encoded grid (undoable)")
+        self.reset = named(QPushButton("Reset"), "resetGrid", "Reset grid", "Back to the encoded grid (undoable)")
         self.reset.clicked.connect(self.reset_requested)
         for w in (self.undo, self.redo, QLabel("Paint:"), self.paint_code, self.swatch, self.select_tool,
                   self.randomise, self.resample, self.animate, QLabel("Replace"), self.replace_from,

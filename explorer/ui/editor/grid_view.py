@@ -204,6 +204,9 @@ class LatentGridView(QWidget):
             for j in range(w):
                 code = int(self.codes[i, j])
                 rect = self.cell_rect(i, j)
+                if code < 0:                      # not decided yet (the prior is sampling)
+                    p.fillRect(rect, QColor(225, 225, 225))
+                    continue
                 rgb = self.code_colours[code % len(self.code_colours)]
                 p.fillRect(rect, self._qcolours[code % len(self._qcolours)])
                 if self.show_numbers and s >= 14:

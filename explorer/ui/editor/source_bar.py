@@ -5,13 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QToolButton, QWidget
 
-
-def _named(widget, object_name: str, accessible: str, tip: str = ""):
-    widget.setObjectName(object_name)
-    widget.setAccessibleName(accessible)
-    if tip:
-        widget.setToolTip(tip)
-    return widget
+from .naming import named
 
 
 class SourceBar(QWidget):
@@ -33,37 +27,37 @@ class SourceBar(QWidget):
         self.setAccessibleName("Grid source")
         row = QHBoxLayout(self)
         row.setContentsMargins(0, 0, 0, 0)
-        self.dataset = _named(QComboBox(), "sourceDataset", "Image set",
+        self.dataset = named(QComboBox(), "sourceDataset", "Image set",
                               "Which images to encode: the bundle's held-out examples or the validation set")
         self.dataset.addItem("Bundle examples", "examples")
         self.dataset.currentIndexChanged.connect(lambda _: self.dataset_changed.emit(self.dataset.currentData()))
-        self.class_filter = _named(QComboBox(), "sourceClass", "Class filter", "Only show images of this class")
+        self.class_filter = named(QComboBox(), "sourceClass", "Class filter", "Only show images of this class")
         self.class_filter.addItem("any class", -1)
         self.class_filter.currentIndexChanged.connect(lambda _: self.class_changed.emit(self.class_filter.currentData()))
-        self.previous = _named(QToolButton(), "previousImage", "Previous image", "Previous image (Page Up)")
+        self.previous = named(QToolButton(), "previousImage", "Previous image", "Previous image (Page Up)")
         self.previous.setText("◀")
         self.previous.clicked.connect(lambda: self.step_requested.emit(-1))
-        self.next = _named(QToolButton(), "nextImage", "Next image", "Next image (Page Down)")
+        self.next = named(QToolButton(), "nextImage", "Next image", "Next image (Page Down)")
         self.next.setText("▶")
         self.next.clicked.connect(lambda: self.step_requested.emit(1))
-        self.random = _named(QPushButton("Random"), "randomImage", "Random image", "A random image of the set")
+        self.random = named(QPushButton("Random"), "randomImage", "Random image", "A random image of the set")
         self.random.clicked.connect(self.random_requested)
-        self.draw = _named(QPushButton("Draw"), "drawMode", "Draw a digit",
+        self.draw = named(QPushButton("Draw"), "drawMode", "Draw a digit",
                            "Draw your own digit; it is encoded as you draw")
         self.draw.setCheckable(True)
         self.draw.toggled.connect(self.draw_toggled)
-        self.clear = _named(QPushButton("Clear"), "clearDrawing", "Clear drawing", "Erase the drawing")
+        self.clear = named(QPushButton("Clear"), "clearDrawing", "Clear drawing", "Erase the drawing")
         self.clear.clicked.connect(self.clear_requested)
         self.clear.setVisible(False)
         self.draw.toggled.connect(self.clear.setVisible)
-        self.sample = _named(QPushButton("Sample prior"), "samplePrior", "Sample from the prior",
+        self.sample = named(QPushButton("Sample prior"), "samplePrior", "Sample from the prior",
                              "A new grid drawn from the PixelCNN prior, position by position")
         self.sample.clicked.connect(self.sample_requested)
-        self.load = _named(QPushButton("Load grid…"), "loadGrid", "Load grid", "Open a .npy or .json code grid")
+        self.load = named(QPushButton("Load grid…"), "loadGrid", "Load grid", "Open a .npy or .json code grid")
         self.load.clicked.connect(self.load_requested)
-        self.save = _named(QPushButton("Save grid…"), "saveGrid", "Save grid", "Save the code grid as .npy or .json")
+        self.save = named(QPushButton("Save grid…"), "saveGrid", "Save grid", "Save the code grid as .npy or .json")
         self.save.clicked.connect(self.save_requested)
-        self.label = _named(QLabel(""), "sourceLabel", "Current source")
+        self.label = named(QLabel(""), "sourceLabel", "Current source")
         for w in (QLabel("Source:"), self.dataset, self.class_filter, self.previous, self.next, self.random,
                   self.draw, self.clear, self.sample, self.load, self.save, self.label):
             row.addWidget(w)

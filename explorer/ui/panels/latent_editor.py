@@ -226,6 +226,12 @@ class LatentEditor(QWidget):
     def _switch_source(self, src: SourceEncoding, codes: np.ndarray) -> None:
         self.source = src
         self.source_bar.label.setText(src.label)
+        drawing = src.kind == "drawing"
+        self.source_bar.draw.blockSignals(True)
+        self.source_bar.draw.setChecked(drawing)
+        self.source_bar.draw.blockSignals(False)
+        self.source_bar.clear.setVisible(drawing)
+        self.input_stack.setCurrentWidget(self.canvas if drawing else self.input_view)
         bundle = self.state.bundle
         if src.image is not None:
             self.input_view.set_image(src.image)
@@ -309,24 +315,29 @@ class LatentEditor(QWidget):
         if region is None or prior is None:
             self.show_error("Resampling needs a selected region and a bundle with a prior.")
             return
-        self._run_prior(inpaint_steps(prior, self.grid.codes, region.mask(*self.grid.shape)), "region")
+        mask = region.mask(*self.grid.shape)
+        self._run_prior(inpaint_steps(prior, self.grid.codes, mask), "region", mask)
 
     def _sample_prior(self) -> None:
         prior = self.state.bundle.prior if self.state.bundle else None
         if prior is None:
             self.show_error("This bundle has no prior to sample from.")
             return
-        self._run_prior(prior.steps(1), "sample")
+        self._run_prior(prior.steps(1), "sample", np.ones(self.grid.shape, dtype=bool))
 
-    def _run_prior(self, steps, purpose: str) -> None:
+    def _run_prior(self, steps, purpose: str, mask: np.ndarray) -> None:
         self.clear_error()
-        self._prior_purpose = purpose
+        self._prior_purpose, self._prior_mask = purpose, mask
         self.grid_view.enabled_editing = False
         self.stepper.start(steps, animated=self.edit_bar.animate.isChecked())
 
     def _prior_stepped(self, step) -> None:
         self._preview = step.grid[0].numpy()
-        self.grid_view.set_codes(self._preview)
+        h, w = self._preview.shape
+        pending = self._prior_mask & (np.arange(h * w).reshape(h, w) > step.t)
+        shown = self._preview.copy()
+        shown[pending] = -1                       # not drawn yet: shown blank
+        self.grid_view.set_codes(shown)
         self.grid_view.set_active_cell(step.position)
         self._schedule_decode()
 
