@@ -223,3 +223,17 @@ def test_analysis_counts_every_cell(vqvae) -> None:
     assert a.usage.counts.sum() == 5 * 49 and a.cloud.points_xy.shape == (5 * 49, 2)
     assert a.neutral_code == int(np.argmax(a.usage.counts))
     assert analyse_codebook(vqvae).usage is None
+
+
+def test_gumbel_models_map_soft_embeddings_and_logit_fits() -> None:
+    from explorer.core.latent_edit import describe_cell
+    from explorer.core.projection import analyse_codebook
+    torch.manual_seed(0)
+    gumbel = VQVAE(VQVAEConfig(hidden_channels=16, res_channels=8, num_codes=K, code_dim=4,
+                               quantizer="gumbel")).eval()
+    images = (torch.rand(2, 1, 28, 28) * 255).to(torch.uint8)
+    a = analyse_codebook(gumbel, "filled", images)
+    assert a.cloud.soft and a.cloud.points_xy.shape == (2 * 49, 2)
+    np.testing.assert_array_equal(a.cloud.assignment, gumbel.encode(images.float() / 255).reshape(-1).numpy())
+    src = encode_source(gumbel, images[0].numpy())
+    assert src.is_logit and "logit" in describe_cell(src, 0, 0, int(src.codes[0, 0]), (0, 0, 8, 8))

@@ -36,7 +36,8 @@ class ProjectionPlot(QWidget):
         self.dead = pg.ScatterPlotItem(size=11, symbol="x", pen=pg.mkPen((120, 120, 120), width=2), brush=None)
         self.ring = pg.ScatterPlotItem(size=24, pen=pg.mkPen((255, 140, 0), width=3), brush=None)
         self.label = pg.TextItem("", color=(20, 20, 20), anchor=(0, 1))
-        for item in (self.cloud, self.dead, self.codes, self.ring, self.label):
+        for z, item in enumerate((self.cloud, self.dead, self.codes, self.ring, self.label)):
+            item.setZValue(z)               # hover ring and its label above every marker
             self.plot.addItem(item)
         self.map: CodebookMap | None = None
         self.hovered = -1
