@@ -25,28 +25,44 @@ class SplitLoader(QObject):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._key: str | None = None
+        self._wanted: dict = {}
+        self._loading_key = ""
         self.worker = None
 
     def request(self, data_config: dict) -> None:
         key = json.dumps(data_config, sort_keys=True, default=str)
-        self._key = key
+        self._key, self._wanted = key, dict(data_config)
         if not data_config:
             self.failed.emit("This bundle does not name its dataset; only its examples are available.")
             return
         if key in self._cache:
             self.loaded.emit(self._cache[key])
             return
+        if self.worker is not None:
+            return                      # the running load reports to the newest key when it ends
+        self._start(key, data_config)
+
+    def _start(self, key: str, data_config: dict) -> None:
         worker = thread_worker(load_bundle_splits, start_thread=False, ignore_errors=True)(dict(data_config))
-        worker.returned.connect(lambda splits, k=key: self._done(k, splits, None))
-        worker.errored.connect(lambda exc, k=key: self._done(k, None, f"Dataset not available: {exc}"))
+        self._loading_key = key
+        # Bound methods of this QObject: Qt drops the connections if the loader is destroyed first.
+        worker.returned.connect(self._returned)
+        worker.errored.connect(self._errored)
         self.worker = worker
         worker.start()
+
+    def _returned(self, splits: DataSplits) -> None:
+        self._done(self._loading_key, splits, None)
+
+    def _errored(self, exc: Exception) -> None:
+        self._done(self._loading_key, None, f"Dataset not available: {exc}")
 
     def _done(self, key: str, splits: DataSplits | None, error: str | None) -> None:
         self.worker = None
         if splits is not None:
             self._cache[key] = splits
-        if key != self._key:
+        if key != self._key:          # the bundle changed meanwhile: load what it needs now
+            self.request(self._wanted)
             return
         if splits is not None:
             self.loaded.emit(splits)

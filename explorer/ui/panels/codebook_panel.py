@@ -81,6 +81,7 @@ class CodebookPanel(QWidget):
         self._worker = None
         self._dirty = False
         self._generation = 0
+        self._pending: tuple[str, int] = ("", -1)      # (images described, generation) of the running worker
         self._throttle = QTimer(self)
         self._throttle.setSingleShot(True)
         self._throttle.setInterval(self.refresh_interval_ms)
@@ -157,8 +158,10 @@ class CodebookPanel(QWidget):
         gen = self._generation
         worker = thread_worker(analyse_codebook, start_thread=False, ignore_errors=True)(
             model, self.tile_mode, images)
-        worker.returned.connect(lambda result: self._analysis_done(result, what, gen))
-        worker.errored.connect(lambda exc: self.status.setText(f"Could not analyse the codebook: {exc}"))
+        self._pending = (what, gen)
+        # Bound methods of this QObject: Qt drops the connections if the panel is destroyed first.
+        worker.returned.connect(self._analysis_done)
+        worker.errored.connect(self._analysis_failed)
         worker.finished.connect(self._worker_finished)
         self._worker = worker
         worker.start()
@@ -168,7 +171,11 @@ class CodebookPanel(QWidget):
         if self._dirty:
             self._start_analysis()
 
-    def _analysis_done(self, result: CodebookAnalysis, what: str, gen: int) -> None:
+    def _analysis_failed(self, exc: Exception) -> None:
+        self.status.setText(f"Could not analyse the codebook: {exc}")
+
+    def _analysis_done(self, result: CodebookAnalysis) -> None:
+        what, gen = self._pending
         if gen != self._generation or self.state.bundle is None:
             return                                   # a result for a bundle no longer shown
         self.analysis = result
