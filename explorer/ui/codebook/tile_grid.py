@@ -131,7 +131,6 @@ class CodeTileGrid(QWidget):
     # -- drawing ----------------------------------------------------------------------------
     def paintEvent(self, ev) -> None:  # noqa: N802 (Qt name)
         p = QPainter(self)
-        p.fillRect(self.rect(), self.palette().window().color())
         if not self._images:
             p.drawText(self.rect(), Qt.AlignCenter, "computing tiles…")
             return

@@ -111,7 +111,6 @@ class DrawCanvas(QWidget):
 
     def paintEvent(self, ev) -> None:  # noqa: N802 (Qt name)
         p = QPainter(self)
-        p.fillRect(self.rect(), self.palette().window().color())
         grey = np.ascontiguousarray((np.clip(self.canvas, 0, 1) * 255).astype(np.uint8))
         n = grey.shape[0]
         img = QImage(grey.data, n, n, n, QImage.Format_Grayscale8).copy()

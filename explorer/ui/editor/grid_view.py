@@ -194,7 +194,6 @@ class LatentGridView(QWidget):
     # -- drawing ----------------------------------------------------------------------------
     def paintEvent(self, ev) -> None:  # noqa: N802 (Qt name)
         p = QPainter(self)
-        p.fillRect(self.rect(), self.palette().window().color())
         h, w = self.codes.shape
         s = self._cell_size()
         font = QFont(self.font())
