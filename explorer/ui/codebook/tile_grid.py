@@ -29,6 +29,8 @@ class CodeTileGrid(QWidget):
         self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
         self.tiles = np.zeros((0, 1, 1, 3), dtype=np.uint8)
         self.order = np.zeros(0, dtype=np.int64)
+        self._position = np.zeros(0, dtype=np.int64)
+        self._layout_cache: tuple[tuple[int, int, int], tuple[int, int]] | None = None
         self.counts: np.ndarray | None = None
         self.hovered = -1
         self.selected = -1
@@ -44,11 +46,12 @@ class CodeTileGrid(QWidget):
         k, h, w, _ = self.tiles.shape
         self._images = [QImage(self.tiles[i].data, w, h, 3 * w, QImage.Format_RGB888).copy() for i in range(k)]
         if len(self.order) != k:
-            self.order = np.arange(k)
+            self.set_order(np.arange(k))
         self.update()
 
     def set_order(self, order: np.ndarray) -> None:
         self.order = np.asarray(order, dtype=np.int64)
+        self._position = np.argsort(self.order)          # code -> place in the layout
         self.update()
 
     def set_counts(self, counts: np.ndarray | None) -> None:
@@ -68,18 +71,22 @@ class CodeTileGrid(QWidget):
     def _layout(self) -> tuple[int, int]:
         """(columns, tile side in pixels) that fit all K tiles into the widget."""
         k = max(1, len(self.order))
+        key = (k, self.width(), self.height())
+        if self._layout_cache is not None and self._layout_cache[0] == key:
+            return self._layout_cache[1]
         best = (1, 8)
         for cols in range(1, k + 1):
             rows = math.ceil(k / cols)
             side = int(min(self.width() / cols, self.height() / rows))
             if side > best[1]:
                 best = (cols, side)
+        self._layout_cache = (key, best)
         return best
 
     def tile_rect(self, code: int) -> QRect:
         """Widget rectangle of the tile showing ``code``."""
         cols, side = self._layout()
-        pos = int(np.flatnonzero(self.order == code)[0])
+        pos = int(self._position[code])
         return QRect((pos % cols) * side, (pos // cols) * side, side, side)
 
     def code_at(self, point: QPoint) -> int:
@@ -110,7 +117,7 @@ class CodeTileGrid(QWidget):
     def mousePressEvent(self, ev) -> None:
         code = self.code_at(ev.position().toPoint())
         if ev.button() == Qt.LeftButton and code >= 0:
-            self._cursor = int(np.flatnonzero(self.order == code)[0])
+            self._cursor = int(self._position[code])
             self.code_clicked.emit(code)
 
     def keyPressEvent(self, ev) -> None:
@@ -152,7 +159,7 @@ class CodeTileGrid(QWidget):
                 p.setPen(QPen(QColor(220, 40, 40), 2))
                 p.drawLine(r.topLeft() + QPoint(2, 2), r.bottomRight() - QPoint(2, 2))
         for code, colour, width in ((self.selected, QColor(30, 120, 255), 3), (self.hovered, QColor(255, 140, 0), 3)):
-            if 0 <= code < len(self._images) and code in self.order:
+            if 0 <= code < len(self._images) and code < len(self._position):
                 p.setPen(QPen(colour, width))
                 p.setBrush(Qt.NoBrush)
                 p.drawRect(self.tile_rect(code).adjusted(1, 1, -2, -2))

@@ -206,7 +206,6 @@ class LatentEditor(QWidget):
     def _show_image(self, index: int | None, undoable: bool = True) -> bool:
         if index is None or self._images is None or self.state.bundle is None:
             return False
-        self.source_bar.draw.setChecked(False)
         label = int(self._images.labels[index])
         name = f"image {index}" + (f" (class {label})" if label >= 0 else "")
         src = encode_source(self.state.bundle.vqvae, self._images.images[index].numpy(), name, "image")
