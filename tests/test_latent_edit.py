@@ -237,3 +237,13 @@ def test_gumbel_models_map_soft_embeddings_and_logit_fits() -> None:
     np.testing.assert_array_equal(a.cloud.assignment, gumbel.encode(images.float() / 255).reshape(-1).numpy())
     src = encode_source(gumbel, images[0].numpy())
     assert src.is_logit and "logit" in describe_cell(src, 0, 0, int(src.codes[0, 0]), (0, 0, 8, 8))
+
+
+def test_rasterised_points_land_where_they_are() -> None:
+    from explorer.core.projection import rasterise_points
+    xy = np.array([[0.0, 0.0], [10.0, 5.0]])
+    rgb = np.array([[255, 0, 0], [0, 0, 255]], dtype=np.uint8)
+    img = rasterise_points(xy, rgb, (0.0, 0.0, 10.0, 5.0), width=100)
+    assert img.shape == (50, 100, 4)                # square data pixels
+    assert tuple(img[0, 0]) == (255, 0, 0, 170) and tuple(img[49, 99]) == (0, 0, 255, 170)
+    assert img[25, 50, 3] == 0                      # transparent where there is no point

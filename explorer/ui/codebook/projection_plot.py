@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QRectF, Signal
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from explorer.core.projection import CodebookMap
@@ -31,11 +31,11 @@ class ProjectionPlot(QWidget):
         self.plot.setAspectLocked(True)
         QVBoxLayout(self).addWidget(self.plot)
         self.layout().setContentsMargins(0, 0, 0, 0)
-        self.cloud = pg.ScatterPlotItem(size=4, pen=None, pxMode=True)
+        self.cloud = pg.ImageItem(axisOrder="row-major")          # the z_e dots, pre-drawn in the worker
         self.codes = pg.ScatterPlotItem(size=13, pen=pg.mkPen("k", width=1.2), hoverable=True, tip=None)
         self.dead = pg.ScatterPlotItem(size=11, symbol="x", pen=pg.mkPen((120, 120, 120), width=2), brush=None)
         self.ring = pg.ScatterPlotItem(size=24, pen=pg.mkPen((255, 140, 0), width=3), brush=None)
-        self.label = pg.TextItem("", color=(20, 20, 20), anchor=(0, 1))
+        self.label = pg.TextItem("", color=(20, 20, 20), anchor=(0, 1), fill=(255, 255, 255, 210))
         for z, item in enumerate((self.cloud, self.dead, self.codes, self.ring, self.label)):
             item.setZValue(z)               # hover ring and its label above every marker
             self.plot.addItem(item)
@@ -47,13 +47,16 @@ class ProjectionPlot(QWidget):
     def set_map(self, cmap: CodebookMap | None, palette: np.ndarray, dead: np.ndarray | None) -> None:
         self.map = cmap
         if cmap is None:
-            for item in (self.cloud, self.codes, self.dead):
+            self.cloud.clear()
+            for item in (self.codes, self.dead):
                 item.setData([], [])
             self.plot.setTitle("no images: no encoder outputs to project")
             return
         pal = palette.tolist()          # plain ints for Qt colours
-        cloud_brushes = [pg.mkBrush(*pal[k], 110) for k in cmap.assignment.tolist()]
-        self.cloud.setData(cmap.points_xy[:, 0], cmap.points_xy[:, 1], brush=cloud_brushes)
+        if cmap.image is not None:
+            x0, y0, x1, y1 = cmap.bounds
+            self.cloud.setImage(cmap.image, autoLevels=False)
+            self.cloud.setRect(QRectF(x0, y0, x1 - x0, y1 - y0))
         k = len(cmap.codes_xy)
         alive = np.ones(k, dtype=bool)
         if dead is not None:
