@@ -193,7 +193,7 @@ def _checked_values(values: dict, cls, what: str) -> dict:
         if isinstance(default, bool):
             ok = isinstance(value, bool)
         elif isinstance(default, int):
-            ok = isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= _MAX_CONFIG_INT
+            ok = isinstance(value, int) and not isinstance(value, bool) and min(0, default) <= value <= _MAX_CONFIG_INT
         elif isinstance(default, float):
             ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
         elif isinstance(default, str):

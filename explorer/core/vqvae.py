@@ -20,7 +20,9 @@ class VQVAEConfig:
     image_size: int = 28           # input height = width in pixels
     downsample: int = 4            # spatial factor image -> code grid (1, 2, 4 or 8): 28 -> 7
     hidden_channels: int = 64      # width of the conv trunk at the code-grid resolution
-    res_blocks: int = 2            # residual blocks in the encoder and in the decoder
+    res_blocks: int = 2            # residual blocks in the decoder (and the encoder, unless set below)
+    encoder_res_blocks: int = -1   # residual blocks in the encoder (-1 = res_blocks; 0 = local codes)
+    encoder_kernel: int = 3        # kernel of the encoder's last conv before the projection (1 or 3)
     res_channels: int = 32         # bottleneck width inside each residual block
     num_codes: int = 128           # K, codebook size
     code_dim: int = 16             # D, dimension of each code vector
@@ -41,6 +43,8 @@ class VQVAEConfig:
             raise ValueError("downsample must be 1, 2, 4 or 8")
         if self.image_size % self.downsample:
             raise ValueError("image_size must be a multiple of downsample")
+        if self.encoder_kernel not in (1, 3):
+            raise ValueError("encoder_kernel must be 1 or 3")
         if self.quantizer not in ("vq", "gumbel"):
             raise ValueError("quantizer must be 'vq' or 'gumbel'")
 
@@ -86,8 +90,11 @@ class Encoder(nn.Module):
             nxt = hid // 2 if i < n_down - 1 else hid
             layers += [nn.Conv2d(ch, nxt, 4, stride=2, padding=1), nn.ReLU()]
             ch = nxt
-        layers += [nn.Conv2d(ch, hid, 3, padding=1)]
-        layers += [ResidualBlock(hid, cfg.res_channels) for _ in range(cfg.res_blocks)]
+        # A smaller encoder receptive field makes codes depend on their own patch only, which
+        # lowers the entropy of the code grid (an easier prior) at a small cost in detail.
+        layers += [nn.Conv2d(ch, hid, cfg.encoder_kernel, padding=cfg.encoder_kernel // 2)]
+        n_res = cfg.res_blocks if cfg.encoder_res_blocks < 0 else cfg.encoder_res_blocks
+        layers += [ResidualBlock(hid, cfg.res_channels) for _ in range(n_res)]
         layers += [nn.ReLU(), nn.Conv2d(hid, out_channels, 1)]
         self.net = nn.Sequential(*layers)
 
