@@ -48,7 +48,11 @@ def _add_train_vqvae(sub) -> None:
     m.add_argument("--code-dim", type=int, metavar="D", help="dimension D of each code vector")
     m.add_argument("--hidden", type=int, metavar="C", help="channels of the conv trunk")
     m.add_argument("--res-channels", type=int, metavar="C", help="bottleneck width of the residual blocks")
-    m.add_argument("--res-blocks", type=int, metavar="N", help="residual blocks in encoder and decoder")
+    m.add_argument("--res-blocks", type=int, metavar="N", help="residual blocks in the decoder (and encoder)")
+    m.add_argument("--encoder-res-blocks", type=int, metavar="N",
+                   help="residual blocks in the encoder (default: as --res-blocks; 0 = local codes)")
+    m.add_argument("--encoder-kernel", type=int, choices=(1, 3),
+                   help="kernel of the encoder's last conv (1 = each code sees only its own patch)")
     m.add_argument("--downsample", type=int, choices=(1, 2, 4, 8), help="image -> code grid factor")
     m.add_argument("--quantizer", choices=("vq", "gumbel"), help="nearest-neighbour VQ or Gumbel-Softmax")
     m.add_argument("--beta", type=float, help="commitment weight")

@@ -31,6 +31,7 @@ from .common import (EXIT_INTERRUPTED, EXIT_USER_ERROR, CliError, ProgressBar, a
 _SCHEDULE_FLAGS = ("epochs", "max_steps", "batch_size", "lr", "warmup_steps", "val_every", "seed")
 _VQVAE_FLAGS = {"num_codes": "num_codes", "code_dim": "code_dim", "hidden": "hidden_channels",
                 "res_channels": "res_channels", "res_blocks": "res_blocks", "downsample": "downsample",
+                "encoder_res_blocks": "encoder_res_blocks", "encoder_kernel": "encoder_kernel",
                 "quantizer": "quantizer", "beta": "beta", "ema": "ema", "kmeans_init": "kmeans_init",
                 "dead_code_steps": "dead_code_steps"}
 _PRIOR_FLAGS = ("kind", "channels", "layers", "kernel_size", "head_channels", "dropout")
