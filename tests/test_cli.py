@@ -47,7 +47,8 @@ def trained(mnist_root: Path, tmp_path_factory) -> dict:
     os.environ.pop("WORLD_SIZE", None)
     path = tmp_path_factory.mktemp("runs") / "tiny"
     vq = run("train", "vqvae", "--data", "mnist", "--data-root", str(mnist_root), "--out", str(path),
-             "--examples", "20", "--val-every", "3", *QUICK, *TINY_VQ)
+             "--examples", "20", "--val-every", "3", *QUICK, *TINY_VQ,
+             "--max-steps", "20", "--warmup-steps", "1")   # enough steps for the decoder to draw ink
     assert vq[0] == 0, vq[2]
     vq_state = {k: v.clone() for k, v in load_bundle(path).vqvae.state_dict().items()}
     prior = run("train", "prior", "--bundle", str(path), "--max-steps", "5", "--batch-size", "16",
@@ -83,14 +84,14 @@ def test_train_vqvae_progress_and_bundle(trained: dict) -> None:
     code, out, err = trained["vq"]
     assert "\r" in err and err.endswith("\n") and "Traceback" not in err
     bar = err.split("\r")[-1]
-    for field in ("5/5", "recon", "codebook", "commit", "ppl", "codes", "img/s", "ETA"):
+    for field in ("20/20", "recon", "codebook", "commit", "ppl", "codes", "img/s", "ETA"):
         assert field in bar, field
-    assert "step 3/5: validation MSE" in err and "step 5/5: validation MSE" in err
+    assert "step 3/20: validation MSE" in err and "step 20/20: validation MSE" in err
     assert out.startswith("Saved ") and "validation MSE" in out
     bundle = load_bundle(trained["path"])
     history = bundle.history
     assert history["command"].startswith("python -m explorer train vqvae --data mnist")
-    assert history["steps"] == 5 and history["seconds"] > 0 and history["images_per_s"] > 0
+    assert history["steps"] == 20 and history["seconds"] > 0 and history["images_per_s"] > 0
     assert history["device"].startswith("cpu") and "T" in history["finished"]
     assert bundle.data["name"] == "mnist" and bundle.data["limit"] == 600
     assert bundle.data["root"] == str(trained["root"])
@@ -112,7 +113,7 @@ def test_train_prior_saves_into_the_same_bundle(trained: dict) -> None:
     for key in ("mse", "perplexity", "codes_used", "prior_nll", "prior_accuracy"):
         assert math.isfinite(bundle.metrics[key]), key
     assert 1.0 < bundle.metrics["prior_nll"] < 4.0
-    assert bundle.history["steps"] == 5 and bundle.history["prior"]["steps"] == 5
+    assert bundle.history["steps"] == 20 and bundle.history["prior"]["steps"] == 5
     assert "train prior" in bundle.history["prior"]["command"]
     for key, value in trained["vq_state"].items():                  # the VQ-VAE was kept bit-exactly
         assert torch.equal(bundle.vqvae.state_dict()[key], value), key
@@ -143,7 +144,7 @@ def test_resume_continues_the_same_model(trained: dict, tmp_path: Path) -> None:
     bundle = load_bundle(out)
     assert bundle.vqvae.config.num_codes == 16 and bundle.prior is None
     assert bundle.data["limit"] == 600                                  # the resumed bundle's data settings
-    assert bundle.history["resumed_from"]["history"]["steps"] == 5
+    assert bundle.history["resumed_from"]["history"]["steps"] == 20
 
 
 def test_ctrl_c_stops_training_and_saves(mnist_root: Path, tmp_path: Path, monkeypatch) -> None:

@@ -21,10 +21,10 @@ class VQVAEConfig:
     downsample: int = 4            # spatial factor image -> code grid (1, 2, 4 or 8): 28 -> 7
     hidden_channels: int = 64      # width of the conv trunk at the code-grid resolution
     res_blocks: int = 2            # residual blocks in the decoder (and the encoder, unless set below)
-    encoder_res_blocks: int = -1   # residual blocks in the encoder (-1 = res_blocks; 0 = local codes)
-    encoder_kernel: int = 3        # kernel of the encoder's last conv before the projection (1 or 3)
+    encoder_res_blocks: int = 0    # residual blocks in the encoder (-1 = as res_blocks; 0 = local codes)
+    encoder_kernel: int = 1        # kernel of the encoder's last conv (1: each code sees ~its own patch)
     res_channels: int = 32         # bottleneck width inside each residual block
-    num_codes: int = 128           # K, codebook size
+    num_codes: int = 32            # K, codebook size
     code_dim: int = 16             # D, dimension of each code vector
     quantizer: str = "vq"          # "vq" (nearest neighbour) or "gumbel" (Gumbel-Softmax)
     beta: float = 0.25             # commitment weight
