@@ -16,19 +16,20 @@ cross-entropy, give exact log-likelihoods, and sample in raster order through
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from typing import Iterator
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .config import JsonConfig
 from .masked_conv import MaskedConv2d, pointwise
 from .sampling import RasterSampler, RasterStep
 
 
 @dataclass
-class PriorConfig:
+class PriorConfig(JsonConfig):
     kind: str = "gated"            # "gated" (no blind spot) or "plain" (the notes' masked stack)
     num_codes: int = 32            # K, number of code values (must match the VQ-VAE)
     height: int = 7                # code-grid rows
@@ -45,16 +46,6 @@ class PriorConfig:
         if self.kind not in ("gated", "plain"):
             raise ValueError("prior kind must be 'gated' or 'plain'")
 
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict) -> "PriorConfig":
-        known = {f.name for f in fields(cls)}
-        unknown = set(data) - known
-        if unknown:
-            raise ValueError(f"unknown prior config fields: {sorted(unknown)}")
-        return cls(**data)
 
 
 class AutoregressivePrior(nn.Module):

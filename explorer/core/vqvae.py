@@ -5,17 +5,18 @@
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .config import JsonConfig
 from .quantizers import GumbelQuantizer, QuantizerOutput, VectorQuantizer, gumbel_temperature
 
 
 @dataclass
-class VQVAEConfig:
+class VQVAEConfig(JsonConfig):
     in_channels: int = 1           # 1 (grey) or 3 (RGB) image channels
     image_size: int = 28           # input height = width in pixels
     downsample: int = 4            # spatial factor image -> code grid (1, 2, 4 or 8): 28 -> 7
@@ -53,16 +54,6 @@ class VQVAEConfig:
         """Side of the code grid: image_size / downsample (28 -> 7, 32 -> 8)."""
         return self.image_size // self.downsample
 
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict) -> "VQVAEConfig":
-        known = {f.name for f in fields(cls)}
-        unknown = set(data) - known
-        if unknown:
-            raise ValueError(f"unknown VQ-VAE config fields: {sorted(unknown)}")
-        return cls(**data)
 
 
 class ResidualBlock(nn.Module):
