@@ -4,6 +4,10 @@
 """
 from __future__ import annotations
 
+from ._none_guard import protect_none
+
+protect_none()          # PySide6 6.12.0 on CPython < 3.12: see _none_guard
+
 __all__ = ["MainWindow", "run_app", "render_panel"]
 
 

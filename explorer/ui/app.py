@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
@@ -67,6 +67,9 @@ def run_app(bundle_path: str | None = None) -> int:
 
     app = ensure_application()
     window = MainWindow()
+    # Quit when the main window closes, even if a stray tool window is still open. Queued: a
+    # quit() from inside closeEvent leaves PySide6 6.12 holding the GIL in later waits.
+    window.closed.connect(app.quit, Qt.ConnectionType.QueuedConnection)
     window.show()
     window.open_first_bundle(startup_bundles(bundle_path))
     code = app.exec()

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
-from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtCore import QSettings, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QTabWidget, QVBoxLayout, QWidget
 
@@ -28,6 +28,8 @@ GPU_REFRESH_MS = 1000
 
 class MainWindow(QMainWindow):
     """Everything the user sees; panels share one :class:`AppState`."""
+
+    closed = Signal()               # the window accepted a close: nothing runs any more
 
     def __init__(self, bundle: Bundle | None = None, parent: QWidget | None = None, *,
                  remember: bool = True) -> None:
@@ -326,6 +328,7 @@ class MainWindow(QMainWindow):
             self.help_dialog.close()
         shutdown_workers()
         super().closeEvent(event)
+        self.closed.emit()
 
     def _save_before_close(self) -> bool:
         """Ask where to save the model just trained and write it (synchronously: we are closing)."""

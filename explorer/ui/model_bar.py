@@ -12,7 +12,7 @@ from typing import Callable
 import torch
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QMessageBox, QToolButton, QWidget
+from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QMessageBox, QSizePolicy, QToolButton, QWidget
 
 from explorer.core.vqvae import VQVAE
 
@@ -60,11 +60,13 @@ class ModelBar(QWidget):
             widget.setObjectName(name)
             widget.setAccessibleName(accessible)
             widget.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        layout.addWidget(self.name_label)
+            # On a narrow screen (a 1024 px projector) the labels give way, not the window.
+            widget.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+            widget.setMinimumWidth(60)
+        layout.addWidget(self.name_label, 2)
         layout.addSpacing(12)
-        layout.addWidget(self.info_label)
-        layout.addStretch(1)
-        layout.addWidget(self.device_label)
+        layout.addWidget(self.info_label, 5)
+        layout.addWidget(self.device_label, 2)
         layout.addSpacing(12)
         for action, name in ((self.open_action, "openButton"), (self.save_as_action, "saveAsButton"),
                              (self.new_action, "newButton")):
@@ -118,8 +120,11 @@ class ModelBar(QWidget):
             prior = f"{bundle.prior.config.kind} PixelCNN" if bundle.prior is not None else "none"
             self.info_label.setText(f"K = {cfg.num_codes} codes · D = {cfg.code_dim} · "
                                     f"grid {cfg.grid_size}×{cfg.grid_size} · {cfg.quantizer.upper()} · prior: {prior}")
+            self.info_label.setToolTip(self.info_label.text())
             self.name_label.setToolTip(str(self.state.path) if self.state.path else "not saved yet")
         self.device_label.setText(f"device: {self.device_text}")
+        self.device_label.setToolTip(self.device_label.text())
+        self.device_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.save_as_action.setEnabled(bundle is not None)
 
     # ------------------------------------------------------------------ unsaved work

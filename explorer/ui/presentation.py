@@ -63,8 +63,9 @@ class PresentationStyle:
             size = font.pointSizeF() if font.pointSizeF() > 0 else 10.0
             font.setPointSizeF(max(MIN_FONT_PT, round(size * FONT_SCALE)))
             w.setPalette(high_contrast_palette())
-            w.setStyleSheet(presentation_style_sheet())
             w.setFont(font)
+            # Style-sheet-polished widgets stop inheriting the window's font: say it in the sheet too.
+            w.setStyleSheet(f"QWidget {{ font-size: {font.pointSizeF():g}pt; }}\n{presentation_style_sheet()}")
         elif self._saved is not None:
             font, palette, sheet = self._saved
             w.setStyleSheet(sheet)

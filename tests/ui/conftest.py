@@ -109,9 +109,9 @@ def main_window(qtbot, tiny_bundle):
     """A shown MainWindow on the tiny bundle; any training is discarded before it closes."""
     from explorer.ui import MainWindow
     window = MainWindow(bundle=tiny_bundle)
-    qtbot.addWidget(window)
+    # pytest-qt closes registered widgets before fixtures tear down: discard any run first,
+    # so closing never asks what to do with it.
+    qtbot.addWidget(window, before_close_func=lambda w: w.train_panel.finish_now(keep=False))
     window.show()
     qtbot.waitExposed(window)
     yield window
-    window.train_panel.finish_now(keep=False)
-    window.close()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from pathlib import Path
 from typing import Callable
 
 from PySide6.QtCore import QSettings, QTimer, Signal
@@ -303,13 +304,22 @@ class TrainPanel(QWidget):
         self.controls.set_can_continue(bundle is not None and (s.mode == "vqvae" or bundle.prior is not None))
 
     def _sync_form_to_bundle(self) -> None:
-        """Show the loaded models' architecture (and data) in the form, so Start can continue them."""
+        """Show the loaded models' architecture and data in the form, so Start can continue them.
+
+        The form then says how the loaded model was trained; training settings (steps, rates)
+        stay the user's, and so does the data folder when the bundle's does not exist here.
+        """
         bundle, s = self.state.bundle, self.settings_model
         if bundle is not None:
             s.vqvae = dataclasses.replace(s.vqvae, model=bundle.vqvae.config)
             if bundle.prior is not None:
                 s.prior = dataclasses.replace(s.prior, model=bundle.prior.config)
-            s.data = data_config_of(bundle.data) or s.data
+            data = data_config_of(bundle.data)
+            if data is not None:
+                # A folder from the machine the bundle was trained on is no use here: keep ours.
+                if s.data.root and not (data.root and Path(data.root).expanduser().is_dir()):
+                    data = dataclasses.replace(data, root=s.data.root)
+                s.data = data
             self.form.set_settings(s)
         self._update_plan()
 

@@ -21,6 +21,7 @@ CHOICES: dict[str, tuple[Any, ...]] = {
     "kind": ("gated", "plain"),
     "downsample": (1, 2, 4, 8),
     "in_channels": (1, 3),
+    "encoder_kernel": (1, 3),
 }
 
 # (minimum, maximum) of numeric fields; others get a generic range.
@@ -121,6 +122,8 @@ def field_specs(cls: type) -> tuple[FieldSpec, ...]:
         else:
             continue                  # nested configs and other types are not form fields
         low, high = RANGES.get(f.name, (-1e308, 1e308) if kind == "float" else (0, 1_000_000))
+        if isinstance(default, (int, float)) and not isinstance(default, bool):
+            low = min(low, default)              # sentinel defaults such as -1 stay showable
         choices = CHOICES.get(f.name, ()) or suggestions(cls, f.name)
         specs.append(FieldSpec(name=f.name, label=f.name.replace("_", " "), kind=kind,
                                tooltip=comments.get(f.name, ""), optional=optional,

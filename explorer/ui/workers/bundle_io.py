@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 from pathlib import Path
 
-from PySide6.QtCore import QThreadPool
+from PySide6.QtCore import QCoreApplication, QThreadPool
 from superqt.utils import FunctionWorker, WorkerBase, create_worker
 
 from explorer.core.bundle import Bundle, load_bundle
@@ -29,7 +29,7 @@ def load_bundle_async(path: str | Path) -> FunctionWorker:
 
     ``errored`` gives the exception: a BundleError with a plain message for any bad folder.
     """
-    return create_worker(_load, str(path), _start_thread=False)
+    return create_worker(_load, str(path), _start_thread=False, _ignore_errors=True)
 
 
 def save_bundle_async(bundle: Bundle, path: str | Path) -> FunctionWorker:
@@ -38,13 +38,22 @@ def save_bundle_async(bundle: Bundle, path: str | Path) -> FunctionWorker:
     ``returned`` gives the resolved path; ``errored`` the exception.
     """
     frozen = copy.deepcopy(bundle)
-    return create_worker(_save, frozen, str(path), _start_thread=False)
+    return create_worker(_save, frozen, str(path), _start_thread=False, _ignore_errors=True)
 
 
-def shutdown_workers(timeout_ms: int = 10_000) -> bool:
-    """Ask every superqt worker to quit and wait for the global thread pool to drain."""
-    try:
-        WorkerBase.await_workers(timeout_ms)
-    except RuntimeError:
-        return False
-    return QThreadPool.globalInstance().waitForDone(timeout_ms)
+def shutdown_workers(timeout_ms: int = 10_000, rounds: int = 5) -> bool:
+    """Ask every superqt worker to quit, wait for the global thread pool, deliver their results.
+
+    Results still queued for the GUI thread are delivered while the widgets that asked for them
+    are alive; a slot may start a follow-up worker, hence a few rounds. True when all is idle.
+    """
+    pool = QThreadPool.globalInstance()
+    for _ in range(rounds):
+        try:
+            WorkerBase.await_workers(timeout_ms)
+        except RuntimeError:
+            return False
+        QCoreApplication.sendPostedEvents()
+        if pool.activeThreadCount() == 0 and not WorkerBase._worker_set:
+            return True
+    return False

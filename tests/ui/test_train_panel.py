@@ -1,0 +1,259 @@
+"""The training panel, driven as a user would: fill in the form, press Start/Pause/Stop, read plots."""
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QComboBox, QMessageBox, QWidget
+
+from explorer.core.bundle import load_bundle
+from explorer.ui.state import snapshot
+from explorer.ui.workers import Snapshot, training_job
+from ui_helpers import (click_in_dialog, configure_short_run, editor, set_number, steps_seen, type_text,
+                        visible_dialog, weights_equal)
+
+
+# ---------------------------------------------------------------------- the form
+def test_form_is_generated_from_the_configs_and_binds_both_ways(qtbot, main_window):
+    panel = main_window.show_panel("trainPanel")
+    num_codes = editor(panel, "vqvaeModel_num_codes")
+    assert num_codes.value() == 16                      # shows the loaded model's K
+    assert "K, codebook size" in num_codes.toolTip()    # tooltip from the dataclass comment
+    assert isinstance(editor(panel, "vqvaeModel_quantizer"), QComboBox)
+    assert editor(panel, "vqvaeModel_ema").isChecked()
+    assert panel.findChild(QWidget, "priorModel_num_codes") is None   # derived from the VQ-VAE
+
+    num_codes.setValue(32)                              # widget -> config
+    assert panel.settings_model.vqvae.model.num_codes == 32
+    assert "new VQ-VAE" in panel.controls.plan_label.text()
+    quantizer = editor(panel, "vqvaeModel_quantizer")
+    quantizer.setCurrentIndex(quantizer.findData("gumbel"))
+    assert panel.settings_model.vqvae.model.quantizer == "gumbel"
+
+    classes = editor(panel, "data_classes")
+    type_text(qtbot, classes, "1-4")
+    assert panel.settings_model.data.classes == (1, 2, 3, 4)
+    type_text(qtbot, classes, "4-1")                   # refused: stays (1..4), marked red with the reason
+    assert panel.settings_model.data.classes == (1, 2, 3, 4)
+    assert "backwards" in classes.property("invalidReason")
+
+    settings = panel.settings_model                     # config -> widgets
+    settings.vqvae.lr = 5e-4
+    panel.form.set_settings(settings)
+    assert editor(panel, "vqvaeTraining_lr").text() == "0.0005"
+
+
+# ---------------------------------------------------------------------- a short run
+def test_short_training_run_updates_progress_plots_and_the_shared_model(qtbot, main_window, mnist_root):
+    panel = main_window.show_panel("trainPanel")
+    state = main_window.state
+    configure_short_run(qtbot, panel, mnist_root, steps=30, val_every=10)
+    panel.snapshot_every = 5
+    before = snapshot(state.bundle.vqvae)
+    updates: list[str] = []
+    state.weights_updated.connect(updates.append)
+
+    qtbot.mouseClick(panel.controls.start_button, Qt.MouseButton.LeftButton)
+    assert panel.is_running and not panel.controls.start_button.isEnabled()
+    assert not main_window.model_bar.open_action.isEnabled()          # no Open while training
+    loss = panel.plots.loss_plot
+    qtbot.waitUntil(lambda: loss.curve_length("recon_loss") >= 3, timeout=30_000)
+    early_length, early_value = loss.curve_length("recon_loss"), panel.controls.progress.value()
+    qtbot.waitUntil(lambda: not panel.is_running, timeout=60_000)
+
+    assert loss.curve_length("recon_loss") == 30 > early_length
+    assert panel.plots.codes_plot.curve_length("perplexity") == 30
+    assert loss.curve_length("val_mse") == 3                          # steps 10, 20, 30
+    assert panel.controls.progress.value() == 30 > early_value
+    assert panel.plots.usage_histogram.bar_count() == 16              # K bars
+    assert panel.plots.preview.has_image() and panel.plots.preview.step == 30
+    assert "finished" in panel.controls.status_label.text()
+    # The other panels saw the model train, and the bundle holds the trained weights, unsaved.
+    assert "vqvae" in updates
+    assert not weights_equal(before, snapshot(state.bundle.vqvae))
+    assert state.bundle.history["vqvae_training"]["steps"] == 30
+    assert main_window.model_bar.unsaved and main_window.isWindowModified()
+    assert main_window.model_bar.open_action.isEnabled()
+
+
+def test_new_architecture_gives_a_new_bundle_and_drops_the_prior(qtbot, main_window, mnist_root):
+    panel = main_window.show_panel("trainPanel")
+    configure_short_run(qtbot, panel, mnist_root, steps=6)
+    set_number(panel, "vqvaeModel_num_codes", 8)
+    old = main_window.state.bundle
+    assert old.prior is not None
+    click_in_dialog("confirmDiscardDialog", button=QMessageBox.StandardButton.Discard)   # tiny is unsaved
+    qtbot.mouseClick(panel.controls.start_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not panel.is_running, timeout=60_000)
+    bundle = main_window.state.bundle
+    assert bundle is not old and bundle.vqvae.config.num_codes == 8 and bundle.prior is None
+    assert panel.plots.usage_histogram.bar_count() == 8
+    assert "K = 8" in main_window.model_bar.info_label.text()
+
+
+def test_cancelling_the_discard_question_starts_nothing(qtbot, main_window):
+    panel = main_window.show_panel("trainPanel")
+    set_number(panel, "vqvaeModel_num_codes", 8)
+    click_in_dialog("confirmDiscardDialog", button=QMessageBox.StandardButton.Cancel)
+    qtbot.mouseClick(panel.controls.start_button, Qt.MouseButton.LeftButton)
+    assert not panel.is_running and main_window.state.bundle.vqvae.config.num_codes == 16
+
+
+# ---------------------------------------------------------------------- pause, resume, stop
+def test_pause_resume_and_stop_act_within_a_step(qtbot, main_window, mnist_root):
+    panel = main_window.show_panel("trainPanel")
+    configure_short_run(qtbot, panel, mnist_root, steps=100_000, val_every=100_000)
+    qtbot.mouseClick(panel.controls.start_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: steps_seen(panel) >= 3, timeout=30_000)
+
+    with qtbot.waitSignal(panel.run.paused, timeout=5_000):
+        qtbot.mouseClick(panel.controls.pause_button, Qt.MouseButton.LeftButton)
+    assert panel.controls.pause_button.text() == "Resume"
+    qtbot.wait(50)                                   # deliver the steps finished before the pause
+    paused_at = steps_seen(panel)
+    qtbot.wait(600)
+    assert steps_seen(panel) == paused_at            # nothing advances while paused
+
+    qtbot.mouseClick(panel.controls.pause_button, Qt.MouseButton.LeftButton)    # Resume
+    qtbot.waitUntil(lambda: steps_seen(panel) >= paused_at + 3, timeout=30_000)
+    assert panel.controls.pause_button.text() == "Pause"
+
+    clicked_at = steps_seen(panel)
+    qtbot.mouseClick(panel.controls.stop_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not panel.is_running, timeout=5_000)
+    final = main_window.state.bundle.history["vqvae_training"]
+    assert final["stopped_early"] and final["steps"] <= clicked_at + 3
+    assert "stopped" in panel.controls.status_label.text()
+
+
+def test_stop_while_paused_does_no_further_step(qtbot, main_window, mnist_root):
+    panel = main_window.show_panel("trainPanel")
+    configure_short_run(qtbot, panel, mnist_root, steps=100_000, val_every=100_000)
+    qtbot.mouseClick(panel.controls.start_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: steps_seen(panel) >= 2, timeout=30_000)
+    with qtbot.waitSignal(panel.run.paused, timeout=5_000):
+        panel.toggle_pause()
+    qtbot.wait(50)
+    paused_at = steps_seen(panel)
+    qtbot.mouseClick(panel.controls.stop_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not panel.is_running, timeout=5_000)
+    assert main_window.state.bundle.history["vqvae_training"]["steps"] == paused_at
+
+
+# ---------------------------------------------------------------------- errors keep the last good model
+def test_nan_loss_shows_the_error_and_keeps_the_last_good_model(qtbot, main_window, mnist_root):
+    panel = main_window.show_panel("trainPanel")
+    configure_short_run(qtbot, panel, mnist_root, steps=200)
+    set_number(panel, "vqvaeTraining_lr", 1e30)
+    panel.snapshot_every = 5
+    state = main_window.state
+    last_good = snapshot(state.bundle.vqvae)
+    qtbot.mouseClick(panel.controls.start_button, Qt.MouseButton.LeftButton)
+    snapshots: list[dict] = []
+    panel.run.event.connect(lambda e: snapshots.append(e.weights) if isinstance(e, Snapshot) else None)
+    qtbot.waitUntil(lambda: visible_dialog("trainingErrorDialog") is not None, timeout=60_000)
+    dialog = visible_dialog("trainingErrorDialog")
+    assert "not finite" in dialog.text() and "learning rate" in dialog.text()
+    qtbot.waitUntil(lambda: not panel.is_running, timeout=5_000)
+    expected = snapshots[-1] if snapshots else last_good
+    kept = snapshot(state.bundle.vqvae)
+    assert weights_equal(kept, expected)
+    assert all(np.isfinite(v).all() for v in kept.values() if v.dtype.kind == "f")
+    dialog.button(QMessageBox.StandardButton.Ok).click()
+    assert panel.controls.start_button.isEnabled()
+
+
+def test_failure_after_snapshots_keeps_exactly_the_last_snapshot(qtbot, main_window, mnist_root, monkeypatch):
+    real_train = training_job.train_vqvae
+
+    def fails_at_step_12(*args, **kwargs):
+        for record in real_train(*args, **kwargs):
+            if record.step == 12:
+                raise FloatingPointError("the loss became nan (not finite); training stopped.")
+            yield record
+
+    monkeypatch.setattr(training_job, "train_vqvae", fails_at_step_12)
+    panel = main_window.show_panel("trainPanel")
+    configure_short_run(qtbot, panel, mnist_root, steps=50)
+    panel.snapshot_every = 5
+    initial = snapshot(main_window.state.bundle.vqvae)
+    qtbot.mouseClick(panel.controls.start_button, Qt.MouseButton.LeftButton)
+    snapshots: list[Snapshot] = []
+    panel.run.event.connect(lambda e: snapshots.append(e) if isinstance(e, Snapshot) else None)
+    qtbot.waitUntil(lambda: visible_dialog("trainingErrorDialog") is not None, timeout=60_000)
+    qtbot.waitUntil(lambda: not panel.is_running, timeout=5_000)
+    assert [s.step for s in snapshots] == [5, 10]
+    kept = snapshot(main_window.state.bundle.vqvae)
+    assert weights_equal(kept, snapshots[-1].weights) and not weights_equal(kept, initial)
+    visible_dialog("trainingErrorDialog").button(QMessageBox.StandardButton.Ok).click()
+
+
+def test_missing_data_shows_the_data_error(qtbot, main_window, tmp_path):
+    panel = main_window.show_panel("trainPanel")
+    type_text(qtbot, editor(panel, "data_root"), str(tmp_path / "nowhere"))
+    qtbot.mouseClick(panel.controls.start_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: visible_dialog("trainingErrorDialog") is not None, timeout=30_000)
+    qtbot.waitUntil(lambda: not panel.is_running, timeout=5_000)
+    assert "nowhere" in visible_dialog("trainingErrorDialog").text()
+    visible_dialog("trainingErrorDialog").button(QMessageBox.StandardButton.Ok).click()
+
+
+# ---------------------------------------------------------------------- the prior
+def test_train_prior_from_the_same_panel(qtbot, main_window, mnist_root):
+    panel = main_window.show_panel("trainPanel")
+    configure_short_run(qtbot, panel, mnist_root, steps=5)
+    set_number(panel, "priorTraining_max_steps", 8)
+    set_number(panel, "priorTraining_batch_size", 16)
+    set_number(panel, "priorTraining_val_every", 4)
+    set_number(panel, "priorTraining_augment_shifts", 0)
+    mode = panel.controls.mode_combo
+    mode.setCurrentIndex(mode.findData("prior"))
+    assert panel.plots.currentWidget().objectName() == "priorPlotsPage"
+    assert "continues training the loaded prior" in panel.controls.plan_label.text()
+    before = snapshot(main_window.state.bundle.prior)
+    with qtbot.waitSignal(main_window.state.weights_updated, timeout=60_000,
+                          check_params_cb=lambda which: which == "prior"):
+        qtbot.mouseClick(panel.controls.start_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not panel.is_running, timeout=60_000)
+    assert panel.plots.prior_nll_plot.curve_length("loss") == 8
+    assert panel.plots.prior_nll_plot.curve_length("val_nll") == 2
+    assert panel.plots.prior_accuracy_plot.curve_length("val_accuracy") == 2
+    assert not weights_equal(before, snapshot(main_window.state.bundle.prior))
+    assert main_window.state.bundle.history["prior_training"]["steps"] == 8
+
+
+# ---------------------------------------------------------------------- closing during training
+def _start_long_run(qtbot, window, mnist_root) -> None:
+    panel = window.show_panel("trainPanel")
+    configure_short_run(qtbot, panel, mnist_root, steps=100_000, val_every=100_000)
+    qtbot.mouseClick(panel.controls.start_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: steps_seen(panel) >= 2, timeout=30_000)
+
+
+def test_close_during_training_cancel_keeps_training(qtbot, main_window, mnist_root):
+    _start_long_run(qtbot, main_window, mnist_root)
+    click_in_dialog("closeDuringTrainingDialog", "cancelButton")
+    assert not main_window.close()
+    assert main_window.isVisible() and main_window.train_panel.is_running
+    seen = steps_seen(main_window.train_panel)
+    qtbot.waitUntil(lambda: steps_seen(main_window.train_panel) > seen, timeout=30_000)
+
+
+def test_close_during_training_discard_closes_cleanly(qtbot, main_window, mnist_root):
+    _start_long_run(qtbot, main_window, mnist_root)
+    click_in_dialog("closeDuringTrainingDialog", "discardButton")
+    assert main_window.close()
+    assert not main_window.isVisible() and not main_window.train_panel.is_running
+    # (the autouse fixture fails the test if any worker thread is still running)
+
+
+def test_close_during_training_stop_and_save(qtbot, main_window, mnist_root, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+    target = tmp_path / "saved-on-close"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), ""))
+    _start_long_run(qtbot, main_window, mnist_root)
+    click_in_dialog("closeDuringTrainingDialog", "stopAndSaveButton")
+    assert main_window.close()
+    assert not main_window.train_panel.is_running
+    saved = load_bundle(target)
+    assert saved.history["vqvae_training"]["stopped_early"]
+    assert weights_equal(snapshot(saved.vqvae), snapshot(main_window.state.bundle.vqvae))
