@@ -83,6 +83,8 @@ def _add_train_prior(sub) -> None:
     m.add_argument("--class-conditional", action="store_true", help="condition the prior on the labels")
     m.add_argument("--augment-shifts", type=int, metavar="N",
                    help="also train on images shifted by up to +-N pixels")
+    m.add_argument("--resume-prior", action="store_true",
+                   help="continue training the bundle's prior instead of starting a new one")
 
 
 def build_parser(prog: str = "python -m explorer") -> argparse.ArgumentParser:

@@ -278,7 +278,15 @@ def _train_prior(args: argparse.Namespace, device: torch.device, rank: int, worl
                 f"accuracy {s.val_accuracy:.3f}")
 
     bar = ProgressBar(enabled=main_rank)
-    result = _drive(train_prior(train_cfg, bundle.vqvae, splits, device), bar, describe, validation)
+    start_from = None
+    if args.resume_prior:
+        if bundle.prior is None:
+            raise CliError(f"{args.bundle} has no prior to continue; drop --resume-prior.")
+        start_from = bundle.prior                      # continue its weights (architecture flags ignored)
+        if main_rank:
+            print(f"Continuing the bundle's {bundle.prior.config.kind} prior.", file=sys.stderr)
+    result = _drive(train_prior(train_cfg, bundle.vqvae, splits, device, prior=start_from),
+                    bar, describe, validation)
     if not main_rank:
         return _exit_code(result)
     out = Path(args.out or args.bundle)
@@ -292,7 +300,10 @@ def _train_prior(args: argparse.Namespace, device: torch.device, rank: int, worl
     if not _report_end(result, "prior", out, lambda: all_finite(prior) and _finite_metrics(metrics)):
         return _exit_code(result)
     history = dict(bundle.history)
+    previous_prior = history.get("prior") if args.resume_prior else None
     history["prior"] = {**_history(args, result, device, world, train_cfg), "data": data_cfg.to_dict()}
+    if previous_prior:
+        history["prior"]["resumed_from"] = previous_prior
     bundle.prior, bundle.metrics, bundle.history = prior, metrics, history
     if args.out:
         bundle.name = out.name
