@@ -27,7 +27,7 @@ from ..train.settings import TrainSettings, data_config_of
 from ..train.settings_form import SettingsForm
 from ..workers import Failed, Finished, ModelCreated, Progress, Snapshot, Status, TrainingRun
 
-REDRAW_MS = 50                       # plots redraw at most 20 times a second
+REDRAW_MS = 50                       # one plot redraws per tick: at most 20 redraws a second
 SNAPSHOT_MIN_INTERVAL_S = 0.25       # other panels see the training model at most 4 times a second
 
 
@@ -69,6 +69,7 @@ class TrainPanel(QWidget):
         self._pending_snapshot: Snapshot | None = None
         self._last_snapshot_time = 0.0
         self._drawn_revision = -1
+        self._stale_views = 0              # plots not yet redrawn since the last new step
 
         self.controls = RunControls(self)
         self.form = SettingsForm(self.settings_model, self)
@@ -91,7 +92,7 @@ class TrainPanel(QWidget):
 
         self._timer = QTimer(self)
         self._timer.setInterval(REDRAW_MS)
-        self._timer.timeout.connect(self._redraw)
+        self._timer.timeout.connect(lambda: self._redraw(everything=False))
 
         self.form.changed.connect(self._on_form_changed)
         self.form.invalid.connect(self.controls.status_label.setText)
@@ -178,6 +179,8 @@ class TrainPanel(QWidget):
     def _on_event(self, event: object) -> None:
         if isinstance(event, Progress):            # the hot path: buffer only
             self.history.add(event.which, event.values)
+            if event.values["step"] == 1:
+                self.plots.set_step_range(event.which, event.values["total_steps"])
         elif isinstance(event, Snapshot):
             self._pending_snapshot = event
         elif isinstance(event, Status):
@@ -260,23 +263,39 @@ class TrainPanel(QWidget):
         self._update_plan()
         self.running_changed.emit(False)
 
-    def _redraw(self) -> None:
-        """Timer tick: redraw what changed, and pass on the newest snapshot (throttled)."""
+    def _redraw(self, everything: bool = True) -> None:
+        """Pass on the newest snapshot (at most 4 times a second) and redraw what changed.
+
+        The timer calls it with ``everything=False``: one plot per tick (see
+        :meth:`TrainPlots.update_next`), none in a tick that applied a snapshot; the end of a
+        run redraws all of them.
+        """
+        now = time.monotonic()
+        if self._pending_snapshot is not None and now - self._last_snapshot_time >= SNAPSHOT_MIN_INTERVAL_S:
+            snap, self._pending_snapshot = self._pending_snapshot, None
+            self._last_snapshot_time = now
+            self._apply(snap.which, snap.weights)
+            if not everything:
+                return                             # the other panels redraw this tick; plots the next
         mode = self.run_settings.mode if self.run_settings else self.settings_model.mode
-        if self.history.revision != self._drawn_revision:
-            self._drawn_revision = self.history.revision
+        new_data = self.history.revision != self._drawn_revision
+        if everything:
             self.plots.update_from(self.history, mode)
+            self._stale_views = 0
+        else:
+            if new_data:
+                self._stale_views = self.plots.view_count(mode)
+            if self._stale_views:
+                self.plots.update_next(self.history, mode)
+                self._stale_views -= 1
+        if new_data:
+            self._drawn_revision = self.history.revision
             latest = self.history.latest
             if latest:
                 self.controls.set_progress(latest["step"], latest["total_steps"], progress_text(mode, latest))
                 if not self.run or not self.run.is_paused:
                     self.controls.status_label.setText(f"Training the {'VQ-VAE' if mode == 'vqvae' else 'prior'} "
                                                        f"({latest['images_per_s']:.0f} images/s)")
-        now = time.monotonic()
-        if self._pending_snapshot is not None and now - self._last_snapshot_time >= SNAPSHOT_MIN_INTERVAL_S:
-            snap, self._pending_snapshot = self._pending_snapshot, None
-            self._last_snapshot_time = now
-            self._apply(snap.which, snap.weights)
 
     # ------------------------------------------------------------------ form and bundle
     def _on_form_changed(self, settings: TrainSettings) -> None:

@@ -70,6 +70,14 @@ class LivePlot(pg.PlotWidget):
     def clear_curves(self) -> None:
         for curve in self.curves.values():
             curve.setData([], [])
+        self.getPlotItem().enableAutoRange(x=True)
+
+    def set_step_range(self, total_steps: int) -> None:
+        """Fix the step axis to the whole run: it reads as progress, and its ticks are not
+        re-laid out (repainted) on every new step."""
+        item = self.getPlotItem()
+        item.enableAutoRange(x=False)
+        item.setXRange(0, max(1, total_steps), padding=0.02)
 
     def set_presentation(self, on: bool) -> None:
         self._presentation = on

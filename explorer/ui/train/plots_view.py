@@ -54,6 +54,15 @@ class TrainPlots(QStackedWidget):
     def prior_views(self):
         return (self.prior_nll_plot, self.prior_accuracy_plot)
 
+    def set_step_range(self, mode: str, total_steps: int) -> None:
+        """Every curve plot of the page spans the run's steps."""
+        plots = (self.loss_plot, self.codes_plot) if mode == "vqvae" else self.prior_views()
+        for plot in plots:
+            plot.set_step_range(total_steps)
+
+    def view_count(self, mode: str) -> int:
+        return len(self.vqvae_views() if mode == "vqvae" else self.prior_views())
+
     def show_mode(self, mode: str) -> None:
         self.setCurrentIndex(0 if mode == "vqvae" else 1)
 
@@ -68,8 +77,20 @@ class TrainPlots(QStackedWidget):
                 view.clear_curves()
 
     def update_from(self, history: TrainingHistory, mode: str) -> None:
+        """Redraw every plot of the mode's page."""
         for view in (self.vqvae_views() if mode == "vqvae" else self.prior_views()):
             view.update_from(history)
+
+    def update_next(self, history: TrainingHistory, mode: str) -> None:
+        """Redraw one plot of the page, the next in turn (its own paint), on each timer tick.
+
+        Repainting all four pyqtgraph views in one event-loop iteration costs tens of
+        milliseconds; one per tick keeps every iteration short, each plot refreshing at
+        (tick rate / number of plots).
+        """
+        views = self.vqvae_views() if mode == "vqvae" else self.prior_views()
+        self._turn = (getattr(self, "_turn", -1) + 1) % len(views)
+        views[self._turn].update_from(history)
 
     def show_model(self, bundle: Bundle | None) -> None:
         """Idle: what the loaded VQ-VAE does to the bundle's example images (a few ms)."""
