@@ -147,6 +147,25 @@ def test_resume_continues_the_same_model(trained: dict, tmp_path: Path) -> None:
     assert bundle.history["resumed_from"]["history"]["steps"] == 20
 
 
+def test_resume_prior_continues_the_bundles_prior(trained: dict, tmp_path: Path) -> None:
+    start = load_bundle(trained["path"]).prior.state_dict()
+    out = tmp_path / "prior-resumed"
+    code, _, err = run("train", "prior", "--bundle", str(trained["path"]), "--out", str(out), "--resume-prior",
+                       "--max-steps", "1", "--lr", "1e-12", "--warmup-steps", "1", "--batch-size", "16",
+                       "--device", "cpu", "--channels", "32")          # architecture flags are ignored
+    assert code == 0, err
+    bundle = load_bundle(out)
+    assert bundle.prior.config.channels == 16                           # the bundle's prior, not a new one
+    for name, value in bundle.prior.state_dict().items():                # one step at lr 1e-12: weights kept
+        torch.testing.assert_close(value, start[name], rtol=0, atol=1e-6)
+    assert bundle.history["prior"]["resumed_from"]["steps"] == 5
+    no_prior = tmp_path / "vq-only"
+    run("train", "vqvae", "--resume", str(trained["path"]), "--out", str(no_prior), "--max-steps", "1",
+        "--batch-size", "16", "--device", "cpu")
+    assert_plain_error(*run("train", "prior", "--bundle", str(no_prior), "--resume-prior", "--max-steps", "1",
+                            "--device", "cpu")[::2], "--resume-prior")
+
+
 def test_ctrl_c_stops_training_and_saves(mnist_root: Path, tmp_path: Path, monkeypatch) -> None:
     real = cli_train.train_vqvae
 

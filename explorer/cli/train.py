@@ -248,6 +248,13 @@ def _class_count(splits: DataSplits) -> int:
 def _train_prior(args: argparse.Namespace, device: torch.device, rank: int, world: int) -> int:
     main_rank = rank == 0
     bundle = load_bundle(args.bundle, "cpu")
+    start_from = None
+    if args.resume_prior:
+        if bundle.prior is None:
+            raise CliError(f"{args.bundle} has no prior to continue; drop --resume-prior.")
+        start_from = bundle.prior                      # continue its weights (architecture flags ignored)
+        if main_rank:
+            print(f"Continuing the bundle's {bundle.prior.config.kind} prior.", file=sys.stderr)
     data_cfg = data_config_from(args, bundle.data)
     splits = load_data(data_cfg)
     vq_cfg = bundle.vqvae.config
@@ -278,13 +285,6 @@ def _train_prior(args: argparse.Namespace, device: torch.device, rank: int, worl
                 f"accuracy {s.val_accuracy:.3f}")
 
     bar = ProgressBar(enabled=main_rank)
-    start_from = None
-    if args.resume_prior:
-        if bundle.prior is None:
-            raise CliError(f"{args.bundle} has no prior to continue; drop --resume-prior.")
-        start_from = bundle.prior                      # continue its weights (architecture flags ignored)
-        if main_rank:
-            print(f"Continuing the bundle's {bundle.prior.config.kind} prior.", file=sys.stderr)
     result = _drive(train_prior(train_cfg, bundle.vqvae, splits, device, prior=start_from),
                     bar, describe, validation)
     if not main_rank:
