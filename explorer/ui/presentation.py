@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from PySide6.QtCore import QSize
 from PySide6.QtGui import QColor, QFont, QPalette
 from PySide6.QtWidgets import QWidget
 
@@ -51,24 +52,27 @@ class PresentationStyle:
     def __init__(self, window: QWidget) -> None:
         self.window = window
         self.enabled = False
-        self._saved: tuple[QFont, QPalette, str] | None = None
+        self._saved: tuple[QFont, QPalette, str, QSize] | None = None
 
     def set_enabled(self, on: bool) -> None:
         if on == self.enabled:
             return
         w = self.window
         if on:
-            self._saved = (QFont(w.font()), QPalette(w.palette()), w.styleSheet())
+            self._saved = (QFont(w.font()), QPalette(w.palette()), w.styleSheet(), w.size())
             font = QFont(w.font())
             size = font.pointSizeF() if font.pointSizeF() > 0 else 10.0
             font.setPointSizeF(max(MIN_FONT_PT, round(size * FONT_SCALE)))
             w.setPalette(high_contrast_palette())
             w.setFont(font)
-            # Style-sheet-polished widgets stop inheriting the window's font: say it in the sheet too.
-            w.setStyleSheet(f"QWidget {{ font-size: {font.pointSizeF():g}pt; }}\n{presentation_style_sheet()}")
+            # Style-sheet-polished widgets stop inheriting the window's font and text colour:
+            # say them in the sheet too.
+            w.setStyleSheet(f"QWidget {{ font-size: {font.pointSizeF():g}pt; color: #ffffff; }}\n"
+                            f"{presentation_style_sheet()}")
         elif self._saved is not None:
-            font, palette, sheet = self._saved
+            font, palette, sheet, size = self._saved
             w.setStyleSheet(sheet)
             w.setPalette(palette)
             w.setFont(font)
+            w.resize(size)                    # larger fonts may have grown the window
         self.enabled = on

@@ -18,7 +18,7 @@ from explorer.core.device import pick_device
 from explorer.core.vqvae import VQVAE
 
 from ..state import AppState
-from ..train.history import TrainingHistory, progress_text
+from ..train.history import TrainingHistory, progress_text, status_text
 from ..train.outcome import (bundle_with_new_vqvae, can_continue, describe_metrics, load_weights, make_job,
                              plan_text, record_training, with_new_prior)
 from ..train.plots_view import TrainPlots
@@ -40,9 +40,10 @@ class TrainPanel(QWidget):
         "it learn. The run happens in a background thread; Pause and Stop act within one step, and the "
         "other panels show the model as it is now.</p>"
         "<p><b>VQ-VAE objective</b> (notes, <i>VQ-VAE: training objective</i>):</p>"
-        "<p style='font-size:120%'>L = ‖x − x̂‖² + ‖sg[z<sub>e</sub>(x)] − z<sub>q</sub>(x)‖² "
+        "<p style='font-size:120%'>L = ‖x − D(z<sub>q</sub>(x))‖² + ‖sg[z<sub>e</sub>(x)] − z<sub>q</sub>(x)‖² "
         "+ β ‖z<sub>e</sub>(x) − sg[z<sub>q</sub>(x)]‖²</p>"
-        "<p>sg[·] is stop-gradient. The first term trains encoder and decoder (the gradient passes "
+        "<p>D(z<sub>q</sub>(x)) is the decoder's reconstruction of x, sg[·] is stop-gradient. "
+        "The first term trains encoder and decoder (the gradient passes "
         "the quantiser straight through), the second moves the codes towards the encoder outputs "
         "(replaced by EMA updates when <i>ema</i> is on), the third keeps the encoder committed to "
         "its codes. <b>Perplexity</b> exp(H(p)) of the code histogram is the effective number of codes "
@@ -76,6 +77,7 @@ class TrainPanel(QWidget):
         self.plots = TrainPlots(self)
         left = QWidget(self)
         left.setObjectName("trainSidebar")
+        left.setAccessibleName("Training controls and settings")
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(0, 0, 6, 0)
         left_layout.addWidget(self.controls)
@@ -83,6 +85,7 @@ class TrainPanel(QWidget):
         left.setMinimumWidth(300)
         self.splitter = QSplitter(self)
         self.splitter.setObjectName("trainSplitter")
+        self.splitter.setAccessibleName("Divider between settings and plots")
         self.splitter.addWidget(left)
         self.splitter.addWidget(self.plots)
         self.splitter.setStretchFactor(0, 0)
@@ -102,6 +105,8 @@ class TrainPanel(QWidget):
         self.controls.start_clicked.connect(self.start)
         self.controls.pause_clicked.connect(self.toggle_pause)
         self.controls.stop_clicked.connect(self.stop)
+        self.controls.set_choices(self.settings_model.mode, self.settings_model.device,
+                                  self.settings_model.continue_training)
         state.bundle_changed.connect(self._on_bundle_changed)
         self._on_bundle_changed()
 
@@ -292,10 +297,9 @@ class TrainPanel(QWidget):
             self._drawn_revision = self.history.revision
             latest = self.history.latest
             if latest:
-                self.controls.set_progress(latest["step"], latest["total_steps"], progress_text(mode, latest))
+                self.controls.set_progress(latest["step"], latest["total_steps"], progress_text(latest))
                 if not self.run or not self.run.is_paused:
-                    self.controls.status_label.setText(f"Training the {'VQ-VAE' if mode == 'vqvae' else 'prior'} "
-                                                       f"({latest['images_per_s']:.0f} images/s)")
+                    self.controls.status_label.setText(status_text(mode, latest))
 
     # ------------------------------------------------------------------ form and bundle
     def _on_form_changed(self, settings: TrainSettings) -> None:

@@ -12,8 +12,10 @@ class CodesPlot(LivePlot):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Codebook use", "codesPlot", "codes", parent=parent)
-        self.add_curve("perplexity", "perplexity exp(H)", "red")
-        self.add_curve("codes_used", "codes used in the batch", "blue")
+        self.add_curve("perplexity", "perplexity", "red")
+        self.add_curve("codes_used", "codes used (batch)", "blue")
+        self.setToolTip("perplexity exp(H) of the batch's code histogram: the effective number of codes; "
+                        "codes used: how many distinct codes the batch chose")
 
     def update_from(self, history: TrainingHistory) -> None:
         h = history.vqvae

@@ -78,11 +78,14 @@ class ConfigForm(QWidget):
     changed = Signal(object)       # the new config
     invalid = Signal(str)          # a plain message when an edit was refused
 
-    def __init__(self, config: Any, prefix: str, parent: QWidget | None = None) -> None:
+    def __init__(self, config: Any, prefix: str, title: str = "", parent: QWidget | None = None) -> None:
+        """``prefix`` names the editors (``{prefix}_{field}``); ``title`` is for people ("VQ-VAE model")."""
         super().__init__(parent)
         self._config = config
         self.prefix = prefix
+        title = title or prefix
         self.setObjectName(f"{prefix}Form")
+        self.setAccessibleName(f"{title} settings")
         self.editors: dict[str, QWidget] = {}
         self._tips: dict[str, str] = {}
         self.specs = {spec.name: spec for spec in field_specs(type(config))}
@@ -91,7 +94,7 @@ class ConfigForm(QWidget):
         for spec in self.specs.values():
             editor = self._make_editor(spec)
             editor.setObjectName(f"{prefix}_{spec.name}")
-            editor.setAccessibleName(f"{spec.label} ({prefix})")
+            editor.setAccessibleName(f"{spec.label} ({title})")
             tip = f"<b>{spec.name}</b>: {spec.tooltip}" if spec.tooltip else spec.name
             editor.setToolTip(tip)
             self._tips[spec.name] = tip

@@ -111,11 +111,19 @@ def format_duration(seconds: float | None) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
-def progress_text(which: str, v: dict[str, Any]) -> str:
-    """The progress bar's text for a step record."""
+def progress_text(v: dict[str, Any]) -> str:
+    """The progress bar's text for a step record: step, total and time left."""
     if not v:
         return "idle"
-    main = (f"recon {v['recon_loss']:.4f} · perplexity {v['perplexity']:.1f}" if which == "vqvae"
-            else f"NLL {v['loss']:.3f} nats")
-    return (f"step {v['step']} / {v['total_steps']} · epoch {v['epoch']:.1f} · {main} · "
-            f"ETA {format_duration(v.get('eta_s'))}")
+    return f"{v['step']} / {v['total_steps']} · ETA {format_duration(v.get('eta_s'))}"
+
+
+def status_text(which: str, v: dict[str, Any]) -> str:
+    """The line under the progress bar while training: epoch, the main metrics, speed."""
+    if which == "vqvae":
+        main = f"recon {v['recon_loss']:.4f} · perplexity {v['perplexity']:.1f}"
+        what = "VQ-VAE"
+    else:
+        main = f"NLL {v['loss']:.3f} nats/latent"
+        what = "prior"
+    return f"Training the {what}: epoch {v['epoch']:.1f} · {main} · {v['images_per_s']:.0f} images/s"

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QLabel, QWidget
 
 # Okabe-Ito colours: distinguishable with the common colour-vision deficiencies.
 COLORS = {"orange": "#E69F00", "sky": "#56B4E9", "green": "#009E73", "yellow": "#F0E442",
@@ -18,7 +19,8 @@ class LivePlot(pg.PlotWidget):
     """Curves added by name, updated with :meth:`set_curve`; thicker lines in presentation mode."""
 
     def __init__(self, title: str, object_name: str, left_label: str, log_y: bool = False,
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, legend: bool = True,
+                 empty_text: str = "No run yet: press Start") -> None:
         super().__init__(parent)
         self.setObjectName(object_name)
         self.setAccessibleName(title)
@@ -35,11 +37,22 @@ class LivePlot(pg.PlotWidget):
         item.setClipToView(True)
         for side in ("left", "bottom"):
             item.getAxis(side).enableAutoSIPrefix(False)
-        self.legend = item.addLegend(offset=(-10, 10), labelTextSize="9pt", brush=pg.mkBrush(0, 0, 0, 170))
+        # The legend sits under the plot, in two columns: it never hides a curve.
+        self.legend = pg.LegendItem(colCount=2, labelTextSize="9pt", verSpacing=-6)
+        if legend:
+            item.layout.addItem(self.legend, 4, 1)
+        self.empty_label = QLabel(empty_text, self)
+        self.empty_label.setObjectName(f"{object_name}Empty")
+        self.empty_label.setAccessibleName(empty_text)
+        self.empty_label.setStyleSheet("color: #9a9a9a; background: transparent;")
+        self.empty_label.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self._empty = True
         self._apply_style()
 
     def add_curve(self, name: str, label: str, color: str, symbol: str | None = None) -> pg.PlotDataItem:
-        curve = self.plot([], [], name=label, connect="finite")
+        curve = self.plot([], [], connect="finite")
+        curve.opts["name"] = label
+        self.legend.addItem(curve, label)
         if symbol:
             curve.setPen(None)
             curve.setSymbol(symbol)
@@ -56,6 +69,8 @@ class LivePlot(pg.PlotWidget):
         if positive_only:
             y = np.where(y > 0, y, np.nan)
         self.curves[name].setData(np.asarray(x, dtype=np.float64), y, connect="finite")
+        if len(y):
+            self.set_empty(False)
 
     def set_curve_visible(self, name: str, visible: bool) -> None:
         curve = self.curves[name]
@@ -71,6 +86,26 @@ class LivePlot(pg.PlotWidget):
         for curve in self.curves.values():
             curve.setData([], [])
         self.getPlotItem().enableAutoRange(x=True)
+        self.set_empty(True)
+
+    def set_empty(self, empty: bool) -> None:
+        """Show the hint in the middle of the plot while there is nothing to draw."""
+        if empty == self._empty:
+            return
+        self._empty = empty
+        self.empty_label.setVisible(empty)
+        self._place_empty_label()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        super().resizeEvent(event)
+        self._place_empty_label()
+
+    def _place_empty_label(self) -> None:
+        if "empty_label" not in self.__dict__:     # pyqtgraph resizes during its own __init__
+            return
+        self.empty_label.adjustSize()
+        self.empty_label.move((self.width() - self.empty_label.width()) // 2,
+                              (self.height() - self.empty_label.height()) // 2)
 
     def set_step_range(self, total_steps: int) -> None:
         """Fix the step axis to the whole run: it reads as progress, and its ticks are not
@@ -108,3 +143,5 @@ class LivePlot(pg.PlotWidget):
         self.legend.setLabelTextSize(f"{AXIS_FONT_PT[on]}pt")
         for sample, label in self.legend.items:
             label.setText(label.text, size=f"{AXIS_FONT_PT[on]}pt")
+        self.empty_label.setFont(font)
+        self._place_empty_label()

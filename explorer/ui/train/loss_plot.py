@@ -15,11 +15,14 @@ class LossPlot(LivePlot):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Losses", "lossPlot", "loss (log scale)", log_y=True, parent=parent)
-        self.add_curve("recon_loss", "reconstruction ‖x − x̂‖²", "sky")
-        self.add_curve("codebook_loss", "codebook ‖sg[z_e] − z_q‖²", "orange")
-        self.add_curve("commitment_loss", "commitment β‖z_e − sg[z_q]‖²", "green")
-        self.add_curve("kl_loss", "KL(q ‖ uniform)", "purple")
+        # Short names; the terms' equations are in the panel's help (F1) and the tooltip.
+        self.add_curve("recon_loss", "reconstruction", "sky")
+        self.add_curve("codebook_loss", "codebook", "orange")
+        self.add_curve("commitment_loss", "commitment (× β)", "green")
+        self.add_curve("kl_loss", "KL to uniform", "purple")
         self.add_curve("val_mse", "held-out MSE", "yellow", symbol="o")
+        self.setToolTip("reconstruction ‖x − D(z_q)‖², codebook ‖sg[z_e] − z_q‖², commitment "
+                        "β ‖z_e − sg[z_q]‖² (zero and hidden with EMA codebook updates), held-out MSE dots")
         self.update_from(TrainingHistory())
 
     def update_from(self, history: TrainingHistory) -> None:

@@ -111,6 +111,15 @@ def record_training(bundle: Bundle, done: Finished, settings: TrainSettings) -> 
 
 
 def describe_metrics(metrics: dict[str, Any], limit: int = 4) -> str:
-    """'mse 0.0061 · perplexity 95.2' from a bundle's metrics (numbers only)."""
-    items = [(k, v) for k, v in metrics.items() if isinstance(v, (int, float)) and not isinstance(v, bool)]
-    return " · ".join(f"{k.replace('_', ' ')} {v:.4g}" for k, v in items[:limit])
+    """'held-out MSE 0.0042 · perplexity 19.1 · 32 codes used (100%)' from a bundle's metrics."""
+    m = {k: v for k, v in metrics.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    parts = []
+    if "mse" in m:
+        parts.append(f"held-out MSE {m.pop('mse'):.4f}")
+    if "perplexity" in m:
+        parts.append(f"perplexity {m.pop('perplexity'):.1f}")
+    if "codes_used_count" in m:
+        share = m.pop("codes_used", None)
+        parts.append(f"{int(m.pop('codes_used_count'))} codes used" + (f" ({share:.0%})" if share is not None else ""))
+    parts += [f"{k.replace('_', ' ')} {v:.4g}" for k, v in m.items()]
+    return " · ".join(parts[:limit])

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import enum
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QHBoxLayout, QLabel, QProgressBar,
                                QPushButton, QVBoxLayout, QWidget)
 from superqt.utils import signals_blocked
@@ -33,6 +33,7 @@ class RunControls(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("trainRunControls")
+        self.setAccessibleName("Training run controls")
         self.state = RunState.IDLE
         self.can_continue = True           # a loaded model exists that Start could continue
 
@@ -55,8 +56,7 @@ class RunControls(QWidget):
         self.progress.setFormat("idle")
         self.status_label = QLabel("", self)
         self.status_label.setWordWrap(True)
-        self.plan_label.setMinimumHeight(2 * self.fontMetrics().lineSpacing() + 2)
-        self.status_label.setMinimumHeight(3 * self.fontMetrics().lineSpacing() + 2)
+        self._fit_labels()
         self.status_label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
 
         names = {
@@ -100,6 +100,17 @@ class RunControls(QWidget):
         self.pause_button.clicked.connect(self.pause_clicked)
         self.stop_button.clicked.connect(self.stop_clicked)
         self.set_state(RunState.IDLE)
+
+    def _fit_labels(self) -> None:
+        """Room for two lines of plan and three of status, in the current font."""
+        line = self.fontMetrics().lineSpacing()
+        self.plan_label.setMinimumHeight(2 * line + 2)
+        self.status_label.setMinimumHeight(3 * line + 2)
+
+    def changeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.FontChange:     # presentation mode
+            self._fit_labels()
 
     # ------------------------------------------------------------------ selectors
     def mode(self) -> str:

@@ -43,11 +43,11 @@ class SettingsForm(QTabWidget):
         self.setAccessibleName("Training settings")
         s = settings or TrainSettings()
         self._settings = s
-        self.data_form = ConfigForm(s.data, "data")
-        self.vqvae_model_form = ConfigForm(s.vqvae.model, "vqvaeModel")
-        self.vqvae_train_form = ConfigForm(s.vqvae, "vqvaeTraining")
-        self.prior_model_form = ConfigForm(s.prior.model, "priorModel")
-        self.prior_train_form = ConfigForm(s.prior, "priorTraining")
+        self.data_form = ConfigForm(s.data, "data", "Dataset")
+        self.vqvae_model_form = ConfigForm(s.vqvae.model, "vqvaeModel", "VQ-VAE model")
+        self.vqvae_train_form = ConfigForm(s.vqvae, "vqvaeTraining", "VQ-VAE training")
+        self.prior_model_form = ConfigForm(s.prior.model, "priorModel", "Prior model")
+        self.prior_train_form = ConfigForm(s.prior, "priorTraining", "Prior training")
         self.addTab(_scrolled(_group("Dataset", self.data_form)), "Data")
         self.addTab(_scrolled(_group("Model", self.vqvae_model_form),
                               _group("Training", self.vqvae_train_form)), "VQ-VAE")

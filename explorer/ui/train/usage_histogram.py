@@ -13,11 +13,11 @@ class UsageHistogram(LivePlot):
     """K bars; dead codes show as gaps. Updated as the model trains."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__("Code usage (recent steps)", "usageHistogram", "% of assignments", parent=parent)
+        super().__init__("Code usage (recent steps)", "usageHistogram", "% of assignments", parent=parent,
+                         legend=False, empty_text="Which codes the encoder picks: appears as it trains")
         self.getPlotItem().setLabel("bottom", "code index k")
         self.getPlotItem().setDownsampling(auto=False)
         self.getPlotItem().setClipToView(False)
-        self.legend.hide()
         self.bars = pg.BarGraphItem(x=np.zeros(0), height=np.zeros(0), width=0.85,
                                     brush=pg.mkBrush(COLORS["orange"]), pen=None)
         self.addItem(self.bars)
@@ -33,7 +33,9 @@ class UsageHistogram(LivePlot):
         if fraction is None:
             self.bars.setOpts(x=np.zeros(0), height=np.zeros(0))
             self._k = 0
+            self.set_empty(True)
             return
+        self.set_empty(False)
         k = len(fraction)
         self.bars.setOpts(x=np.arange(k), height=100.0 * np.asarray(fraction, dtype=np.float64), width=0.85)
         if k != self._k:
