@@ -88,6 +88,7 @@ class Bundle:
                 json.dump(self.config_dict(), f, indent=2, default=_json_default)
                 f.flush()
                 os.fsync(f.fileno())
+            _apply_umask(tmp)
             _swap_into_place(tmp, path)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -109,6 +110,15 @@ def _json_default(obj):
 
 def _tensors(model: nn.Module) -> dict[str, torch.Tensor]:
     return {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+
+
+def _apply_umask(folder: Path) -> None:
+    """Give the bundle ordinary permissions (mkdtemp makes 0700, some writers 0600)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    os.chmod(folder, 0o777 & ~mask)
+    for file in folder.iterdir():
+        os.chmod(file, 0o666 & ~mask)
 
 
 def _swap_into_place(tmp: Path, path: Path) -> None:
