@@ -34,11 +34,11 @@ class PriorConfig(JsonConfig):
     num_codes: int = 32            # K, number of code values (must match the VQ-VAE)
     height: int = 7                # code-grid rows
     width: int = 7                 # code-grid columns
-    channels: int = 96             # feature width of the stack
-    layers: int = 10               # gated layers, or residual blocks of the plain stack
+    channels: int = 64             # feature width of the stack
+    layers: int = 8                # gated layers, or residual blocks of the plain stack
     kernel_size: int = 3           # kernel of the gated stacks / the plain type-B convs
     first_kernel: int = 7          # kernel of the plain stack's type-A first layer
-    head_channels: int = 192       # width of the 1x1 output head
+    head_channels: int = 128       # width of the 1x1 output head
     num_classes: int = 0           # class conditioning (0 = unconditional)
     dropout: float = 0.1           # dropout before each residual 1x1 conv (training only)
 
