@@ -13,7 +13,8 @@ from pathlib import Path
 from explorer.core.bundle import load_bundle
 from explorer.core.paths import default_bundle_path
 
-SETTLE_ROUNDS = 5                   # event-loop rounds for layouts and deferred paints
+SETTLE_MIN_S = 0.4                  # let timers (throttled refreshes) fire at least once
+SETTLE_MAX_S = 20.0                 # give up waiting for background work after this long
 
 
 def _application():
@@ -25,12 +26,38 @@ def _application():
     return ensure_application()
 
 
+def _busy(panel) -> bool:
+    """Whether the panel or any worker thread is still computing what it will show."""
+    from PySide6.QtCore import QThreadPool
+    from superqt.utils import WorkerBase
+    is_busy = getattr(panel, "is_busy", None)
+    return bool(QThreadPool.globalInstance().activeThreadCount() or WorkerBase._worker_set
+                or (callable(is_busy) and is_busy()))
+
+
+def _settle(panel) -> None:
+    """Run the event loop until the panel has drawn its results (background work included)."""
+    import time
+
+    from PySide6.QtWidgets import QApplication
+    start = time.monotonic()
+    idle_rounds = 0
+    while time.monotonic() - start < SETTLE_MAX_S:
+        QApplication.processEvents()
+        time.sleep(0.02)
+        idle_rounds = 0 if _busy(panel) else idle_rounds + 1
+        if idle_rounds >= 5 and time.monotonic() - start >= SETTLE_MIN_S:
+            break
+    QApplication.processEvents()
+
+
 def render_panel(name: str, out: str | Path, bundle_path: str | None = None,
                  size: tuple[int, int] = (1280, 800)) -> Path:
     """Show panel ``name`` (an objectName such as "trainPanel") with a bundle and save the window.
 
     ``bundle_path`` defaults to the shipped model (trained_models/mnist); without one the
-    window shows no model. Returns the path of the PNG written.
+    window shows no model. Waits until background work (a panel's worker threads) is done,
+    so the picture shows the panel's results. Returns the path of the PNG written.
     """
     from PySide6.QtWidgets import QApplication
 
@@ -47,9 +74,7 @@ def render_panel(name: str, out: str | Path, bundle_path: str | None = None,
         window.resize(*size)
         window.show_panel(name)
         window.show()
-        for _ in range(SETTLE_ROUNDS):
-            QApplication.processEvents()
-        app.processEvents()
+        _settle(window.current_panel())
         out = Path(out)
         out.parent.mkdir(parents=True, exist_ok=True)
         if not window.grab().save(str(out), "PNG"):

@@ -262,3 +262,12 @@ def test_settings_file_holds_the_training_form_as_json(qtbot, main_window, isola
     from explorer.ui.app import settings_store
     stored = json.loads(settings_store().value("panels/trainPanel/settings"))
     assert stored["vqvae"]["batch_size"] == 48
+
+
+def test_gpu_memory_appears_in_the_status_bar_on_cuda(main_window, monkeypatch):
+    import torch
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "memory_allocated", lambda *a: 300 * 2**20)
+    monkeypatch.setattr(torch.cuda, "memory_reserved", lambda *a: 512 * 2**20)
+    main_window.refresh_gpu_memory()
+    assert main_window.gpu_memory_status.text() == "GPU memory: 300 MiB allocated, 512 MiB reserved"

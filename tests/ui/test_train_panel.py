@@ -257,3 +257,24 @@ def test_close_during_training_stop_and_save(qtbot, main_window, mnist_root, tmp
     saved = load_bundle(target)
     assert saved.history["vqvae_training"]["stopped_early"]
     assert weights_equal(snapshot(saved.vqvae), snapshot(main_window.state.bundle.vqvae))
+
+
+def test_cuda_out_of_memory_becomes_a_plain_message(qtbot, main_window, mnist_root, monkeypatch):
+    """torch.OutOfMemoryError is a RuntimeError, which superqt's worker would swallow silently."""
+    import torch
+
+    def out_of_memory(*args, **kwargs):
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB")
+        yield  # a generator, like the real one
+
+    monkeypatch.setattr(training_job, "train_vqvae", out_of_memory)
+    panel = main_window.show_panel("trainPanel")
+    configure_short_run(qtbot, panel, mnist_root, steps=10)
+    kept = snapshot(main_window.state.bundle.vqvae)
+    qtbot.mouseClick(panel.controls.start_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: visible_dialog("trainingErrorDialog") is not None, timeout=30_000)
+    qtbot.waitUntil(lambda: not panel.is_running, timeout=5_000)
+    dialog = visible_dialog("trainingErrorDialog")
+    assert "GPU ran out of memory" in dialog.text() and "batch size" in dialog.text()
+    assert weights_equal(kept, snapshot(main_window.state.bundle.vqvae))
+    dialog.button(QMessageBox.StandardButton.Ok).click()

@@ -13,6 +13,16 @@ COLORS = {"orange": "#E69F00", "sky": "#56B4E9", "green": "#009E73", "yellow": "
 
 LINE_WIDTH = {False: 1.6, True: 4.0}          # normal, presentation
 AXIS_FONT_PT = {False: 9, True: 15}
+# Light plots like the other panels; white on black in presentation mode (projectors).
+THEME = {False: {"background": "w", "axis": "#555555", "text": "#222222", "title": "#333333", "hint": "#8a8a8a"},
+         True: {"background": "k", "axis": "#bbbbbb", "text": "#ffffff", "title": "#ffffff", "hint": "#bbbbbb"}}
+
+
+def color(name: str, presentation: bool) -> str:
+    """A named colour; yellow only where it shows (on black), black dots on white."""
+    if name == "yellow" and not presentation:
+        return "#000000"
+    return COLORS[name]
 
 
 class LivePlot(pg.PlotWidget):
@@ -44,7 +54,6 @@ class LivePlot(pg.PlotWidget):
         self.empty_label = QLabel(empty_text, self)
         self.empty_label.setObjectName(f"{object_name}Empty")
         self.empty_label.setAccessibleName(empty_text)
-        self.empty_label.setStyleSheet("color: #9a9a9a; background: transparent;")
         self.empty_label.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
         self._empty = True
         self._apply_style()
@@ -56,7 +65,6 @@ class LivePlot(pg.PlotWidget):
         if symbol:
             curve.setPen(None)
             curve.setSymbol(symbol)
-            curve.setSymbolBrush(pg.mkBrush(COLORS[color]))
             curve.setSymbolPen(None)
         self.curves[name] = curve
         self._colors[name] = color
@@ -114,6 +122,10 @@ class LivePlot(pg.PlotWidget):
         item.enableAutoRange(x=False)
         item.setXRange(0, max(1, total_steps), padding=0.02)
 
+    def set_title(self, title: str) -> None:
+        self._title = title
+        self._apply_style()
+
     def set_presentation(self, on: bool) -> None:
         self._presentation = on
         for name in self.curves:
@@ -121,27 +133,31 @@ class LivePlot(pg.PlotWidget):
         self._apply_style()
 
     def _style_curve(self, name: str) -> None:
-        curve, color = self.curves[name], COLORS[self._colors[name]]
+        curve, rgb = self.curves[name], color(self._colors[name], self._presentation)
         if curve.opts.get("symbol"):
             curve.setSymbolSize(11 if self._presentation else 6)
+            curve.setSymbolBrush(pg.mkBrush(rgb))
         else:
-            curve.setPen(pg.mkPen(color, width=LINE_WIDTH[self._presentation]))
+            curve.setPen(pg.mkPen(rgb, width=LINE_WIDTH[self._presentation]))
 
     def _apply_style(self) -> None:
         on = self._presentation
+        theme = THEME[on]
         font = QFont()
         font.setPointSize(AXIS_FONT_PT[on])
+        self.setBackground(theme["background"])
         item = self.getPlotItem()
-        size = f"{AXIS_FONT_PT[on] + 2}pt"
-        item.setTitle(f"<b>{self._title}</b>", size=size)
+        item.setTitle(f"<b>{self._title}</b>", size=f"{AXIS_FONT_PT[on] + 2}pt", color=theme["title"])
         for side in ("left", "bottom"):
             axis = item.getAxis(side)
             axis.setTickFont(font)
-            axis.setPen(pg.mkPen(COLORS["grey"], width=2 if on else 1))
-            axis.setTextPen(pg.mkPen("w"))
+            axis.setPen(pg.mkPen(theme["axis"], width=2 if on else 1))
+            axis.setTextPen(pg.mkPen(theme["text"]))
             axis.label.setFont(font)
         self.legend.setLabelTextSize(f"{AXIS_FONT_PT[on]}pt")
+        self.legend.setLabelTextColor(theme["text"])
         for sample, label in self.legend.items:
-            label.setText(label.text, size=f"{AXIS_FONT_PT[on]}pt")
+            label.setText(label.text, size=f"{AXIS_FONT_PT[on]}pt", color=theme["text"])
+        self.empty_label.setStyleSheet(f"color: {theme['hint']}; background: transparent;")
         self.empty_label.setFont(font)
         self._place_empty_label()

@@ -73,6 +73,7 @@ class TrainPlots(QStackedWidget):
             for view in (self.loss_plot, self.codes_plot):
                 view.clear_curves()
             self.usage_histogram.set_usage(None)
+            self.usage_histogram.set_title(UsageHistogram.TRAINING_TITLE)
             self.preview.clear_image()
         else:
             for view in self.prior_views():
@@ -104,6 +105,7 @@ class TrainPlots(QStackedWidget):
             codes = bundle.vqvae.encode(x)
         counts = np.bincount(codes.flatten().numpy(), minlength=bundle.vqvae.config.num_codes).astype(np.float64)
         self.usage_histogram.set_usage(counts / max(1.0, counts.sum()))
+        self.usage_histogram.set_title(f"Code usage ({len(x)} bundle examples)")
         self.preview.set_pairs(x[:16].numpy(), out.reconstruction.numpy(), caption="by the loaded model")
 
     def set_presentation(self, on: bool) -> None:

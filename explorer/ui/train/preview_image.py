@@ -66,7 +66,9 @@ class PreviewImage(pg.GraphicsLayoutWidget):
     def _update_label(self) -> None:
         when = f" {self.caption}" if self.caption else ""
         size = "15pt" if self._presentation else "10pt"
-        self.label.setText(f"<b>Reconstructions</b>{when}", size=size)
+        self.setBackground("k" if self._presentation else "w")
+        self.label.setText(f"<b>Reconstructions</b>{when}", size=size,
+                           color="#ffffff" if self._presentation else "#333333")
 
     def update_from(self, history: TrainingHistory) -> None:
         if history.preview is not None and history.preview_step != self.step:

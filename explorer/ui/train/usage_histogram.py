@@ -12,8 +12,10 @@ from .live_plot import COLORS, LivePlot
 class UsageHistogram(LivePlot):
     """K bars; dead codes show as gaps. Updated as the model trains."""
 
+    TRAINING_TITLE = "Code usage (recent steps)"
+
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__("Code usage (recent steps)", "usageHistogram", "% of assignments", parent=parent,
+        super().__init__(self.TRAINING_TITLE, "usageHistogram", "% of assignments", parent=parent,
                          legend=False, empty_text="Which codes the encoder picks: appears as it trains")
         self.getPlotItem().setLabel("bottom", "code index k")
         self.getPlotItem().setDownsampling(auto=False)
