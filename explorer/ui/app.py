@@ -71,7 +71,7 @@ def run_app(bundle_path: str | None = None) -> int:
     # quit() from inside closeEvent leaves PySide6 6.12 holding the GIL in later waits.
     window.closed.connect(app.quit, Qt.ConnectionType.QueuedConnection)
     window.show()
-    window.open_first_bundle(startup_bundles(bundle_path))
+    window.open_first_bundle(startup_bundles(bundle_path), explain_first=bundle_path is not None)
     code = app.exec()
     shutdown_workers()
     return int(code)

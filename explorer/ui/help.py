@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QHBoxLayout, QListWidget, QTextBrowser, QVBoxLayout, QWidget
 
 
@@ -68,4 +67,3 @@ class HelpDialog(QDialog):
             self.text.setHtml(f"<h2>{t.title}</h2>{body}")
         else:
             self.text.setHtml(shortcuts_html(self.shortcuts))
-        self.text.setAlignment(Qt.AlignmentFlag.AlignLeft)

@@ -165,15 +165,19 @@ class MainWindow(QMainWindow):
         """Load a bundle in the background (as File > Open does); returns the worker."""
         return self.model_bar.open_bundle(path)
 
-    def open_first_bundle(self, paths: list[Path]) -> None:
-        """Start-up: load the first of ``paths`` that loads; failures fall through quietly."""
-        self._startup_paths = list(paths)
-        self._open_next_startup_bundle()
+    def open_first_bundle(self, paths: list[Path], explain_first: bool = False) -> None:
+        """Start-up: load the first of ``paths`` that loads, trying the next on failure.
 
-    def _open_next_startup_bundle(self, *_: object) -> None:
+        Failures are status messages, except for the first path when ``explain_first`` (the
+        one the user named): its error shows in a dialog while the next one loads.
+        """
+        self._startup_paths = list(paths)
+        self._open_next_startup_bundle(quiet=not explain_first)
+
+    def _open_next_startup_bundle(self, *_: object, quiet: bool = True) -> None:
         if not self._startup_paths:
             return
-        worker = self.model_bar.open_bundle(self._startup_paths.pop(0), quiet=True, start=False)
+        worker = self.model_bar.open_bundle(self._startup_paths.pop(0), quiet=quiet, start=False)
         worker.errored.connect(self._open_next_startup_bundle)
         worker.start()
 
