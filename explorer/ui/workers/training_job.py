@@ -122,8 +122,8 @@ def run_training(job: TrainingJob) -> Generator[object, object, None]:
             raise DataError("The training set is empty: check the class filter and the limit.")
         steps = _vqvae_steps(job, data, device) if job.what == "vqvae" else _prior_steps(job, data, device)
         yield from steps
-    except _Stopped:
-        yield Finished(job.what, 0, 0, True, None, str(pick_device(job.device)))
+    except _Stopped:                     # before the first step: nothing trained, nothing to keep
+        yield Finished(job.what, 0, 0, True, None, describe_device(device))
     except Exception as exc:  # every failure becomes a dialog; the GUI keeps the last good model
         yield Failed(plain_message(exc), traceback.format_exc())
     finally:
