@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
@@ -64,6 +64,7 @@ def run_app(bundle_path: str | None = None) -> int:
     """Open the main window with ``bundle_path``, the last bundle, or trained_models/mnist; run the loop."""
     from .main_window import MainWindow
     from .workers import shutdown_workers
+    from .workers.warmup import warm_up_async
 
     app = ensure_application()
     window = MainWindow()
@@ -71,6 +72,7 @@ def run_app(bundle_path: str | None = None) -> int:
     # quit() from inside closeEvent leaves PySide6 6.12 holding the GIL in later waits.
     window.closed.connect(app.quit, Qt.ConnectionType.QueuedConnection)
     window.show()
+    QTimer.singleShot(0, warm_up_async)     # torch's lazy imports now, not in the first training step
     window.open_first_bundle(startup_bundles(bundle_path), explain_first=bundle_path is not None)
     code = app.exec()
     shutdown_workers()

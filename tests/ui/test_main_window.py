@@ -271,3 +271,11 @@ def test_gpu_memory_appears_in_the_status_bar_on_cuda(main_window, monkeypatch):
     monkeypatch.setattr(torch.cuda, "memory_reserved", lambda *a: 512 * 2**20)
     main_window.refresh_gpu_memory()
     assert main_window.gpu_memory_status.text() == "GPU memory: 300 MiB allocated, 512 MiB reserved"
+
+
+def test_torch_warm_up_leaves_the_random_state_alone():
+    import torch
+    from explorer.ui.workers.warmup import warm_up_torch
+    before = torch.random.get_rng_state()
+    assert warm_up_torch() > 0
+    assert torch.equal(before, torch.random.get_rng_state())
