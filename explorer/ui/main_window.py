@@ -336,17 +336,7 @@ class MainWindow(QMainWindow):
 
     def _save_before_close(self) -> bool:
         """Ask where to save the model just trained and write it (synchronously: we are closing)."""
-        bundle = self.state.bundle
-        if bundle is None:
+        if self.state.bundle is None:
             return True
-        suggested = str(self.state.path) if self.state.path else (bundle.name or "model").split(" ")[0]
-        path, _ = QFileDialog.getSaveFileName(self, "Save the model bundle as (a folder)", suggested)
-        if not path:
-            return False
-        try:
-            bundle.save(path)
-        except Exception as exc:  # keep the window open: the trained model is still in memory
-            QMessageBox.warning(self, "Could not save the bundle", str(exc))
-            return False
-        self._remember_bundle(str(Path(path).resolve()))
-        return True
+        path = self.model_bar.ask_save_path()
+        return path is not None and self.model_bar.save_now(path)

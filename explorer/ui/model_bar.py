@@ -182,14 +182,30 @@ class ModelBar(QWidget):
         self._show_error("Could not open the bundle", str(exc), "bundleErrorDialog")
 
     # ------------------------------------------------------------------ Save as
-    def choose_and_save(self) -> None:
+    def ask_save_path(self) -> str | None:
+        """The folder the user chooses for the bundle, or None (cancelled, or no model)."""
         bundle = self.state.bundle
         if bundle is None:
-            return
+            return None
         suggested = str(self.state.path) if self.state.path else (bundle.name or "model").split(" ")[0]
         path, _ = QFileDialog.getSaveFileName(self, "Save the model bundle as (a folder)", suggested)
+        return path or None
+
+    def choose_and_save(self) -> None:
+        path = self.ask_save_path()
         if path:
             self.save_as(path)
+
+    def save_now(self, path: str | Path) -> bool:
+        """Write the bundle in this thread (the window is closing); False, with a dialog, on failure."""
+        bundle = self.state.bundle
+        try:
+            bundle.save(path)
+        except Exception as exc:  # the trained model stays in memory: the caller keeps the window open
+            self._show_error("Could not save the bundle", str(exc), "saveErrorDialog")
+            return False
+        self._on_saved(bundle, str(Path(path).resolve()))
+        return True
 
     def save_as(self, path: str | Path):
         """Write the bundle atomically (Bundle.save) in a worker thread; returns the worker."""
