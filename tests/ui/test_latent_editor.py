@@ -247,3 +247,60 @@ def test_browse_by_class_and_validation_set(qtbot, mnist_root) -> None:
     dataset.setCurrentIndex(dataset.findData("validation"))
     assert len(panel._images) == 1000
     assert panel.source.kind == "image" and panel.source.distances is not None
+
+
+def test_weights_updated_while_hidden_decodes_only_when_shown(qtbot, editor, monkeypatch) -> None:
+    img0 = editor.decoded_view.image.copy()
+    decodes: list[int] = []
+    vqvae = editor.state.bundle.vqvae
+    original_decode = vqvae.decode
+    monkeypatch.setattr(vqvae, "decode", lambda *a, **k: decodes.append(1) or original_decode(*a, **k))
+    editor.hide()
+    with torch.no_grad():
+        vqvae.decoder.net[-1].bias.add_(0.2)
+    for _ in range(3):
+        editor.state.weights_updated.emit("vqvae")
+    qtbot.wait(50)
+    assert decodes == []                              # hidden: nothing decoded yet
+    editor.show()
+    qtbot.waitUntil(lambda: len(decodes) > 0, timeout=3000)
+    settle(qtbot, editor)
+    assert len(decodes) == 1
+    with torch.no_grad():
+        expected = original_decode(torch.from_numpy(editor.grid.codes)[None])[0].numpy()
+    np.testing.assert_allclose(editor.decoded, expected, atol=1e-6)
+    assert not np.array_equal(editor.decoded_view.image, img0)
+
+
+def test_bundle_changed_measures_influence_lazily_off_the_gui_thread(qtbot, editor, monkeypatch) -> None:
+    import threading
+
+    from explorer.ui.editor import influence_loader
+    calls: list[threading.Thread] = []
+    real = influence_loader.measure_influence
+    monkeypatch.setattr(influence_loader, "measure_influence",
+                        lambda model: calls.append(threading.current_thread()) or real(model))
+    monkeypatch.setattr(influence_loader, "_CACHE", {})
+    editor.state.bundle_changed.emit()
+    settle(qtbot, editor)
+    assert calls == [] and editor.influence is None   # nothing measured on a new model
+    qtbot.mouseMove(editor.grid_view, editor.grid_view.cell_center(3, 2))
+    qtbot.waitUntil(lambda: "nearest code" in editor.findChild(QLabel, "cellInfo").text())
+    assert editor.decoded_view.outlines               # the cell's own patch until measured
+    qtbot.waitUntil(lambda: editor.influence is not None, timeout=5000)
+    assert len(calls) == 1 and calls[0] is not threading.main_thread()
+    top, left, bottom, right = editor.influence.rect(3, 2)
+    assert bottom - top > editor.influence.factor and right - left > editor.influence.factor
+
+
+def test_bundle_changed_while_hidden_rebuilds_when_shown(qtbot, editor, monkeypatch) -> None:
+    rebuilds: list[int] = []
+    original = editor._rebuild
+    monkeypatch.setattr(editor, "_rebuild", lambda: rebuilds.append(1) or original())
+    editor.hide()
+    editor.state.bundle_changed.emit()
+    assert rebuilds == []                             # no encoding while hidden
+    editor.show()
+    assert rebuilds == [1]
+    settle(qtbot, editor)
+    assert editor.source is not None and editor.decoded is not None

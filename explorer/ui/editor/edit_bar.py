@@ -3,13 +3,15 @@ from __future__ import annotations
 
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QColor, QUndoStack
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPushButton, QSpinBox, QWidget
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout, QWidget
 
 from .naming import named
 
 
 class EditBar(QWidget):
-    """A row of edit controls bound to an undo stack; requests go to the editor."""
+    """Two rows of edit controls bound to an undo stack; requests go to the editor.
+
+    Two rows, not one, so the editor fits a 1024 px wide projector."""
 
     select_tool_toggled = Signal(bool)
     randomise_requested = Signal()
@@ -22,8 +24,12 @@ class EditBar(QWidget):
         super().__init__(parent)
         self.setObjectName("editorEditBar")
         self.setAccessibleName("Grid editing tools")
-        row = QHBoxLayout(self)
-        row.setContentsMargins(0, 0, 0, 0)
+        rows = QVBoxLayout(self)
+        rows.setContentsMargins(0, 0, 0, 0)
+        rows.setSpacing(2)
+        row, row2 = QHBoxLayout(), QHBoxLayout()
+        rows.addLayout(row)
+        rows.addLayout(row2)
         self.undo = named(QPushButton("Undo"), "undoButton", "Undo", "Undo the last edit (Ctrl+Z)")
         self.undo.clicked.connect(undo_stack.undo)
         self.undo.setEnabled(False)
@@ -58,10 +64,12 @@ class EditBar(QWidget):
         self.reset = named(QPushButton("Reset"), "resetGrid", "Reset grid", "Back to the encoded grid (undoable)")
         self.reset.clicked.connect(self.reset_requested)
         for w in (self.undo, self.redo, QLabel("Paint:"), self.paint_code, self.swatch, self.select_tool,
-                  self.randomise, self.resample, self.animate, QLabel("Replace"), self.replace_from,
-                  QLabel("→"), self.replace_to, self.replace, self.reset):
+                  self.randomise, self.resample, self.animate):
             row.addWidget(w)
         row.addStretch(1)
+        for w in (QLabel("Replace"), self.replace_from, QLabel("→"), self.replace_to, self.replace, self.reset):
+            row2.addWidget(w)
+        row2.addStretch(1)
         self.set_region_available(False)
 
     def set_num_codes(self, k: int) -> None:

@@ -3,7 +3,7 @@ a prior sample, or a grid file; and saving the grid."""
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QToolButton, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QToolButton, QWidget
 
 from .naming import named
 
@@ -58,6 +58,8 @@ class SourceBar(QWidget):
         self.save = named(QPushButton("Save grid…"), "saveGrid", "Save grid", "Save the code grid as .npy or .json")
         self.save.clicked.connect(self.save_requested)
         self.label = named(QLabel(""), "sourceLabel", "Current source")
+        self.label.setMinimumWidth(40)           # a long label never widens the window
+        self.label.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
         for w in (QLabel("Source:"), self.dataset, self.class_filter, self.previous, self.next, self.random,
                   self.draw, self.clear, self.sample, self.load, self.save, self.label):
             row.addWidget(w)

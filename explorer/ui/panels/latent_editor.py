@@ -10,13 +10,13 @@ from __future__ import annotations
 import numpy as np
 import torch
 from PySide6.QtCore import QSettings, Qt, QTimer
-from PySide6.QtGui import QAction, QColor, QKeySequence, QUndoStack
+from PySide6.QtGui import QAction, QKeySequence, QUndoStack
 from PySide6.QtWidgets import (QApplication, QHBoxLayout, QLabel, QStackedWidget, QVBoxLayout, QWidget)
 
 from explorer.core.data import DataSplits, ImageSet
-from explorer.core.latent_edit import (GridEdit, ImageBrowser, LatentGrid, SourceEncoding, describe_cell,
+from explorer.core.latent_edit import (GridEdit, ImageBrowser, LatentGrid, SourceEncoding,
                                        encode_source, inpaint_steps)
-from explorer.core.projection import Influence, diverging_rgb, measure_influence
+from explorer.core.projection import Influence, diverging_rgb
 from explorer.ui.editor.commands import GridEditCommand, SourceCommand
 from explorer.ui.editor.draw_canvas import DrawCanvas
 from explorer.ui.editor.edit_bar import EditBar
@@ -24,13 +24,15 @@ from explorer.ui.editor.error_banner import ErrorBanner
 from explorer.ui.editor.grid_files import GridFiles
 from explorer.ui.editor.grid_view import LatentGridView
 from explorer.ui.editor.image_view import ImageView
+from explorer.ui.editor.influence_loader import InfluenceLoader
+from explorer.ui.editor.live_refresh import WEIGHTS_REFRESH_MS, LiveRefreshMixin
 from explorer.ui.editor.resampler import PriorStepper
 from explorer.ui.editor.source_bar import SourceBar
 from explorer.ui.editor.split_loader import SplitLoader
 from explorer.ui.state import AppState
 
 
-class LatentEditor(QWidget):
+class LatentEditor(LiveRefreshMixin, QWidget):
     """Edit the code grid of one image, drawing, prior sample or grid file."""
 
     title = "Latent editor"
@@ -54,13 +56,16 @@ class LatentEditor(QWidget):
         self._stroke_before: np.ndarray | None = None
         self._draw_before: tuple[SourceEncoding | None, np.ndarray] | None = None
         self._decode_pending = self._encode_pending = False
+        self._decode_dirty = self._rebuild_pending = False   # work skipped while hidden
+        self._weights_stale = self._distances_stale = False
+        self._hovered: tuple[int, int] = (-1, -1)
         self._images: ImageSet | None = None
         self._splits: DataSplits | None = None
         self.browser = ImageBrowser(np.zeros(0))
         self._rng = np.random.default_rng()
         self._build()
         self.grid.add_listener(self._grid_changed)
-        state.bundle_changed.connect(self._rebuild)
+        state.bundle_changed.connect(self._bundle_changed)
         state.weights_updated.connect(self._weights_updated)
         state.code_selected.connect(self._code_selected)
         state.code_hovered.connect(self.grid_view.set_highlight_code)
@@ -97,6 +102,10 @@ class LatentEditor(QWidget):
         self.stepper = PriorStepper(self)
         self.loader = SplitLoader(self)
         self.files = GridFiles(self, self._grid_model)
+        self.influence_loader = InfluenceLoader(self)
+        self._weights_timer = QTimer(self)
+        self._weights_timer.setSingleShot(True)
+        self._weights_timer.setInterval(WEIGHTS_REFRESH_MS)
         self._wire()
 
     def _wire(self) -> None:
@@ -132,6 +141,8 @@ class LatentEditor(QWidget):
         self.stepper.failed.connect(self.show_error)
         self.loader.loaded.connect(self._splits_loaded)
         self.loader.failed.connect(lambda msg: self.state.message.emit(msg))
+        self.influence_loader.ready.connect(self._influence_ready)
+        self._weights_timer.timeout.connect(self._weights_tick)
         for name, keys, slot in (("undoAction", [QKeySequence.Undo], self.undo_stack.undo),
                                  ("redoAction", [QKeySequence("Ctrl+Shift+Z"), QKeySequence.Redo],
                                   self.undo_stack.redo),
@@ -146,6 +157,7 @@ class LatentEditor(QWidget):
 
     # -- bundle -----------------------------------------------------------------------------
     def _rebuild(self) -> None:
+        self._rebuild_pending = False
         self.stepper.cancel()
         self.undo_stack.clear()
         bundle = self.state.bundle
@@ -159,7 +171,9 @@ class LatentEditor(QWidget):
         self.edit_bar.set_num_codes(cfg.num_codes)
         self._code_selected(self.state.selected_code)
         self.canvas.resize_canvas(cfg.image_size)
-        self.influence = measure_influence(bundle.vqvae)
+        self.influence_loader.forget()                 # measured off the GUI thread on first hover
+        self.influence = self.influence_loader.cached(bundle.vqvae)
+        self._weights_stale = self._distances_stale = False
         self.source_bar.sample.setEnabled(bundle.prior is not None)
         self.source_bar.set_validation_available(False)
         self.source = None
@@ -169,12 +183,6 @@ class LatentEditor(QWidget):
             self._switch_source(SourceEncoding(None, blank, label="empty grid", kind="file"), blank)
         if bundle.data:
             self.loader.request(bundle.data)
-
-    def _weights_updated(self, which: str) -> None:
-        if which == "vqvae" and self.source is not None and self.source.image is not None:
-            fresh = encode_source(self.state.bundle.vqvae, self.source.image, self.source.label, self.source.kind)
-            self.source.distances = fresh.distances        # z_e moved: refresh the distances
-        self._schedule_decode()
 
     def _splits_loaded(self, splits: DataSplits) -> None:
         self._splits = splits
@@ -381,6 +389,10 @@ class LatentEditor(QWidget):
         bundle = self.state.bundle
         if bundle is None:
             return
+        if not self.isVisible():
+            self._decode_dirty = True                      # decoded when shown (showEvent)
+            return
+        self._decode_dirty = False
         if self._encode_pending:
             self._encode_drawing()
         codes = self._preview if self._preview is not None else self.grid.codes
@@ -389,22 +401,6 @@ class LatentEditor(QWidget):
         self.decoded_view.set_image(self.decoded)
         if self._reference is not None and self._reference.shape == self.decoded.shape:
             self.diff_view.set_image(diverging_rgb((self.decoded - self._reference).mean(0), scale=0.5))
-
-    def _cell_hovered(self, i: int, j: int) -> None:
-        if i < 0 or self.source is None or self.influence is None:
-            for v in (self.decoded_view, self.input_view):
-                v.set_outlines([])
-            self.state.code_hovered.emit(-1)
-            return
-        code = int(self.grid.codes[i, j])
-        rect = self.influence.rect(i, j)
-        text = describe_cell(self.source, i, j, code, rect)
-        self.cell_info.setText(text)
-        outlines = [(rect, QColor(255, 140, 0), Qt.DashLine), (self.influence.patch(i, j), QColor(0, 160, 255),
-                                                                Qt.SolidLine)]
-        for v in (self.decoded_view, self.input_view):
-            v.set_outlines(outlines)
-        self.state.code_hovered.emit(code)
 
     # -- window hooks -----------------------------------------------------------------------
     def save_settings(self, settings: QSettings) -> None:
