@@ -121,7 +121,8 @@ def main() -> None:
         "total_steps": latest.get("total_steps"),
         "images_per_s": round(float(latest.get("images_per_s", 0.0)), 1),
         "stop_and_wait_s": round(stop_s, 3),
-        "model": "default VQVAEConfig (K=128, D=16, 64 channels)",
+        "model": "default VQVAEConfig (K={0.num_codes}, D={0.code_dim}, {0.hidden_channels} channels)".format(
+            settings.vqvae.model),
         "batch_size": settings.vqvae.batch_size,
         "torch_threads_worker": max(1, (os.cpu_count() or 2) - 1),
         "cpu_count": os.cpu_count(),
