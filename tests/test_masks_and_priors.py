@@ -151,7 +151,7 @@ def test_logits_never_see_the_current_or_a_later_position(kind: str, size: int) 
 @pytest.mark.parametrize("kind", ["plain", "gated"])
 def test_default_size_priors_are_causal(kind: str) -> None:
     prior = _prior(kind, **{k: v for k, v in PriorConfig().to_dict().items() if k not in ("kind", "num_codes")})
-    assert prior.config.height == 7 and prior.config.channels == 128
+    assert prior.config.height == 7 and prior.config.channels == PriorConfig().channels
     for (i, j), seen in _influence(prior, batch=1).items():
         t = i * 7 + j
         assert not seen.flatten()[t:].any(), f"{kind}: logits at {(i, j)} see the current or a later position"
