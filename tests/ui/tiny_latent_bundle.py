@@ -1,13 +1,11 @@
 """A tiny, legible VQ-VAE + prior bundle on shared MNIST digits for the editor/codebook tests."""
 from __future__ import annotations
 
-import gzip
-
 import numpy as np
 import torch
 
 from explorer.core.bundle import Bundle
-from explorer.core.data import ImageSet
+from explorer.core.data import ImageSet, read_idx
 from explorer.core.pixelcnn import PriorConfig, build_prior
 from explorer.core.quantizers import kmeans
 from explorer.core.vqvae import VQVAE, VQVAEConfig
@@ -16,10 +14,9 @@ K = 16
 
 
 def read_mnist(root, n: int) -> ImageSet:
-    with gzip.open(root / "t10k-images-idx3-ubyte.gz") as f:
-        images = np.frombuffer(f.read(), np.uint8, offset=16).reshape(-1, 1, 28, 28)[-n:]
-    with gzip.open(root / "t10k-labels-idx1-ubyte.gz") as f:
-        labels = np.frombuffer(f.read(), np.uint8, offset=8)[-n:].astype(np.int64)
+    """The last ``n`` shared MNIST digits (the held-out end), read with the project's IDX reader."""
+    images = read_idx(root / "t10k-images-idx3-ubyte.gz")[-n:].reshape(-1, 1, 28, 28)
+    labels = read_idx(root / "t10k-labels-idx1-ubyte.gz")[-n:].astype(np.int64)
     return ImageSet(torch.from_numpy(images.copy()), torch.from_numpy(labels.copy()))
 
 
