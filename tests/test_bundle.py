@@ -19,7 +19,7 @@ from explorer.core.vqvae import VQVAE, VQVAEConfig
 TINY_VQ = dict(hidden_channels=16, res_channels=8, res_blocks=1, num_codes=16, code_dim=4)
 
 
-def make_bundle(num_codes: int = 16, with_prior: bool = True, seed: int = 0) -> Bundle:
+def make_bundle(num_codes: int = 16, with_prior: bool = True, seed: int = 0, positional: bool = True) -> Bundle:
     """A tiny bundle whose parameters and buffers are all non-default (one training forward)."""
     torch.manual_seed(seed)
     vqvae = VQVAE(VQVAEConfig(**{**TINY_VQ, "num_codes": num_codes}))
@@ -30,7 +30,11 @@ def make_bundle(num_codes: int = 16, with_prior: bool = True, seed: int = 0) -> 
     prior = None
     if with_prior:
         prior = build_prior(PriorConfig(num_codes=num_codes, channels=16, layers=2, head_channels=16,
-                                        num_classes=10)).eval()
+                                        num_classes=10, positional=positional)).eval()
+        with torch.no_grad():
+            for name, param in prior.named_parameters():
+                if name.endswith(("pos_v", "pos_h")):
+                    param.normal_(generator=torch.Generator().manual_seed(seed))
     g = torch.Generator().manual_seed(seed)
     examples = ImageSet(torch.randint(0, 256, (5, 1, 28, 28), dtype=torch.uint8, generator=g),
                         torch.tensor([3, 1, 4, 1, 5]))
@@ -94,6 +98,23 @@ def test_bundle_without_prior_or_examples(tmp_path: Path) -> None:
     loaded = load_bundle(tmp_path / "b")
     assert loaded.prior is None and loaded.examples is None
     assert sorted(p.name for p in (tmp_path / "b").iterdir()) == ["config.json", "vqvae.safetensors"]
+
+
+def test_bundle_from_before_positional_biases_still_loads(tmp_path: Path) -> None:
+    """Older config.json files have no "positional" key: they mean a prior without the biases."""
+    old = make_bundle(positional=False)
+    old.save(tmp_path / "old")
+    _edit_config(tmp_path / "old", lambda cfg: cfg["prior"]["config"].pop("positional"))
+    loaded = load_bundle(tmp_path / "old")
+    assert loaded.prior.config.positional is False and PriorConfig().positional is True
+    codes, labels = torch.randint(0, 16, (3, 7, 7)), torch.tensor([1, 2, 3])
+    assert torch.equal(loaded.prior.log_prob(codes, labels), old.prior.log_prob(codes, labels))
+    # A positional prior whose config lost the key disagrees with its weights: a plain refusal.
+    make_bundle().save(tmp_path / "new")
+    _edit_config(tmp_path / "new", lambda cfg: cfg["prior"]["config"].pop("positional"))
+    with pytest.raises(BundleError) as info:
+        load_bundle(tmp_path / "new")
+    assert_plain(info.value)
 
 
 # ---------------------------------------------------------------------------------- corrupt folders

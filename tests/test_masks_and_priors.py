@@ -22,7 +22,12 @@ def _prior(kind: str, **overrides) -> torch.nn.Module:
                first_kernel=3, head_channels=32, dropout=0.1)
     cfg.update(overrides)
     torch.manual_seed(0)
-    return build_prior(PriorConfig(**cfg)).eval()     # eval: dropout off
+    prior = build_prior(PriorConfig(**cfg)).eval()    # eval: dropout off
+    with torch.no_grad():                             # positional biases start at 0: make them matter
+        for name, param in prior.named_parameters():
+            if name.split(".")[-1] in ("pos_bias", "pos_v", "pos_h"):
+                param.normal_()
+    return prior
 
 
 # --------------------------------------------------------------------------------------
@@ -139,8 +144,9 @@ def _closed_form_blind_spot(i: int, j: int, cfg: PriorConfig) -> set[tuple[int, 
 
 @pytest.mark.parametrize("kind", ["plain", "gated"])
 @pytest.mark.parametrize("size", [5, 7])
-def test_logits_never_see_the_current_or_a_later_position(kind: str, size: int) -> None:
-    prior = _prior(kind, height=size, width=size, layers=6 if size == 7 else 4)
+@pytest.mark.parametrize("positional", [False, True])
+def test_logits_never_see_the_current_or_a_later_position(kind: str, size: int, positional: bool) -> None:
+    prior = _prior(kind, height=size, width=size, layers=6 if size == 7 else 4, positional=positional)
     maps = _influence(prior)
     for (i, j), seen in maps.items():
         later = [(a, b) for a, b in itertools.product(range(size), range(size)) if a * size + b >= i * size + j]
@@ -199,10 +205,11 @@ def test_plain_prior_blind_spot_is_up_and_to_the_right(first_kernel: int, layers
 # --------------------------------------------------------------------------------------
 @pytest.mark.parametrize("kind", ["plain", "gated"])
 @pytest.mark.parametrize("method", ["fast", "naive"])
-@pytest.mark.parametrize("num_classes", [0, 3])
-def test_log_prob_is_the_sum_of_the_samplers_conditionals(kind: str, method: str, num_classes: int) -> None:
+@pytest.mark.parametrize("num_classes,positional", [(0, False), (3, False), (0, True)])
+def test_log_prob_is_the_sum_of_the_samplers_conditionals(kind: str, method: str, num_classes: int,
+                                                         positional: bool) -> None:
     """log p(z) = sum_{i,j} log p(z_ij | z_<ij), the p(. | z_<ij) taken from the sampler's steps."""
-    prior = _prior(kind, num_codes=10, height=4, width=5, num_classes=num_classes)
+    prior = _prior(kind, num_codes=10, height=4, width=5, num_classes=num_classes, positional=positional)
     g = torch.Generator().manual_seed(3)
     codes = torch.randint(0, 10, (3, 4, 5), generator=g)
     labels = torch.tensor([0, 2, 1]) if num_classes else None

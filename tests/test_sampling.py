@@ -26,6 +26,9 @@ def _prior(kind: str, **overrides):
     prior = build_prior(PriorConfig(**cfg))
     with torch.no_grad():            # sharper conditionals than at init, so sampling matters
         prior.head2.weight.mul_(4.0)
+        for name, param in prior.named_parameters():   # positional biases start at 0: make them matter
+            if name.split(".")[-1] in ("pos_bias", "pos_v", "pos_h"):
+                param.normal_()
     return prior
 
 
@@ -45,8 +48,9 @@ def test_fast_sampler_equals_naive_sampler(kind: str, temperature: float, top_k:
 
 
 @pytest.mark.parametrize("kind", ["plain", "gated"])
-def test_fast_equals_naive_with_class_labels_and_inpainting(kind: str) -> None:
-    prior = _prior(kind, num_classes=4)
+@pytest.mark.parametrize("positional", [False, True])
+def test_fast_equals_naive_with_class_labels_and_inpainting(kind: str, positional: bool) -> None:
+    prior = _prior(kind, num_classes=4, positional=positional)
     given = torch.randint(0, 12, (6, 6), generator=_gen(1))
     given[2:4, 1:5] = -1                                            # sample the hole only
     kw = dict(temperature=0.9, top_k=6, given=given, labels=torch.tensor([0, 1, 2, 3]))

@@ -81,6 +81,8 @@ def _add_train_prior(sub) -> None:
     m.add_argument("--head-channels", type=int, help="width of the 1x1 output head")
     m.add_argument("--dropout", type=float, help="dropout rate during training")
     m.add_argument("--class-conditional", action="store_true", help="condition the prior on the labels")
+    m.add_argument("--positional", action=argparse.BooleanOptionalAction, default=None,
+                   help="learned per-position biases in every layer (the prior knows where on the grid it is)")
     m.add_argument("--augment-shifts", type=int, metavar="N",
                    help="also train on images shifted by up to +-N pixels")
     m.add_argument("--resume-prior", action="store_true",

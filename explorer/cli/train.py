@@ -34,7 +34,7 @@ _VQVAE_FLAGS = {"num_codes": "num_codes", "code_dim": "code_dim", "hidden": "hid
                 "encoder_res_blocks": "encoder_res_blocks", "encoder_kernel": "encoder_kernel",
                 "quantizer": "quantizer", "beta": "beta", "ema": "ema", "kmeans_init": "kmeans_init",
                 "dead_code_steps": "dead_code_steps"}
-_PRIOR_FLAGS = ("kind", "channels", "layers", "kernel_size", "head_channels", "dropout")
+_PRIOR_FLAGS = ("kind", "channels", "layers", "kernel_size", "head_channels", "dropout", "positional")
 
 
 def _given(args: argparse.Namespace, names) -> dict:

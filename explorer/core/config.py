@@ -2,13 +2,16 @@
 from __future__ import annotations
 
 from dataclasses import asdict, fields
-from typing import TypeVar
+from typing import ClassVar, TypeVar
 
 C = TypeVar("C", bound="JsonConfig")
 
 
 class JsonConfig:
     """Mixin for config dataclasses: ``to_dict()`` and a strict ``from_dict()``."""
+
+    # Values for fields that files written before the field existed lack (instead of today's default).
+    LEGACY_DEFAULTS: ClassVar[dict] = {}
 
     def to_dict(self) -> dict:
         return asdict(self)  # type: ignore[call-overload]
@@ -19,4 +22,4 @@ class JsonConfig:
         unknown = set(data) - {f.name for f in fields(cls)}  # type: ignore[arg-type]
         if unknown:
             raise ValueError(f"unknown {cls.__name__} fields: {sorted(unknown)}")
-        return cls(**data)
+        return cls(**{**cls.LEGACY_DEFAULTS, **data})

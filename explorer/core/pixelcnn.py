@@ -17,7 +17,7 @@ cross-entropy, give exact log-likelihoods, and sample in raster order through
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterator
+from typing import ClassVar, Iterator
 
 import torch
 import torch.nn as nn
@@ -41,6 +41,9 @@ class PriorConfig(JsonConfig):
     head_channels: int = 128       # width of the 1x1 output head
     num_classes: int = 0           # class conditioning (0 = unconditional)
     dropout: float = 0.1           # dropout before each residual 1x1 conv (training only)
+    positional: bool = True        # learned bias per (layer, row, column): the prior knows where it is
+
+    LEGACY_DEFAULTS: ClassVar[dict] = {"positional": False}   # bundles from before positional biases
 
     def __post_init__(self) -> None:
         if self.kind not in ("gated", "plain"):
@@ -126,12 +129,15 @@ class PixelCNN(AutoregressivePrior):
         self.conv_in = MaskedConv2d(c.channels, c.channels, c.first_kernel, "A")
         self.blocks = nn.ModuleList(MaskedResidualBlock(c.channels, c.kernel_size, c.dropout) for _ in range(c.layers))
         self.class_embed = nn.Embedding(c.num_classes, c.channels) if c.num_classes else None
+        self.pos_bias = nn.Parameter(torch.zeros(c.channels, c.height, c.width)) if c.positional else None
         self.head1 = nn.Conv2d(c.channels, c.head_channels, 1)
         self.head2 = nn.Conv2d(c.head_channels, c.num_codes, 1)
 
     def logits_from_embedding(self, e: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """Logits from embedded codes e (B, C, H, W); tests differentiate through e."""
         x = self.conv_in(e) + self._class_bias(self.class_embed, labels)
+        if self.pos_bias is not None:
+            x = x + self.pos_bias                                         # (C, H, W) broadcast over B
         for block in self.blocks:
             x = block(x)
         return self.head2(F.relu(self.head1(F.relu(x))))
@@ -164,6 +170,8 @@ class _PlainIncremental:
     def logits_at(self, i: int, j: int) -> torch.Tensor:
         net = self.net
         x = net.conv_in.at(self.x_in, i, j) + self.cls                  # (n, C)
+        if net.pos_bias is not None:
+            x = x + net.pos_bias[:, i, j]
         for block, cache in zip(net.blocks, self.caches):
             h = F.relu(pointwise(block.reduce, F.relu(x)))
             p = block.masked.padding[0]
@@ -195,7 +203,8 @@ class GatedLayer(nn.Module):
     above the current one, so linking it into the horizontal stack is causal.
     """
 
-    def __init__(self, channels: int, kernel_size: int, first: bool, num_classes: int, dropout: float) -> None:
+    def __init__(self, channels: int, kernel_size: int, first: bool, num_classes: int, dropout: float,
+                 grid: tuple[int, int] | None = None) -> None:
         super().__init__()
         c, k = channels, kernel_size
         self.first = first
@@ -206,12 +215,16 @@ class GatedLayer(nn.Module):
         self.drop = nn.Dropout(dropout)
         self.class_v = nn.Embedding(num_classes, 2 * c) if num_classes else None
         self.class_h = nn.Embedding(num_classes, 2 * c) if num_classes else None
+        # Absolute-position biases (PriorConfig.positional): data-independent, so causality is untouched.
+        self.pos_v = nn.Parameter(torch.zeros(2 * c, *grid)) if grid else None   # (2C, H, W)
+        self.pos_h = nn.Parameter(torch.zeros(2 * c, *grid)) if grid else None
 
     def forward(self, v: torch.Tensor, h: torch.Tensor, labels: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
         cv = self.class_v(labels)[:, :, None, None] if self.class_v is not None else 0.0
         ch = self.class_h(labels)[:, :, None, None] if self.class_h is not None else 0.0
-        v_raw = self.v_conv(v) + cv
-        h_raw = self.h_conv(h) + self.v_to_h(v_raw) + ch
+        pv, ph = (self.pos_v, self.pos_h) if self.pos_v is not None else (0.0, 0.0)
+        v_raw = self.v_conv(v) + cv + pv
+        h_raw = self.h_conv(h) + self.v_to_h(v_raw) + ch + ph
         h_new = self.h_out(self.drop(gate(h_raw)))
         return gate(v_raw), (h_new if self.first else h + h_new)
 
@@ -223,7 +236,8 @@ class GatedPixelCNN(AutoregressivePrior):
         super().__init__()
         self.config = c = config
         self.embed = nn.Embedding(c.num_codes, c.channels)
-        self.layers = nn.ModuleList(GatedLayer(c.channels, c.kernel_size, i == 0, c.num_classes, c.dropout)
+        grid = (c.height, c.width) if c.positional else None
+        self.layers = nn.ModuleList(GatedLayer(c.channels, c.kernel_size, i == 0, c.num_classes, c.dropout, grid)
                                     for i in range(c.layers))
         self.head1 = nn.Conv2d(c.channels, c.head_channels, 1)
         self.head2 = nn.Conv2d(c.head_channels, c.num_codes, 1)
@@ -272,6 +286,8 @@ class _GatedIncremental:
             raw = layer.v_conv.row(self.v_in[idx], i)                      # (n, 2C, W)
             if not isinstance(self.cls_v[idx], float):
                 raw = raw + self.cls_v[idx][:, :, None]
+            if layer.pos_v is not None:
+                raw = raw + layer.pos_v[:, i, :]                            # (2C, W) over n
             self.v_raw[idx] = raw
             if idx + 1 < len(self.net.layers):
                 pv, pw = self.net.layers[idx + 1].v_conv.padding
@@ -289,6 +305,8 @@ class _GatedIncremental:
                 self.h_in[idx][:, :, i, j + ph] = h
             h_raw = layer.h_conv.at(self.h_in[idx], i, j) + pointwise(layer.v_to_h, self.v_raw[idx][:, :, j]) \
                 + self.cls_h[idx]
+            if layer.pos_h is not None:
+                h_raw = h_raw + layer.pos_h[:, i, j]
             h_new = pointwise(layer.h_out, gate(h_raw))
             h = h_new if layer.first else self.h_in[idx][:, :, i, j + ph] + h_new
         return pointwise(net.head2, F.relu(pointwise(net.head1, F.relu(h))))
