@@ -74,6 +74,7 @@ def main() -> None:
     if bundle.prior is not None:
         codes = encode_images(bundle.vqvae, data.val.images)
         result["prior"] = evaluate_prior(bundle.prior, codes)
+        result["prior"]["nats_per_image"] = result["prior"]["nll"] * codes[0].numel()
         clf = train_classifier(data.train.images, data.train.labels, seed=args.seed)
         with torch.no_grad():
             acc = (clf(data.val.float_images()).argmax(1) == data.val.labels).float().mean().item()
