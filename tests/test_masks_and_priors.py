@@ -85,6 +85,30 @@ def test_masked_conv_ignores_masked_taps_and_matches_its_incremental_forms() -> 
     torch.testing.assert_close(conv.row(padded, i), full[:, :, i, :], rtol=1e-5, atol=1e-6)
 
 
+def test_incremental_form_follows_weight_updates_and_moves() -> None:
+    """at() caches the masked kernel for sampling; an optimiser step or a load must refresh it."""
+    torch.manual_seed(0)
+    conv = MaskedConv2d(3, 4, 3, "B")
+    padded = F.pad(torch.randn(2, 3, 5, 5), (1, 1, 1, 1))
+    with torch.no_grad():
+        before = conv.at(padded, 2, 2)
+    opt = torch.optim.SGD(conv.parameters(), lr=0.5)
+    conv(torch.randn(2, 3, 5, 5)).square().sum().backward()
+    opt.step()                                             # in-place update of the same storage
+    with torch.no_grad():
+        after = conv.at(padded, 2, 2)
+        assert not torch.equal(before, after)
+        torch.testing.assert_close(after, conv(padded[:, :, 1:-1, 1:-1])[:, :, 2, 2], rtol=1e-5, atol=1e-6)
+        conv.load_state_dict({k: torch.zeros_like(v) if k == "weight" else v for k, v in conv.state_dict().items()})
+        torch.testing.assert_close(conv.at(padded, 2, 2), conv.bias.expand(2, 4))
+        conv.double()                                      # a move to another dtype
+        torch.testing.assert_close(conv.at(padded.double(), 2, 2), conv.bias.expand(2, 4))
+    conv.weight.grad = None
+    out = conv.at(padded.double(), 2, 2)                   # with autograd: differentiable, not cached
+    out.sum().backward()
+    assert conv.weight.grad is not None and conv.weight.grad[:, :, 2, :].abs().sum() == 0   # masked taps
+
+
 # --------------------------------------------------------------------------------------
 # receptive fields as gradients
 # --------------------------------------------------------------------------------------
