@@ -152,10 +152,13 @@ def test_resume_prior_continues_the_bundles_prior(trained: dict, tmp_path: Path)
     out = tmp_path / "prior-resumed"
     code, _, err = run("train", "prior", "--bundle", str(trained["path"]), "--out", str(out), "--resume-prior",
                        "--max-steps", "1", "--lr", "1e-12", "--warmup-steps", "1", "--batch-size", "16",
-                       "--device", "cpu", "--channels", "32")          # architecture flags are ignored
+                       "--device", "cpu", "--channels", "32",          # architecture flags are ignored
+                       "--dropout", "0.3")                              # the training dropout is not
     assert code == 0, err
     bundle = load_bundle(out)
     assert bundle.prior.config.channels == 16                           # the bundle's prior, not a new one
+    assert bundle.prior.config.dropout == 0.3
+    assert {m.p for m in bundle.prior.modules() if isinstance(m, torch.nn.Dropout)} == {0.3}
     for name, value in bundle.prior.state_dict().items():                # one step at lr 1e-12: weights kept
         torch.testing.assert_close(value, start[name], rtol=0, atol=1e-6)
     assert bundle.history["prior"]["resumed_from"]["steps"] == 5

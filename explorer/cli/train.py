@@ -253,6 +253,8 @@ def _train_prior(args: argparse.Namespace, device: torch.device, rank: int, worl
         if bundle.prior is None:
             raise CliError(f"{args.bundle} has no prior to continue; drop --resume-prior.")
         start_from = bundle.prior                      # continue its weights (architecture flags ignored)
+        if args.dropout is not None:                   # dropout is training, not architecture: it applies
+            start_from.set_dropout(args.dropout)
         if main_rank:
             print(f"Continuing the bundle's {bundle.prior.config.kind} prior.", file=sys.stderr)
     data_cfg = data_config_from(args, bundle.data)

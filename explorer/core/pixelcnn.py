@@ -16,7 +16,7 @@ cross-entropy, give exact log-likelihoods, and sample in raster order through
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import ClassVar, Iterator
 
 import torch
@@ -74,6 +74,15 @@ class AutoregressivePrior(nn.Module):
     def log_prob(self, codes: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """Exact log p(z) = sum_{i,j} log p(z_ij | z_<ij) in nats: (B, H, W) -> (B,)."""
         return -F.cross_entropy(self.logits(codes, labels), codes, reduction="none").sum((1, 2))
+
+    def set_dropout(self, rate: float) -> None:
+        """Change the training dropout rate (config and every dropout layer), e.g. for fine-tuning."""
+        if not 0.0 <= rate < 1.0:
+            raise ValueError("dropout must be in [0, 1)")
+        self.config = replace(self.config, dropout=rate)
+        for module in self.modules():
+            if isinstance(module, nn.Dropout):
+                module.p = rate
 
     def _class_bias(self, table: nn.Embedding | None, labels: torch.Tensor | None) -> torch.Tensor | float:
         if table is None:
