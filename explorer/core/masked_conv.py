@@ -48,7 +48,7 @@ class MaskedConv2d(nn.Conv2d):
         super().__init__(in_channels, out_channels, ks, padding=(ks[0] // 2, ks[1] // 2), bias=bias)
         self.mask_type = mask_type
         self.register_buffer("mask", causal_mask(ks, mask_type)[None, None])
-        self._flat: tuple[tuple, torch.Tensor] | None = None   # (weight identity, masked weight as a matrix)
+        self._cached: tuple[tuple, torch.Tensor] | None = None   # (weight identity, masked weight)
 
     @property
     def masked_weight(self) -> torch.Tensor:
@@ -70,28 +70,27 @@ class MaskedConv2d(nn.Conv2d):
         """
         kh, kw = self.kernel_size
         patch = padded[:, :, i:i + kh, j:j + kw].reshape(padded.shape[0], -1)  # (n, C_in*kh*kw)
-        return F.linear(patch, self._flat_masked_weight(), self.bias)
+        return F.linear(patch, self._sampling_kernel().view(self.out_channels, -1), self.bias)
 
-    def _flat_masked_weight(self) -> torch.Tensor:
-        """(C_out, C_in*kh*kw) masked kernel, recomputed only when the weight changes.
+    def _sampling_kernel(self) -> torch.Tensor:
+        """weight * mask for :meth:`at` and :meth:`row`, cached while autograd is off.
 
-        Sampling calls :meth:`at` H*W*layers times with the same weights; the cache key
-        (storage, in-place version, device, dtype) changes on any optimiser step or move.
+        Sampling calls them H*W*layers times with the same weights; the cache key (storage,
+        in-place version, device, dtype) changes on any optimiser step, load or move.
         """
+        if torch.is_grad_enabled():
+            return self.masked_weight                         # differentiable path: never cached
         w = self.weight
         key = (w.data_ptr(), w._version, w.device, w.dtype, self.mask.data_ptr())
-        if self._flat is None or self._flat[0] != key or torch.is_grad_enabled():
-            flat = self.masked_weight.reshape(self.out_channels, -1)
-            if torch.is_grad_enabled():
-                return flat                                   # differentiable path: never cached
-            self._flat = (key, flat)
-        return self._flat[1]
+        if self._cached is None or self._cached[0] != key:
+            self._cached = (key, self.masked_weight)
+        return self._cached[1]
 
     def row(self, padded: torch.Tensor, i: int) -> torch.Tensor:
         """Output for the whole row i from a padded input cache: (n, C_out, W)."""
         kh, _ = self.kernel_size
         slab = padded[:, :, i:i + kh, :]                                          # (n, C_in, kh, W+2pw)
-        return F.conv2d(slab, self.masked_weight, self.bias)[:, :, 0, :]
+        return F.conv2d(slab, self._sampling_kernel(), self.bias)[:, :, 0, :]
 
 
 def pointwise(conv: nn.Conv2d, x: torch.Tensor) -> torch.Tensor:
