@@ -15,6 +15,7 @@ from explorer.core.bundle import Bundle, BundleError, load_bundle
 from explorer.core.data import ImageSet
 from explorer.core.pixelcnn import PriorConfig, build_prior
 from explorer.core.vqvae import VQVAE, VQVAEConfig
+from prior_helpers import randomize_positional_biases
 
 TINY_VQ = dict(hidden_channels=16, res_channels=8, res_blocks=1, num_codes=16, code_dim=4)
 
@@ -31,10 +32,7 @@ def make_bundle(num_codes: int = 16, with_prior: bool = True, seed: int = 0, pos
     if with_prior:
         prior = build_prior(PriorConfig(num_codes=num_codes, channels=16, layers=2, head_channels=16,
                                         num_classes=10, positional=positional)).eval()
-        with torch.no_grad():
-            for name, param in prior.named_parameters():
-                if name.endswith(("pos_v", "pos_h")):
-                    param.normal_(generator=torch.Generator().manual_seed(seed))
+        randomize_positional_biases(prior, seed)
     g = torch.Generator().manual_seed(seed)
     examples = ImageSet(torch.randint(0, 256, (5, 1, 28, 28), dtype=torch.uint8, generator=g),
                         torch.tensor([3, 1, 4, 1, 5]))

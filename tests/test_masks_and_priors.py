@@ -15,6 +15,7 @@ import torch.nn.functional as F
 
 from explorer.core.masked_conv import MaskedConv2d, causal_mask
 from explorer.core.pixelcnn import GatedPixelCNN, PixelCNN, PriorConfig, build_prior
+from prior_helpers import randomize_positional_biases
 
 
 def _prior(kind: str, **overrides) -> torch.nn.Module:
@@ -23,10 +24,7 @@ def _prior(kind: str, **overrides) -> torch.nn.Module:
     cfg.update(overrides)
     torch.manual_seed(0)
     prior = build_prior(PriorConfig(**cfg)).eval()    # eval: dropout off
-    with torch.no_grad():                             # positional biases start at 0: make them matter
-        for name, param in prior.named_parameters():
-            if name.split(".")[-1] in ("pos_bias", "pos_v", "pos_h"):
-                param.normal_()
+    randomize_positional_biases(prior)
     return prior
 
 

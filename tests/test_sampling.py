@@ -13,6 +13,7 @@ import torch
 
 from explorer.core.pixelcnn import PriorConfig, build_prior
 from explorer.core.sampling import RasterSampler, conditional_probs, draw
+from prior_helpers import randomize_positional_biases
 
 # chi-square 0.999 quantile for 15 degrees of freedom (2 x 2 grid of K = 2 codes: 16 outcomes)
 CHI2_999_DOF15 = 37.697
@@ -26,9 +27,7 @@ def _prior(kind: str, **overrides):
     prior = build_prior(PriorConfig(**cfg))
     with torch.no_grad():            # sharper conditionals than at init, so sampling matters
         prior.head2.weight.mul_(4.0)
-        for name, param in prior.named_parameters():   # positional biases start at 0: make them matter
-            if name.split(".")[-1] in ("pos_bias", "pos_v", "pos_h"):
-                param.normal_()
+    randomize_positional_biases(prior)
     return prior
 
 
