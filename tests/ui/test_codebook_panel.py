@@ -13,6 +13,7 @@ from explorer.ui.panels.latent_editor import LatentEditor
 from explorer.ui.state import AppState
 
 from tiny_latent_bundle import K, tiny_editor_bundle
+from ui_helpers import show_sized
 
 
 def wait_idle(qtbot, panel) -> None:
@@ -22,11 +23,7 @@ def wait_idle(qtbot, panel) -> None:
 @pytest.fixture
 def panel(qtbot, mnist_root):
     state = AppState(tiny_editor_bundle(mnist_root))
-    widget = CodebookPanel(state)
-    qtbot.addWidget(widget)
-    widget.resize(1000, 600)
-    widget.show()
-    qtbot.waitExposed(widget)
+    widget = show_sized(qtbot, CodebookPanel(state), 1000, 600)
     wait_idle(qtbot, widget)
     yield widget
     qtbot.waitUntil(lambda: not widget.is_busy(), timeout=10000)

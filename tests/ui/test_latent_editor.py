@@ -13,16 +13,13 @@ from explorer.core.latent_edit import load_grid
 from explorer.ui.panels.latent_editor import LatentEditor
 from explorer.ui.state import AppState
 from tiny_latent_bundle import K, tiny_editor_bundle
+from ui_helpers import show_sized
 
 
 @pytest.fixture
 def editor(qtbot, mnist_root):
     state = AppState(tiny_editor_bundle(mnist_root))
-    panel = LatentEditor(state)
-    qtbot.addWidget(panel)
-    panel.resize(1200, 500)
-    panel.show()
-    qtbot.waitExposed(panel)
+    panel = show_sized(qtbot, LatentEditor(state), 1200, 500)
     settle(qtbot, panel)
     return panel
 

@@ -8,8 +8,8 @@ from PySide6.QtWidgets import QComboBox, QMessageBox, QWidget
 from explorer.core.bundle import load_bundle
 from explorer.ui.state import snapshot
 from explorer.ui.workers import Snapshot, training_job
-from ui_helpers import (click_in_dialog, configure_short_run, editor, set_number, steps_seen, type_text,
-                        visible_dialog, weights_equal)
+from ui_helpers import (click_in_dialog, configure_short_run, editor, set_number, start_long_run, steps_seen,
+                        type_text, visible_dialog, weights_equal)
 
 
 # ---------------------------------------------------------------------- the form
@@ -101,9 +101,7 @@ def test_cancelling_the_discard_question_starts_nothing(qtbot, main_window):
 # ---------------------------------------------------------------------- pause, resume, stop
 def test_pause_resume_and_stop_act_within_a_step(qtbot, main_window, mnist_root):
     panel = main_window.show_panel("trainPanel")
-    configure_short_run(qtbot, panel, mnist_root, steps=100_000, val_every=100_000)
-    qtbot.mouseClick(panel.controls.start_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: steps_seen(panel) >= 3, timeout=30_000)
+    start_long_run(qtbot, panel, mnist_root, steps_before=3)
 
     with qtbot.waitSignal(panel.run.paused, timeout=5_000):
         qtbot.mouseClick(panel.controls.pause_button, Qt.MouseButton.LeftButton)
@@ -127,9 +125,7 @@ def test_pause_resume_and_stop_act_within_a_step(qtbot, main_window, mnist_root)
 
 def test_stop_while_paused_does_no_further_step(qtbot, main_window, mnist_root):
     panel = main_window.show_panel("trainPanel")
-    configure_short_run(qtbot, panel, mnist_root, steps=100_000, val_every=100_000)
-    qtbot.mouseClick(panel.controls.start_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: steps_seen(panel) >= 2, timeout=30_000)
+    start_long_run(qtbot, panel, mnist_root, steps_before=2)
     with qtbot.waitSignal(panel.run.paused, timeout=5_000):
         panel.toggle_pause()
     qtbot.wait(50)
@@ -224,9 +220,7 @@ def test_train_prior_from_the_same_panel(qtbot, main_window, mnist_root):
 # ---------------------------------------------------------------------- closing during training
 def _start_long_run(qtbot, window, mnist_root) -> None:
     panel = window.show_panel("trainPanel")
-    configure_short_run(qtbot, panel, mnist_root, steps=100_000, val_every=100_000)
-    qtbot.mouseClick(panel.controls.start_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: steps_seen(panel) >= 2, timeout=30_000)
+    start_long_run(qtbot, panel, mnist_root, steps_before=2)
 
 
 def test_close_during_training_cancel_keeps_training(qtbot, main_window, mnist_root):

@@ -44,6 +44,22 @@ def steps_seen(panel) -> int:
     return len(panel.history.vqvae["step"])
 
 
+def start_long_run(qtbot, panel, mnist_root, steps_before: int) -> None:
+    """Configure a run too long to finish in a test, press Start, wait until it has done some steps."""
+    configure_short_run(qtbot, panel, mnist_root, steps=100_000, val_every=100_000)
+    qtbot.mouseClick(panel.controls.start_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: steps_seen(panel) >= steps_before, timeout=30_000)
+
+
+def show_sized(qtbot, widget: QWidget, width: int, height: int) -> QWidget:
+    """Register, size and show a panel as a user would see it; returns once it is on screen."""
+    qtbot.addWidget(widget)
+    widget.resize(width, height)
+    widget.show()
+    qtbot.waitExposed(widget)
+    return widget
+
+
 def click_in_dialog(object_name: str, button_name: str | None = None,
                     button: QMessageBox.StandardButton | None = None) -> None:
     """Once a dialog with this objectName is visible (even inside exec()), click one of its buttons."""
