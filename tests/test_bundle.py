@@ -13,7 +13,7 @@ import torch
 
 from explorer.core.bundle import Bundle, BundleError, load_bundle
 from explorer.core.data import ImageSet
-from explorer.core.pixelcnn import PriorConfig, build_prior
+from explorer.core.pixelcnn import PriorConfig, PriorEnsemble, build_prior
 from explorer.core.vqvae import VQVAE, VQVAEConfig
 from prior_helpers import randomize_positional_biases
 
@@ -115,6 +115,47 @@ def test_bundle_from_before_positional_biases_still_loads(tmp_path: Path) -> Non
     assert_plain(info.value)
 
 
+def test_ensemble_prior_round_trips_bit_exactly(tmp_path: Path) -> None:
+    bundle = make_bundle()
+    bundle.prior = PriorEnsemble.of([bundle.prior, make_bundle(seed=1).prior]).eval()
+    bundle.save(tmp_path / "ens")
+    loaded = load_bundle(tmp_path / "ens")
+    assert isinstance(loaded.prior, PriorEnsemble) and loaded.prior.config.members == 2
+    a, b = bundle.prior.state_dict(), loaded.prior.state_dict()
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    codes, labels = torch.randint(0, 16, (3, 7, 7)), torch.tensor([1, 2, 3])
+    assert torch.equal(loaded.prior.log_prob(codes, labels), bundle.prior.log_prob(codes, labels))
+
+
+def test_float16_storage_halves_the_files_and_loads_as_float32(tmp_path: Path) -> None:
+    bundle = make_bundle()
+    bundle.save(tmp_path / "f32")
+    bundle.weights_dtype = "float16"
+    with torch.no_grad():
+        bundle.vqvae.quantizer.ema_counts.fill_(1e6)      # beyond float16's range (65504): kept as float32
+    bundle.save(tmp_path / "f16")
+    for name in ("vqvae.safetensors", "prior.safetensors"):
+        ratio = (tmp_path / "f16" / name).stat().st_size / (tmp_path / "f32" / name).stat().st_size
+        assert 0.45 < ratio < 0.6, (name, ratio)
+    loaded = load_bundle(tmp_path / "f16")
+    assert loaded.weights_dtype == "float16" and load_bundle(tmp_path / "f32").weights_dtype == "float32"
+    for mine, theirs in ((bundle.vqvae, loaded.vqvae), (bundle.prior, loaded.prior)):
+        a, b = mine.state_dict(), theirs.state_dict()
+        for key in a:
+            assert b[key].dtype == a[key].dtype, key                     # computes in float32
+            expected = a[key].half().to(a[key].dtype) if a[key].is_floating_point() else a[key]
+            if key.endswith("ema_counts"):
+                expected = a[key]
+            assert torch.equal(b[key], expected), key
+    loaded.save(tmp_path / "again")                                      # a re-save keeps the choice
+    assert json.loads((tmp_path / "again" / "config.json").read_text())["weights_dtype"] == "float16"
+    assert snapshot(tmp_path / "again")["prior.safetensors"] == snapshot(tmp_path / "f16")["prior.safetensors"]
+    bundle.weights_dtype = "int8"
+    with pytest.raises(BundleError, match="weights_dtype"):
+        bundle.save(tmp_path / "bad")
+    assert not (tmp_path / "bad").exists()
+
+
 # ---------------------------------------------------------------------------------- corrupt folders
 def _edit_config(path: Path, edit) -> None:
     cfg = json.loads((path / "config.json").read_text())
@@ -160,6 +201,7 @@ CORRUPTIONS = {
         "do not match config.json"),
     "weights outside the folder": (
         lambda p: _edit_config(p, lambda c: c["vqvae"].update(weights="../x.safetensors")), "inside the bundle"),
+    "unknown weights dtype": (lambda p: _edit_config(p, lambda c: c.update(weights_dtype="int4")), "int4"),
     "history not an object": (lambda p: _edit_config(p, lambda c: c.update(history="abc")), "must be an object"),
     "corrupt examples": (lambda p: (p / "examples.npz").write_bytes(b"PK\x03\x04junk"), "examples"),
     "NaN in weights": (_nan_weights, "NaN"),

@@ -19,7 +19,7 @@ from explorer.__main__ import main
 from explorer.core.bundle import BundleError, load_bundle
 
 REPO = Path(__file__).resolve().parents[1]
-SUBCOMMANDS = ("gui", "train", "sample", "evaluate", "screenshot")
+SUBCOMMANDS = ("gui", "train", "sample", "evaluate", "ensemble", "screenshot")
 TINY_VQ = ["--hidden", "16", "--res-channels", "8", "--res-blocks", "1", "--num-codes", "16", "--code-dim", "4"]
 TINY_PRIOR = ["--channels", "16", "--layers", "2", "--head-channels", "16", "--augment-shifts", "0"]
 QUICK = ["--limit", "600", "--max-steps", "5", "--batch-size", "16", "--device", "cpu"]
@@ -227,6 +227,38 @@ def test_evaluate_prints_json(trained: dict) -> None:
                        "--classes", "1-4")
     report = json.loads(out)
     assert code == 0 and 0 < report["n_images"] < 100 and "classes 1,2,3,4" in report["data"]
+
+
+def test_ensemble_mixes_two_priors_over_one_vqvae(trained: dict, tmp_path: Path) -> None:
+    second = tmp_path / "second"
+    code, _, err = run("train", "prior", "--bundle", str(trained["path"]), "--out", str(second), "--seed", "1",
+                       "--max-steps", "5", "--batch-size", "16", "--device", "cpu", *TINY_PRIOR)
+    assert code == 0, err
+    both = tmp_path / "both"
+    code, out, err = run("ensemble", "--bundle", str(trained["path"]), "--bundle", str(second), "--out", str(both),
+                         "--weights-dtype", "float16")
+    assert code == 0, err
+    assert out.startswith(f"Saved {both}: an ensemble of 2 gated priors")
+    bundle = load_bundle(both)
+    assert bundle.prior.config.members == 2 and bundle.weights_dtype == "float16"
+    members = [m["prior_nll"] for m in bundle.history["prior"]["ensemble_of"]]
+    assert members == [pytest.approx(load_bundle(p).metrics["prior_nll"], abs=1e-6)
+                       for p in (trained["path"], second)]
+    assert bundle.metrics["prior_nll"] < sum(members) / 2                    # Jensen, strictly here
+    assert "ensemble" in bundle.history["prior"]["command"]
+    code, out, err = run("evaluate", "--bundle", str(both), "--device", "cpu")
+    assert code == 0, err
+    assert json.loads(out)["prior_nll"] == pytest.approx(bundle.metrics["prior_nll"], abs=1e-3)  # float16 weights
+
+    other_vq = tmp_path / "other-vq"
+    run("train", "vqvae", "--resume", str(trained["path"]), "--out", str(other_vq), "--max-steps", "1",
+        "--batch-size", "16", "--device", "cpu")
+    run("train", "prior", "--bundle", str(other_vq), "--max-steps", "1", "--batch-size", "16", "--device", "cpu",
+        *TINY_PRIOR)
+    assert_plain_error(*run("ensemble", "--bundle", str(trained["path"]), "--bundle", str(other_vq),
+                            "--out", str(tmp_path / "x"))[::2], "another VQ-VAE")
+    assert_plain_error(*run("ensemble", "--bundle", str(second), "--out", str(tmp_path / "x"))[::2], "two")
+    assert not (tmp_path / "x").exists()
 
 
 # ---------------------------------------------------------------------------------- user errors

@@ -1,4 +1,4 @@
-"""Command line: ``python -m explorer [gui|train|sample|evaluate|screenshot] ...``.
+"""Command line: ``python -m explorer [gui|train|sample|evaluate|ensemble|screenshot] ...``.
 
 Only ``gui`` and ``screenshot`` import Qt (lazily); everything else is headless. Mistakes
 a user can make (missing data, a corrupt bundle, an unavailable device) print a plain
@@ -69,6 +69,9 @@ def _dispatch(args) -> int:
     if args.command == "evaluate":
         from .inspect import run_evaluate
         return run_evaluate(args)
+    if args.command == "ensemble":
+        from .ensemble import run_ensemble
+        return run_ensemble(args)
     if args.command == "screenshot":
         from .app import run_screenshot
         return run_screenshot(args)

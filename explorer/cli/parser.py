@@ -1,10 +1,11 @@
-"""The argparse tree: gui, train vqvae, train prior, sample, evaluate, screenshot."""
+"""The argparse tree: gui, train vqvae, train prior, sample, evaluate, ensemble, screenshot."""
 from __future__ import annotations
 
 import argparse
 
 from ..core.device import DEVICE_CHOICES
 from .common import add_data_flags
+from .ensemble import add_ensemble_parser
 
 DESCRIPTION = ("Discrete Latent Explorer: train, inspect and teach discrete latent models "
                "(VQ-VAE, PixelCNN priors, Gumbel-Softmax). Without a subcommand the GUI starts.")
@@ -14,6 +15,7 @@ EPILOG = """examples:
   python -m explorer train prior --bundle runs/mnist
   python -m explorer sample --bundle runs/mnist --n 64 --out grid.png
   python -m explorer evaluate --bundle runs/mnist
+  python -m explorer ensemble --bundle runs/a --bundle runs/b --out runs/ab
   torchrun --nproc_per_node 2 -m explorer train vqvae ...   (data-parallel)"""
 
 
@@ -122,6 +124,8 @@ def build_parser(prog: str = "python -m explorer") -> argparse.ArgumentParser:
     evaluate.add_argument("--bundle", required=True, metavar="DIR")
     _device_flag(evaluate)
     add_data_flags(evaluate, "the bundle's own data settings")
+
+    add_ensemble_parser(sub)
 
     shot = sub.add_parser("screenshot", help="render a panel of the app to a PNG",
                           description="Render one panel of the app offscreen and save it as a PNG.")

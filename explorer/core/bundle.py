@@ -3,13 +3,15 @@
 Layout (format version 1)::
 
     NAME/
-      config.json           format, version, model configs, dataset, history, metrics
+      config.json           format, version, model configs, dataset, history, metrics,
+                            weights_dtype ("float32", or "float16" for half-size files)
       vqvae.safetensors     VQ-VAE weights and buffers
-      prior.safetensors     prior weights (optional)
+      prior.safetensors     prior weights (optional; an ensemble's members as members.N.*)
       examples.npz          a few held-out images (optional; uint8, loaded without pickle)
 
 Weights are safetensors (a plain tensor container: loading one cannot run code); torch
 ``.pt`` files named in config.json are also accepted and loaded with ``weights_only=True``.
+Models always compute in float32: float16 files are widened on load.
 Every way a folder can be wrong raises :class:`BundleError` with a plain message.
 """
 from __future__ import annotations
@@ -33,6 +35,7 @@ from .vqvae import VQVAE, VQVAEConfig
 FORMAT_NAME = "discrete-latent-explorer-bundle"
 FORMAT_VERSION = 1
 CONFIG_FILE = "config.json"
+WEIGHT_DTYPES = {"float32": torch.float32, "float16": torch.float16}   # how weights may be stored
 
 
 class BundleError(Exception):
@@ -50,6 +53,7 @@ class Bundle:
     metrics: dict = field(default_factory=dict)    # held-out metrics
     examples: ImageSet | None = None               # a few held-out images shipped with the bundle
     path: Path | None = None                       # where it was loaded from or last saved to
+    weights_dtype: str = "float32"                 # "float16" halves the weight files; models compute in float32
 
     def config_dict(self) -> dict:
         return {
@@ -58,6 +62,7 @@ class Bundle:
             "prior": None if self.prior is None else
             {"config": self.prior.config.to_dict(), "weights": "prior.safetensors"},
             "examples": None if self.examples is None else "examples.npz",
+            "weights_dtype": self.weights_dtype,
             "data": self.data, "history": self.history, "metrics": self.metrics,
         }
 
@@ -69,15 +74,18 @@ class Bundle:
         from safetensors.torch import save_file
 
         path = Path(path).resolve()
+        if self.weights_dtype not in WEIGHT_DTYPES:
+            raise BundleError(f"weights_dtype must be one of {', '.join(WEIGHT_DTYPES)}, not {self.weights_dtype!r}.")
+        dtype = WEIGHT_DTYPES[self.weights_dtype]
         if path.exists() and not (path / CONFIG_FILE).is_file() and (not path.is_dir() or any(path.iterdir())):
             raise BundleError(f"{path} already exists and is not a model bundle; refusing to replace it. "
                               f"Choose a new folder name.")
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
         try:
-            save_file(_tensors(self.vqvae), str(tmp / "vqvae.safetensors"))
+            save_file(_tensors(self.vqvae, dtype), str(tmp / "vqvae.safetensors"))
             if self.prior is not None:
-                save_file(_tensors(self.prior), str(tmp / "prior.safetensors"))
+                save_file(_tensors(self.prior, dtype), str(tmp / "prior.safetensors"))
             if self.examples is not None:
                 np.savez_compressed(tmp / "examples.npz", images=self.examples.images.cpu().numpy(),
                                     labels=self.examples.labels.cpu().numpy())
@@ -108,8 +116,17 @@ def _json_default(obj):
     raise TypeError(f"cannot store {type(obj).__name__} in config.json")
 
 
-def _tensors(model: nn.Module) -> dict[str, torch.Tensor]:
-    return {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+def _tensors(model: nn.Module, dtype: torch.dtype = torch.float32) -> dict[str, torch.Tensor]:
+    """The state dict on the CPU; floating tensors in ``dtype`` where every value fits in it."""
+    out = {}
+    for k, v in model.state_dict().items():
+        v = v.detach().cpu().contiguous()
+        if v.is_floating_point() and v.dtype != dtype:
+            narrow = v.to(dtype)
+            if torch.isfinite(narrow).all():              # e.g. large EMA counts stay float32
+                v = narrow
+        out[k] = v
+    return out
 
 
 def _apply_umask(folder: Path) -> None:
@@ -268,6 +285,10 @@ def load_bundle(path: str | Path, device: str | torch.device = "cpu") -> Bundle:
     for key in ("data", "history", "metrics"):
         if cfg.get(key) is not None and not isinstance(cfg.get(key), dict):
             raise BundleError(f"config.json: '{key}' must be an object.")
+    weights_dtype = cfg.get("weights_dtype", "float32")
+    if weights_dtype not in WEIGHT_DTYPES:
+        raise BundleError(f"config.json: unknown weights_dtype {weights_dtype!r} (expected "
+                          f"{' or '.join(WEIGHT_DTYPES)}).")
     if prior_cfg is not None and prior_cfg.num_codes != vq_cfg.num_codes:
         raise BundleError(f"The prior models K={prior_cfg.num_codes} codes but the VQ-VAE has "
                           f"K={vq_cfg.num_codes}.")
@@ -281,7 +302,8 @@ def load_bundle(path: str | Path, device: str | torch.device = "cpu") -> Bundle:
         prior.to(device).eval()
     return Bundle(vqvae=vqvae, prior=prior, name=str(cfg.get("name") or path.name),
                   data=dict(cfg.get("data") or {}), history=dict(cfg.get("history") or {}),
-                  metrics=dict(cfg.get("metrics") or {}), examples=examples, path=path.resolve())
+                  metrics=dict(cfg.get("metrics") or {}), examples=examples, path=path.resolve(),
+                  weights_dtype=weights_dtype)
 
 
 def _read_examples(path: Path, name: object, vq_cfg: VQVAEConfig) -> ImageSet | None:

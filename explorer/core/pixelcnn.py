@@ -10,14 +10,18 @@ Two priors:
 * :class:`GatedPixelCNN`: vertical and horizontal stacks with gated activations
   (van den Oord et al. 2016): no blind spot.
 
+:class:`PriorEnsemble` averages the conditionals of several trained priors; it is again an
+exact autoregressive model with the same API.
+
 Both are trained with teacher forcing (every position in one pass, :meth:`logits`) and
 cross-entropy, give exact log-likelihoods, and sample in raster order through
 :class:`~explorer.core.sampling.RasterSampler`.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
-from typing import ClassVar, Iterator
+from typing import ClassVar, Iterator, Sequence
 
 import torch
 import torch.nn as nn
@@ -42,12 +46,19 @@ class PriorConfig(JsonConfig):
     num_classes: int = 0           # class conditioning (0 = unconditional)
     dropout: float = 0.1           # dropout before each residual 1x1 conv (training only)
     positional: bool = True        # learned bias per (layer, row, column): the prior knows where it is
+    members: int = 1               # M > 1: an ensemble of M such priors whose conditionals are averaged
 
     LEGACY_DEFAULTS: ClassVar[dict] = {"positional": False}   # bundles from before positional biases
 
     def __post_init__(self) -> None:
         if self.kind not in ("gated", "plain"):
             raise ValueError("prior kind must be 'gated' or 'plain'")
+        if self.members < 1:
+            raise ValueError("an ensemble needs at least one member")
+
+    def describe(self) -> str:
+        """A short name for people, e.g. "gated PixelCNN" or "ensemble of 2 gated PixelCNNs"."""
+        return f"{self.kind} PixelCNN" if self.members == 1 else f"ensemble of {self.members} {self.kind} PixelCNNs"
 
 
 
@@ -328,6 +339,76 @@ class _GatedIncremental:
         self.h_in[0][:, :, i, j + ph] = e
 
 
+# --------------------------------------------------------------------------------------
+# Ensemble: the average of M priors' conditionals
+# --------------------------------------------------------------------------------------
+def mix_conditionals(logits: Sequence[torch.Tensor], dim: int) -> torch.Tensor:
+    """log((1/M) sum_m softmax(logits_m)) along ``dim``: the mixed conditional's log-probabilities."""
+    log_probs = torch.stack([F.log_softmax(l.float(), dim=dim) for l in logits])   # (M, ...)
+    return torch.logsumexp(log_probs, dim=0) - math.log(len(logits))
+
+
+class PriorEnsemble(AutoregressivePrior):
+    """M priors of one architecture whose conditionals are averaged at every position:
+
+        p(z_ij | z_<ij) = (1/M) sum_m p_m(z_ij | z_<ij)
+
+    Each factor is a normalised distribution over the K codes that depends only on z_<ij,
+    so the product is again an exact autoregressive model (notes, "PixelCNN"): ``log_prob``
+    is the sum of the log mixed conditionals, and raster sampling draws from the mixed
+    conditional. ``logits`` returns those log-probabilities, so the shared API (loss,
+    log_prob, sample, steps) applies unchanged. Independently trained members make
+    different errors, so the mixture has a lower held-out NLL than each member.
+    """
+
+    def __init__(self, config: PriorConfig) -> None:
+        super().__init__()
+        self.config = config
+        member = replace(config, members=1)
+        self.members = nn.ModuleList(build_prior(member) for _ in range(config.members))
+
+    @classmethod
+    def of(cls, priors: Sequence[AutoregressivePrior]) -> "PriorEnsemble":
+        """An ensemble holding copies of trained ``priors`` (ensembles among them are flattened).
+
+        The members must share the architecture; their dropout rates (training only) may differ.
+        """
+        flat = [m for p in priors for m in (p.members if isinstance(p, PriorEnsemble) else [p])]
+        if len(flat) < 2:
+            raise ValueError("an ensemble needs at least two priors")
+        first = replace(flat[0].config, members=1)
+        for p in flat[1:]:
+            if replace(p.config, dropout=first.dropout) != first:
+                raise ValueError(f"the priors differ in architecture: {first} and {p.config}")
+        ensemble = cls(replace(first, members=len(flat)))
+        for slot, prior in zip(ensemble.members, flat):
+            slot.load_state_dict(prior.state_dict())
+        return ensemble.to(next(flat[0].parameters()).device)
+
+    def logits(self, codes: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """Mixed log-probabilities for every position: (B, H, W) -> (B, K, H, W)."""
+        return mix_conditionals([m.logits(codes, labels) for m in self.members], dim=1)
+
+    def incremental(self, grid: torch.Tensor, labels: torch.Tensor | None) -> "_EnsembleIncremental":
+        return _EnsembleIncremental(self, grid, labels)
+
+
+class _EnsembleIncremental:
+    """Runs each member's fast evaluator and mixes their conditionals."""
+
+    def __init__(self, net: PriorEnsemble, grid: torch.Tensor, labels: torch.Tensor | None) -> None:
+        self.parts = [m.incremental(grid, labels) for m in net.members]
+
+    def logits_at(self, i: int, j: int) -> torch.Tensor:
+        return mix_conditionals([p.logits_at(i, j) for p in self.parts], dim=-1)   # (n, K)
+
+    def commit(self, i: int, j: int, codes: torch.Tensor) -> None:
+        for part in self.parts:
+            part.commit(i, j, codes)
+
+
 def build_prior(config: PriorConfig) -> AutoregressivePrior:
-    """The prior class named by ``config.kind``."""
+    """The prior class named by ``config.kind``; an ensemble of them when ``config.members > 1``."""
+    if config.members > 1:
+        return PriorEnsemble(config)
     return GatedPixelCNN(config) if config.kind == "gated" else PixelCNN(config)

@@ -117,7 +117,7 @@ class ModelBar(QWidget):
             cfg = bundle.vqvae.config
             mark = " <span style='color:#d55e00'>● unsaved</span>" if self.unsaved else ""
             self.name_label.setText(f"<b>{bundle.name or 'model'}</b>{mark}")
-            prior = f"{bundle.prior.config.kind} PixelCNN" if bundle.prior is not None else "none"
+            prior = bundle.prior.config.describe() if bundle.prior is not None else "none"
             self.info_label.setText(f"K = {cfg.num_codes} codes · D = {cfg.code_dim} · "
                                     f"grid {cfg.grid_size}×{cfg.grid_size} · {cfg.quantizer.upper()} · prior: {prior}")
             self.info_label.setToolTip(self.info_label.text())

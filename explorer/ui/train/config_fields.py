@@ -37,7 +37,7 @@ RANGES: dict[str, tuple[float, float]] = {
 # Fields a form leaves out: derived from another config when training starts.
 HIDDEN: dict[str, frozenset[str]] = {
     "VQVAEConfig": frozenset({"in_channels", "image_size"}),   # set from the data's image shape
-    "PriorConfig": frozenset({"num_codes", "height", "width"}),
+    "PriorConfig": frozenset({"num_codes", "height", "width", "members"}),   # ensembles: `explorer ensemble`
     "VQVAETrainConfig": frozenset({"model"}),
     "PriorTrainConfig": frozenset({"model"}),
 }
