@@ -3,7 +3,7 @@
 Prints one JSON object on stdout and nothing else (progress, if any, goes to stderr).
 
     python benchmarks/bench_core.py                      # default configs, one CPU thread
-    python benchmarks/bench_core.py --bundle trained_models/mnist
+    python benchmarks/bench_core.py --bundle trained_models/mnist     # also its decoder and prior
     python benchmarks/bench_core.py --threads 2 --train-steps 40
 
 Targets (reported as ``targets`` in the JSON):
@@ -96,7 +96,11 @@ def _describe(layer: torch.nn.Module) -> str:
 def bench_sampler(kind: str, n: int, seed: int = 0) -> dict:
     """Wall time of naive and fast sampling of n grids from the default prior of this kind."""
     torch.manual_seed(seed)
-    prior = build_prior(PriorConfig(kind=kind)).eval()
+    return time_sampler(build_prior(PriorConfig(kind=kind)).eval(), n, seed)
+
+
+def time_sampler(prior: torch.nn.Module, n: int, seed: int = 0) -> dict:
+    """Wall time of naive and fast sampling of n grids from ``prior``, and whether they agree."""
     c = prior.config
     prior.sample(1, generator=torch.Generator().manual_seed(seed), method="fast")     # warm-up
     out = {}
@@ -105,7 +109,7 @@ def bench_sampler(kind: str, n: int, seed: int = 0) -> dict:
         t0 = time.perf_counter()
         samples[method] = prior.sample(n, generator=torch.Generator().manual_seed(seed), method=method)
         out[f"{method}_s"] = round(time.perf_counter() - t0, 4)
-    return {"kind": kind, "grids": n, "grid": [c.height, c.width], "channels": c.channels, "layers": c.layers,
+    return {"kind": c.kind, "prior": c.describe(), "grids": n, "grid": [c.height, c.width], "channels": c.channels, "layers": c.layers,
             "parameters": sum(p.numel() for p in prior.parameters()), **out,
             "speedup": round(out["naive_s"] / out["fast_s"], 2),
             "identical_samples": bool(torch.equal(samples["naive"], samples["fast"])),
@@ -173,6 +177,8 @@ def main(argv: list[str] | None = None) -> dict:
         bundle = load_bundle(args.bundle, device="cpu")
         result["decode_bundle"] = {"path": str(args.bundle), "config": bundle.vqvae.config.to_dict(),
                                    **bench_decode(bundle.vqvae, args.decode_runs, warmup=30)}
+        if bundle.prior is not None:
+            result["sampler_bundle"] = {"path": str(args.bundle), **time_sampler(bundle.prior, args.grids)}
     result["sampler"] = {kind: bench_sampler(kind, args.grids) for kind in ("gated", "plain")}
     if not args.skip_training:
         result["training"] = bench_training(args.mnist, args.train_steps, args.train_batch)
