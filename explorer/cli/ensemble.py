@@ -45,29 +45,30 @@ def run_ensemble(args: argparse.Namespace) -> int:
     vq_cfg = first.vqvae.config
     check_image_shape(splits.image_shape, vq_cfg.in_channels, vq_cfg.image_size)
     metrics = dict(first.metrics)
-    members = []
+    members = [{"path": str(path), "history": bundle.history.get("prior")}
+               for path, bundle in zip(args.bundle, bundles)]
     if len(splits.val):
         codes = encode_images(first.vqvae, splits.val.images)
         labels = splits.val.labels if prior.config.num_classes else None
-        for path, bundle in zip(args.bundle, bundles):
-            members.append({"path": str(path), "prior_nll": evaluate_prior(bundle.prior, codes, labels)["nll"],
-                            "history": bundle.history.get("prior")})
+        for member, bundle in zip(members, bundles):
+            member["prior_nll"] = evaluate_prior(bundle.prior, codes, labels)["nll"]
         ev = evaluate_prior(prior, codes, labels)
         metrics.update(prior_nll=ev["nll"], prior_bits_per_latent=ev["bits_per_latent"],
                        prior_accuracy=ev["accuracy"])
         print(f"Held-out NLL on {describe_data(data_cfg)} ({len(splits.val)} images), nats/latent: "
               + ", ".join(f"{m['path']} {m['prior_nll']:.4f}" for m in members)
               + f"; ensemble {ev['nll']:.4f}", file=sys.stderr)
+    else:                                    # the first member's numbers would mislead
+        for key in ("prior_nll", "prior_bits_per_latent", "prior_accuracy"):
+            metrics.pop(key, None)
     history = dict(first.history)
-    history["prior"] = {"command": args.command_line, "ensemble_of": members or
-                        [{"path": str(p), "history": b.history.get("prior")} for p, b in zip(args.bundle, bundles)],
-                        "data": data_cfg.to_dict()}
+    history["prior"] = {"command": args.command_line, "ensemble_of": members, "data": data_cfg.to_dict()}
     out = Path(args.out)
     result = Bundle(vqvae=first.vqvae, prior=prior, name=out.name, data=first.data, history=history,
                     metrics=metrics, examples=first.examples, weights_dtype=args.weights_dtype)
     result.save(out)
     print(f"Saved {out}: an ensemble of {prior.config.members} {prior.config.kind} priors"
-          + (f", validation NLL {metrics['prior_nll']:.4f} nats/latent" if members else ""))
+          + (f", validation NLL {metrics['prior_nll']:.4f} nats/latent" if len(splits.val) else ""))
     return 0
 
 
