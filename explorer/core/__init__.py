@@ -5,13 +5,13 @@ Nothing here imports Qt, so a notebook or a headless server can use it directly.
 from .device import available_devices, pick_device
 from .gumbel import gumbel_softmax, sample_gumbel
 from .masked_conv import MaskedConv2d, causal_mask
-from .pixelcnn import AutoregressivePrior, GatedPixelCNN, PixelCNN, PriorConfig, build_prior
+from .pixelcnn import AutoregressivePrior, GatedPixelCNN, PixelCNN, PriorConfig, PriorEnsemble, build_prior
 from .quantizers import GumbelQuantizer, QuantizerOutput, VectorQuantizer, gumbel_temperature
 from .sampling import RasterSampler, RasterStep
 from .vqvae import VQVAE, VQVAEConfig, VQVAEOutput
 
 __all__ = [
-    "AutoregressivePrior", "GatedPixelCNN", "GumbelQuantizer", "MaskedConv2d", "PixelCNN", "PriorConfig",
+    "AutoregressivePrior", "GatedPixelCNN", "GumbelQuantizer", "MaskedConv2d", "PixelCNN", "PriorConfig", "PriorEnsemble",
     "QuantizerOutput", "RasterSampler", "RasterStep", "VQVAE", "VQVAEConfig", "VQVAEOutput", "VectorQuantizer",
     "available_devices", "build_prior", "causal_mask", "gumbel_softmax", "gumbel_temperature", "pick_device",
     "sample_gumbel",
