@@ -109,7 +109,8 @@ def time_sampler(prior: torch.nn.Module, n: int, seed: int = 0) -> dict:
         t0 = time.perf_counter()
         samples[method] = prior.sample(n, generator=torch.Generator().manual_seed(seed), method=method)
         out[f"{method}_s"] = round(time.perf_counter() - t0, 4)
-    return {"kind": c.kind, "prior": c.describe(), "grids": n, "grid": [c.height, c.width], "channels": c.channels, "layers": c.layers,
+    return {"kind": c.kind, "prior": c.describe(), "grids": n, "grid": [c.height, c.width],
+            "channels": c.channels, "layers": c.layers,
             "parameters": sum(p.numel() for p in prior.parameters()), **out,
             "speedup": round(out["naive_s"] / out["fast_s"], 2),
             "identical_samples": bool(torch.equal(samples["naive"], samples["fast"])),

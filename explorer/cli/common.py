@@ -93,6 +93,14 @@ def check_image_shape(image_shape: tuple[int, ...], in_channels: int, image_size
                        f"{in_channels}x{image_size}x{image_size}; use --image-size / --grayscale to match.")
 
 
+PRIOR_METRICS = ("prior_nll", "prior_bits_per_latent", "prior_accuracy")   # bundle metrics from a prior
+
+
+def prior_metrics(evaluation: dict) -> dict:
+    """``evaluate_prior``'s result under the names bundles' metrics and ``evaluate`` use."""
+    return dict(zip(PRIOR_METRICS, (evaluation["nll"], evaluation["bits_per_latent"], evaluation["accuracy"])))
+
+
 def command_line(argv: list[str]) -> str:
     """The command as a user would type it again."""
     return shlex.join(["python", "-m", "explorer", *argv])

@@ -11,7 +11,8 @@ from ..core.bundle import WEIGHT_DTYPES, Bundle, load_bundle
 from ..core.data import load_data
 from ..core.metrics import encode_images, evaluate_prior
 from ..core.pixelcnn import PriorEnsemble
-from .common import CliError, add_data_flags, check_image_shape, data_config_from, describe_data
+from .common import (PRIOR_METRICS, CliError, add_data_flags, check_image_shape, data_config_from, describe_data,
+                     prior_metrics)
 
 
 def same_vqvae(a: Bundle, b: Bundle) -> bool:
@@ -53,13 +54,12 @@ def run_ensemble(args: argparse.Namespace) -> int:
         for member, bundle in zip(members, bundles):
             member["prior_nll"] = evaluate_prior(bundle.prior, codes, labels)["nll"]
         ev = evaluate_prior(prior, codes, labels)
-        metrics.update(prior_nll=ev["nll"], prior_bits_per_latent=ev["bits_per_latent"],
-                       prior_accuracy=ev["accuracy"])
+        metrics.update(prior_metrics(ev))
         print(f"Held-out NLL on {describe_data(data_cfg)} ({len(splits.val)} images), nats/latent: "
               + ", ".join(f"{m['path']} {m['prior_nll']:.4f}" for m in members)
               + f"; ensemble {ev['nll']:.4f}", file=sys.stderr)
     else:                                    # the first member's numbers would mislead
-        for key in ("prior_nll", "prior_bits_per_latent", "prior_accuracy"):
+        for key in PRIOR_METRICS:
             metrics.pop(key, None)
     history = dict(first.history)
     history["prior"] = {"command": args.command_line, "ensemble_of": members, "data": data_cfg.to_dict()}

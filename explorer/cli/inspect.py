@@ -13,7 +13,7 @@ from ..core.bundle import load_bundle
 from ..core.data import load_data
 from ..core.device import pick_device
 from ..core.metrics import encode_images, evaluate_prior, evaluate_vqvae
-from .common import CliError, check_image_shape, data_config_from, describe_data
+from .common import CliError, check_image_shape, data_config_from, describe_data, prior_metrics
 
 
 def _device(name: str) -> torch.device:
@@ -111,7 +111,6 @@ def run_evaluate(args: argparse.Namespace) -> int:
             raise CliError(f"The prior is conditioned on {classes} classes but these images have labels "
                            f"{int(labels.min())}..{int(labels.max())}.")
         ev = evaluate_prior(bundle.prior, encode_images(bundle.vqvae, val.images), labels)
-        report.update(prior_nll=ev["nll"], prior_bits_per_latent=ev["bits_per_latent"],
-                      prior_accuracy=ev["accuracy"])
+        report.update(prior_metrics(ev))
     print(json.dumps(report, indent=2))
     return 0

@@ -81,7 +81,8 @@ def _add_train_prior(sub) -> None:
     m.add_argument("--layers", type=int, help="gated layers / residual blocks")
     m.add_argument("--kernel-size", type=int, help="masked convolution kernel size")
     m.add_argument("--head-channels", type=int, help="width of the 1x1 output head")
-    m.add_argument("--dropout", type=float, help="dropout rate during training (also when continuing with --resume-prior)")
+    m.add_argument("--dropout", type=float,
+                   help="dropout rate during training (also when continuing with --resume-prior)")
     m.add_argument("--class-conditional", action="store_true", help="condition the prior on the labels")
     m.add_argument("--positional", action=argparse.BooleanOptionalAction, default=None,
                    help="learned per-position biases in every layer (the prior knows where on the grid it is)")

@@ -26,7 +26,7 @@ from ..core.pixelcnn import PriorConfig
 from ..core.training import PriorTrainConfig, VQVAETrainConfig, train_prior, train_vqvae
 from ..core.vqvae import VQVAEConfig
 from .common import (EXIT_INTERRUPTED, EXIT_USER_ERROR, CliError, ProgressBar, all_finite,
-                     check_image_shape, data_config_from, describe_data)
+                     check_image_shape, data_config_from, describe_data, prior_metrics)
 
 _SCHEDULE_FLAGS = ("epochs", "max_steps", "batch_size", "lr", "warmup_steps", "val_every", "seed")
 _VQVAE_FLAGS = {"num_codes": "num_codes", "code_dim": "code_dim", "hidden": "hidden_channels",
@@ -297,8 +297,7 @@ def _train_prior(args: argparse.Namespace, device: torch.device, rank: int, worl
     if prior is not None and len(splits.val):
         codes = encode_images(bundle.vqvae, splits.val.images)
         ev = evaluate_prior(prior, codes, splits.val.labels if num_classes else None)
-        metrics.update(prior_nll=ev["nll"], prior_bits_per_latent=ev["bits_per_latent"],
-                       prior_accuracy=ev["accuracy"])
+        metrics.update(prior_metrics(ev))
     if not _report_end(result, "prior", out, lambda: all_finite(prior) and _finite_metrics(metrics)):
         return _exit_code(result)
     history = dict(bundle.history)

@@ -11,8 +11,8 @@ from .sampling import RasterSampler, RasterStep
 from .vqvae import VQVAE, VQVAEConfig, VQVAEOutput
 
 __all__ = [
-    "AutoregressivePrior", "GatedPixelCNN", "GumbelQuantizer", "MaskedConv2d", "PixelCNN", "PriorConfig", "PriorEnsemble",
-    "QuantizerOutput", "RasterSampler", "RasterStep", "VQVAE", "VQVAEConfig", "VQVAEOutput", "VectorQuantizer",
+    "AutoregressivePrior", "GatedPixelCNN", "GumbelQuantizer", "MaskedConv2d", "PixelCNN", "PriorConfig",
+    "PriorEnsemble", "QuantizerOutput", "RasterSampler", "RasterStep", "VQVAE", "VQVAEConfig", "VQVAEOutput", "VectorQuantizer",
     "available_devices", "build_prior", "causal_mask", "gumbel_softmax", "gumbel_temperature", "pick_device",
     "sample_gumbel",
 ]
