@@ -166,7 +166,11 @@ def test_tiles_shapes_and_contribution_zero_for_neutral(vqvae) -> None:
     assert tiles.shape == (K, 1, 28, 28) and tiles.min() >= 0 and tiles.max() <= 1
     contrib = contribution_tiles(vqvae, neutral_code=2)
     assert contrib.shape == (K, 1, 28, 28)
-    assert np.abs(contrib[2]).max() == 0.0
+    # decode(bg with the neutral code at the centre) == decode(bg): zero up to float rounding, which
+    # differs between batch sizes and torch versions, so compare with a tolerance far below any real
+    # contribution (tiles are shown on a scale of at least 0.05).
+    assert np.abs(contrib[2]).max() < 1e-5
+    assert np.abs(np.delete(contrib, 2, axis=0)).max() > 1e-3
 
 
 def test_usage_and_perplexity() -> None:
