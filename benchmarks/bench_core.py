@@ -30,9 +30,9 @@ import numpy as np
 import torch
 
 from explorer.core.data import DataSplits, ImageSet
-from explorer.core.pixelcnn import PriorConfig, build_prior
+from explorer.core.models.pixelcnn import PriorConfig, build_prior
 from explorer.core.training import VQVAETrainConfig, train_vqvae
-from explorer.core.vqvae import VQVAE, VQVAEConfig
+from explorer.core.models.vqvae import VQVAE, VQVAEConfig
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_MNIST = REPO.parent / "shared" / "data" / "mnist"

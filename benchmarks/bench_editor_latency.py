@@ -33,8 +33,8 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from explorer.core.bundle import Bundle, load_bundle  # noqa: E402
 from explorer.core.paths import default_bundle_path  # noqa: E402
-from explorer.core.vqvae import VQVAE, VQVAEConfig  # noqa: E402
-from explorer.ui.panels.latent_editor import LatentEditor  # noqa: E402
+from explorer.core.models.vqvae import VQVAE, VQVAEConfig  # noqa: E402
+from explorer.ui.editor.panel import LatentEditor  # noqa: E402
 from explorer.ui.state import AppState  # noqa: E402
 
 TARGET_MS = 16.0

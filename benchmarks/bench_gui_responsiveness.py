@@ -54,7 +54,7 @@ def main() -> None:
     app = ensure_application()
     warm_up_s = None if args.cold else warm_up_torch()
     if args.train_panel_only:
-        from explorer.ui.panels.train_panel import TrainPanel
+        from explorer.ui.train.panel import TrainPanel
         from explorer.ui.state import AppState
         window = panel = TrainPanel(AppState())
     else:

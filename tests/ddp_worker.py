@@ -16,12 +16,12 @@ from pathlib import Path
 import torch
 from safetensors.torch import save_file
 
-import explorer.core.quantizers as quantizers
+import explorer.core.models.quantizers as quantizers
 from explorer.core import distributed
 from explorer.core.data import DataConfig, load_data
-from explorer.core.pixelcnn import PriorConfig
+from explorer.core.models.pixelcnn import PriorConfig
 from explorer.core.training import PriorTrainConfig, VQVAETrainConfig, train_prior, train_vqvae
-from explorer.core.vqvae import VQVAEConfig
+from explorer.core.models.vqvae import VQVAEConfig
 
 
 def main(out_dir: Path, mnist_root: str) -> None:

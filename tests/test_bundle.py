@@ -13,8 +13,8 @@ import torch
 
 from explorer.core.bundle import Bundle, BundleError, load_bundle
 from explorer.core.data import ImageSet
-from explorer.core.pixelcnn import PriorConfig, PriorEnsemble, build_prior
-from explorer.core.vqvae import VQVAE, VQVAEConfig
+from explorer.core.models.pixelcnn import PriorConfig, PriorEnsemble, build_prior
+from explorer.core.models.vqvae import VQVAE, VQVAEConfig
 from prior_helpers import randomize_positional_biases
 
 TINY_VQ = dict(hidden_channels=16, res_channels=8, res_blocks=1, num_codes=16, code_dim=4)

@@ -30,9 +30,9 @@ def test_importing_the_core_never_imports_qt() -> None:
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout.strip().splitlines()[-1])
     # every module of the core was found and imported
-    for expected in ("explorer.core.vqvae", "explorer.core.quantizers", "explorer.core.gumbel",
-                     "explorer.core.masked_conv", "explorer.core.pixelcnn", "explorer.core.sampling",
-                     "explorer.core.training", "explorer.core.data", "explorer.core.device"):
+    for expected in ("explorer.core.models.vqvae", "explorer.core.models.quantizers", "explorer.core.models.gumbel",
+                     "explorer.core.models.masked_conv", "explorer.core.models.pixelcnn", "explorer.core.sampling",
+                     "explorer.core.training", "explorer.core.data.datasets", "explorer.core.device"):
         assert expected in report["imported"]
     assert report["qt"] == [], f"the core imported Qt modules: {report['qt']}"
 

@@ -13,8 +13,8 @@ import pytest
 import torch
 from PIL import Image
 
-from explorer.core import data as data_module
-from explorer.core.data import (DATASETS, DataConfig, DataError, default_data_root, load_data, parse_classes,
+from explorer.core.data import datasets as data_module
+from explorer.core.data.datasets import (DATASETS, DataConfig, DataError, default_data_root, load_data, parse_classes,
                                 read_idx, split_indices)
 
 T10K_IMAGES = "t10k-images-idx3-ubyte.gz"

@@ -13,9 +13,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from explorer.core.gumbel import gumbel_softmax, sample_gumbel
-from explorer.core.quantizers import GumbelQuantizer, QuantizerOutput, gumbel_temperature
-from explorer.core.vqvae import VQVAE, VQVAEConfig
+from explorer.core.models.gumbel import gumbel_softmax, sample_gumbel
+from explorer.core.models.quantizers import GumbelQuantizer, QuantizerOutput, gumbel_temperature
+from explorer.core.models.vqvae import VQVAE, VQVAEConfig
 
 # chi-square 0.999 quantile for 4 degrees of freedom (K = 5 categories)
 CHI2_999_DOF4 = 18.467

@@ -13,8 +13,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from explorer.core.masked_conv import MaskedConv2d, causal_mask
-from explorer.core.pixelcnn import GatedPixelCNN, PixelCNN, PriorConfig, build_prior
+from explorer.core.models.masked_conv import MaskedConv2d, causal_mask
+from explorer.core.models.pixelcnn import GatedPixelCNN, PixelCNN, PriorConfig, build_prior
 from prior_helpers import randomize_positional_biases
 
 

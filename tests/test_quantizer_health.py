@@ -15,9 +15,9 @@ import torch
 
 from explorer.core.data import DataSplits, ImageSet
 from explorer.core.metrics import evaluate_vqvae
-from explorer.core.quantizers import VectorQuantizer, kmeans, squared_distances
+from explorer.core.models.quantizers import VectorQuantizer, kmeans, squared_distances
 from explorer.core.training import VQVAETrainConfig, train_vqvae
-from explorer.core.vqvae import VQVAEConfig
+from explorer.core.models.vqvae import VQVAEConfig
 
 
 def _read_mnist(root: Path) -> tuple[torch.Tensor, torch.Tensor]:

@@ -9,9 +9,9 @@ import torch
 
 from explorer.core.data import DataConfig, DataSplits, load_data
 from explorer.core.metrics import encode_images, evaluate_prior, evaluate_vqvae
-from explorer.core.pixelcnn import PriorConfig, build_prior
+from explorer.core.models.pixelcnn import PriorConfig, build_prior
 from explorer.core.training import PriorTrainConfig, VQVAETrainConfig, train_prior, train_vqvae
-from explorer.core.vqvae import VQVAE, VQVAEConfig
+from explorer.core.models.vqvae import VQVAE, VQVAEConfig
 
 TINY_VQ = VQVAEConfig(hidden_channels=16, res_channels=8, res_blocks=1, num_codes=16, code_dim=4)
 TINY_PRIOR = PriorConfig(num_codes=16, height=7, width=7, channels=16, layers=2, head_channels=16, dropout=0.0)

@@ -16,8 +16,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from explorer.core.quantizers import VectorQuantizer, squared_distances
-from explorer.core.vqvae import VQVAE, VQVAEConfig
+from explorer.core.models.quantizers import VectorQuantizer, squared_distances
+from explorer.core.models.vqvae import VQVAE, VQVAEConfig
 
 SMALL = dict(hidden_channels=16, res_channels=8, res_blocks=1, num_codes=16, code_dim=4)
 

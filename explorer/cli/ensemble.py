@@ -10,7 +10,7 @@ import torch
 from ..core.bundle import WEIGHT_DTYPES, Bundle, load_bundle
 from ..core.data import load_data
 from ..core.metrics import encode_images, evaluate_prior
-from ..core.pixelcnn import PriorEnsemble
+from ..core.models.pixelcnn import PriorEnsemble
 from .common import (PRIOR_METRICS, CliError, add_data_flags, check_image_shape, data_config_from, describe_data,
                      prior_metrics)
 

@@ -3,12 +3,12 @@
 Nothing here imports Qt, so a notebook or a headless server can use it directly.
 """
 from .device import available_devices, pick_device
-from .gumbel import gumbel_softmax, sample_gumbel
-from .masked_conv import MaskedConv2d, causal_mask
-from .pixelcnn import AutoregressivePrior, GatedPixelCNN, PixelCNN, PriorConfig, PriorEnsemble, build_prior
-from .quantizers import GumbelQuantizer, QuantizerOutput, VectorQuantizer, gumbel_temperature
+from .models.gumbel import gumbel_softmax, sample_gumbel
+from .models.masked_conv import MaskedConv2d, causal_mask
+from .models.pixelcnn import AutoregressivePrior, GatedPixelCNN, PixelCNN, PriorConfig, PriorEnsemble, build_prior
+from .models.quantizers import GumbelQuantizer, QuantizerOutput, VectorQuantizer, gumbel_temperature
 from .sampling import RasterSampler, RasterStep
-from .vqvae import VQVAE, VQVAEConfig, VQVAEOutput
+from .models.vqvae import VQVAE, VQVAEConfig, VQVAEOutput
 
 __all__ = [
     "AutoregressivePrior", "GatedPixelCNN", "GumbelQuantizer", "MaskedConv2d", "PixelCNN", "PriorConfig",

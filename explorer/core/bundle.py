@@ -29,8 +29,8 @@ import torch
 import torch.nn as nn
 
 from .data import ImageSet
-from .pixelcnn import AutoregressivePrior, PriorConfig, build_prior
-from .vqvae import VQVAE, VQVAEConfig
+from .models.pixelcnn import AutoregressivePrior, PriorConfig, build_prior
+from .models.vqvae import VQVAE, VQVAEConfig
 
 FORMAT_NAME = "discrete-latent-explorer-bundle"
 FORMAT_VERSION = 1

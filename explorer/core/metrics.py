@@ -6,7 +6,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from .quantizers import code_statistics
+from .models.quantizers import code_statistics
 
 
 @torch.no_grad()

@@ -1,6 +1,6 @@
 """Qt-free views of a codebook: tiles, orderings, usage, a palette and a 2-D PCA map.
 
-Everything here reads a :class:`~explorer.core.vqvae.VQVAE` and returns numpy arrays,
+Everything here reads a :class:`~explorer.core.models.vqvae.VQVAE` and returns numpy arrays,
 so the codebook panel only draws. The quantities follow the notes ("VQ-VAE"):
 
 * each code e_k (k = 0..K-1) is a row of the codebook e in R^{K x D};
@@ -16,7 +16,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .quantizers import code_statistics, squared_distances
+from .models.quantizers import code_statistics, squared_distances
 
 SORT_MODES = ("index", "usage", "similarity")
 TILE_MODES = ("filled", "contribution")

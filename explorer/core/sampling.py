@@ -13,13 +13,11 @@ generator they return identical grids:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Iterator, Protocol
+from typing import Iterator, Protocol
 
 import torch
+import torch.nn as nn
 import torch.nn.functional as F
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .pixelcnn import AutoregressivePrior
 
 
 @dataclass
@@ -38,10 +36,23 @@ class Stepper(Protocol):
     def commit(self, i: int, j: int, codes: torch.Tensor) -> None: ...
 
 
+class GridPrior(Protocol):
+    """What sampling needs of a prior (``AutoregressivePrior`` is one); kept structural so this
+    module does not import the models that import it."""
+    config: object     # has num_codes, height, width
+    training: bool
+
+    def logits(self, codes: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor: ...  # (n, K, H, W)
+    def incremental(self, grid: torch.Tensor, labels: torch.Tensor | None) -> Stepper: ...
+    def parameters(self) -> Iterator[nn.Parameter]: ...
+    def eval(self) -> nn.Module: ...
+    def train(self, mode: bool = True) -> nn.Module: ...
+
+
 class NaiveStepper:
     """One full teacher-forced forward pass per position."""
 
-    def __init__(self, prior: "AutoregressivePrior", grid: torch.Tensor, labels: torch.Tensor | None) -> None:
+    def __init__(self, prior: "GridPrior", grid: torch.Tensor, labels: torch.Tensor | None) -> None:
         self.prior, self.grid, self.labels = prior, grid.clone(), labels
 
     def logits_at(self, i: int, j: int) -> torch.Tensor:
@@ -72,7 +83,7 @@ def draw(probs: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
 class RasterSampler:
     """Samples code grids from a prior in raster order, one position at a time."""
 
-    def __init__(self, prior: "AutoregressivePrior", method: str = "fast") -> None:
+    def __init__(self, prior: "GridPrior", method: str = "fast") -> None:
         if method not in ("fast", "naive"):
             raise ValueError("method must be 'fast' or 'naive'")
         self.prior, self.method = prior, method

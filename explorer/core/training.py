@@ -24,8 +24,8 @@ import torch.nn.functional as F
 from .data import DataSplits
 from .device import pick_device
 from .metrics import encode_images, evaluate_prior, evaluate_vqvae
-from .pixelcnn import AutoregressivePrior, PriorConfig, build_prior
-from .vqvae import VQVAE, VQVAEConfig
+from .models.pixelcnn import AutoregressivePrior, PriorConfig, build_prior
+from .models.vqvae import VQVAE, VQVAEConfig
 
 
 @dataclass

@@ -15,15 +15,7 @@ from PySide6.QtWidgets import QApplication
 from explorer.core.paths import default_bundle_path
 
 from .presentation import resource_path
-
-ORGANIZATION = "DiscreteLatentExplorer"
-APPLICATION = "Discrete Latent Explorer"
-
-
-def settings_store() -> QSettings:
-    """The app's settings (INI format, user scope), wherever QSettings.setPath points."""
-    return QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, ORGANIZATION, APPLICATION)
-
+from .settings import APPLICATION, ORGANIZATION, settings_store
 
 def app_icon() -> QIcon:
     return QIcon(str(resource_path("icon.svg")))

@@ -15,11 +15,11 @@ from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QTa
 from explorer.core.bundle import Bundle
 from explorer.core.device import describe_device, pick_device
 
-from .app import settings_store
 from .help import HelpDialog, HelpTopic
 from .model_bar import ModelBar
-from .panels.registry import PANELS
+from .panels import PANELS
 from .presentation import PresentationStyle
+from .settings import settings_store
 from .state import AppState
 from .workers import shutdown_workers
 

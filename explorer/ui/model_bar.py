@@ -14,7 +14,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QMessageBox, QSizePolicy, QToolButton, QWidget
 
-from explorer.core.vqvae import VQVAE
+from explorer.core.models.vqvae import VQVAE
 
 from .state import AppState
 from .train.outcome import bundle_with_new_vqvae

@@ -62,7 +62,7 @@ def render_panel(name: str, out: str | Path, bundle_path: str | None = None,
     from PySide6.QtWidgets import QApplication
 
     from .main_window import MainWindow
-    from .panels.registry import panel_names
+    from .panels import panel_names
 
     app = _application()
     if name not in panel_names():

@@ -18,8 +18,8 @@ from PySide6.QtCore import QSettings, QThread, QThreadPool
 
 from explorer.core.bundle import Bundle
 from explorer.core.data import DataConfig, ImageSet, load_data
-from explorer.core.pixelcnn import PriorConfig, build_prior
-from explorer.core.vqvae import VQVAE, VQVAEConfig
+from explorer.core.models.pixelcnn import PriorConfig, build_prior
+from explorer.core.models.vqvae import VQVAE, VQVAEConfig
 
 SHARED_MNIST = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "mnist"
 TINY_VQVAE = dict(hidden_channels=16, res_channels=8, num_codes=16, code_dim=4)

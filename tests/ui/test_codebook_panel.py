@@ -8,8 +8,8 @@ import torch
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QComboBox
 
-from explorer.ui.panels.codebook_panel import CodebookPanel
-from explorer.ui.panels.latent_editor import LatentEditor
+from explorer.ui.codebook.panel import CodebookPanel
+from explorer.ui.editor.panel import LatentEditor
 from explorer.ui.state import AppState
 
 from tiny_latent_bundle import K, tiny_editor_bundle

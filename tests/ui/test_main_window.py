@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox, QWidget
 
 from explorer.core.bundle import load_bundle
 from explorer.core.paths import default_bundle_path
-from explorer.ui.panels.registry import PANELS, panel_names
+from explorer.ui.panels import PANELS, panel_names
 from explorer.ui.state import snapshot
 
 from ui_helpers import click_in_dialog, editor, set_number, visible_dialog

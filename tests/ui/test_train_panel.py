@@ -7,7 +7,8 @@ from PySide6.QtWidgets import QComboBox, QMessageBox, QWidget
 
 from explorer.core.bundle import load_bundle
 from explorer.ui.state import snapshot
-from explorer.ui.workers import Snapshot, training_job
+from explorer.ui.train import training_job
+from explorer.ui.train.training_job import Snapshot
 from ui_helpers import (click_in_dialog, configure_short_run, editor, set_number, start_long_run, steps_seen,
                         type_text, visible_dialog, weights_equal)
 

@@ -6,9 +6,9 @@ import torch
 
 from explorer.core.bundle import Bundle
 from explorer.core.data import ImageSet, read_idx
-from explorer.core.pixelcnn import PriorConfig, build_prior
-from explorer.core.quantizers import kmeans
-from explorer.core.vqvae import VQVAE, VQVAEConfig
+from explorer.core.models.pixelcnn import PriorConfig, build_prior
+from explorer.core.models.quantizers import kmeans
+from explorer.core.models.vqvae import VQVAE, VQVAEConfig
 
 K = 16
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QWidget
 
-from explorer.ui.editor.naming import named
+from explorer.ui.widgets.naming import named
 
 
 class CodebookToolbar(QWidget):

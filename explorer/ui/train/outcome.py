@@ -10,10 +10,10 @@ import numpy as np
 import torch
 
 from explorer.core.bundle import Bundle
-from explorer.core.pixelcnn import PriorConfig, build_prior
-from explorer.core.vqvae import VQVAE
+from explorer.core.models.pixelcnn import PriorConfig, build_prior
+from explorer.core.models.vqvae import VQVAE
 
-from ..workers.training_job import Finished, TrainingJob
+from .training_job import Finished, TrainingJob
 from .settings import TrainSettings, same_architecture
 
 

@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from explorer.core.data import DataConfig
-from explorer.core.pixelcnn import PriorConfig
+from explorer.core.models.pixelcnn import PriorConfig
 from explorer.core.training import PriorTrainConfig, VQVAETrainConfig
-from explorer.core.vqvae import VQVAEConfig
+from explorer.core.models.vqvae import VQVAEConfig
 
 from .config_fields import config_from_dict
 

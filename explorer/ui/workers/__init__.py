@@ -1,7 +1,7 @@
-"""Work that runs off the GUI thread: training runs and bundle loading/saving (superqt workers)."""
-from .bundle_io import load_bundle_async, save_bundle_async, shutdown_workers
-from .training import TrainingRun
-from .training_job import STOP, Failed, Finished, ModelCreated, Progress, Snapshot, Status, TrainingJob
+"""Work off the GUI thread that several panels share: loading and saving bundles, the torch warm-up.
 
-__all__ = ["STOP", "Failed", "Finished", "ModelCreated", "Progress", "Snapshot", "Status", "TrainingJob",
-           "TrainingRun", "load_bundle_async", "save_bundle_async", "shutdown_workers"]
+A panel's own workers live in its folder (the Train panel's runs: ``explorer/ui/train/``).
+"""
+from .bundle_io import load_bundle_async, save_bundle_async, shutdown_workers
+
+__all__ = ["load_bundle_async", "save_bundle_async", "shutdown_workers"]

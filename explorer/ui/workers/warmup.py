@@ -13,7 +13,7 @@ import time
 import torch
 from superqt.utils import FunctionWorker, create_worker
 
-from explorer.core.vqvae import VQVAE, VQVAEConfig
+from explorer.core.models.vqvae import VQVAE, VQVAEConfig
 
 
 def warm_up_torch() -> float:

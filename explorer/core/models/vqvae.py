@@ -11,7 +11,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .config import JsonConfig
+from ..config import JsonConfig
 from .quantizers import GumbelQuantizer, QuantizerOutput, VectorQuantizer, gumbel_temperature
 
 

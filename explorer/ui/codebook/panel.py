@@ -26,7 +26,7 @@ from explorer.ui.codebook.projection_plot import ProjectionPlot
 from explorer.ui.codebook.tile_grid import CodeTileGrid
 from explorer.ui.codebook.toolbar import CodebookToolbar
 from explorer.ui.codebook.usage_histogram import UsageHistogram
-from explorer.ui.editor.split_loader import SplitLoader
+from explorer.ui.widgets.split_loader import SplitLoader
 from explorer.ui.state import AppState
 
 MAX_SPLIT_IMAGES = 2000       # usage on train/validation counts at most this many images

@@ -27,9 +27,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .config import JsonConfig
+from ..config import JsonConfig
 from .masked_conv import MaskedConv2d, pointwise
-from .sampling import RasterSampler, RasterStep
+from ..sampling import RasterSampler, RasterStep
 
 
 @dataclass

@@ -5,10 +5,12 @@ from dataclasses import dataclass
 
 from PySide6.QtWidgets import QWidget
 
-from .codebook_panel import CodebookPanel
-from .latent_editor import LatentEditor
-from .placeholders import GumbelPanel, LikelihoodPanel, SamplingPanel
-from .train_panel import TrainPanel
+from .codebook.panel import CodebookPanel
+from .editor.panel import LatentEditor
+from .gumbel.panel import GumbelPanel
+from .likelihood.panel import LikelihoodPanel
+from .sampling.panel import SamplingPanel
+from .train.panel import TrainPanel
 
 
 @dataclass(frozen=True)

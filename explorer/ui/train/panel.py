@@ -15,17 +15,18 @@ from PySide6.QtCore import QSettings, QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QMessageBox, QSplitter, QVBoxLayout, QWidget
 
 from explorer.core.device import pick_device
-from explorer.core.vqvae import VQVAE
+from explorer.core.models.vqvae import VQVAE
 
 from ..state import AppState
-from ..train.history import TrainingHistory, progress_text, status_text
-from ..train.outcome import (bundle_with_new_vqvae, can_continue, describe_metrics, load_weights, make_job,
+from .history import TrainingHistory, progress_text, status_text
+from .outcome import (bundle_with_new_vqvae, can_continue, describe_metrics, load_weights, make_job,
                              plan_text, record_training, with_new_prior)
-from ..train.plots_view import TrainPlots
-from ..train.run_controls import RunControls, RunState
-from ..train.settings import TrainSettings, data_config_of
-from ..train.settings_form import SettingsForm
-from ..workers import Failed, Finished, ModelCreated, Progress, Snapshot, Status, TrainingRun
+from .plots_view import TrainPlots
+from .run_controls import RunControls, RunState
+from .settings import TrainSettings, data_config_of
+from .settings_form import SettingsForm
+from .training_job import Failed, Finished, ModelCreated, Progress, Snapshot, Status
+from .training_run import TrainingRun
 
 REDRAW_MS = 50                       # one plot redraws per tick: at most 20 redraws a second
 SNAPSHOT_MIN_INTERVAL_S = 0.25       # other panels see the training model at most 4 times a second

@@ -17,9 +17,9 @@ import torch
 
 from explorer.core.data import DataConfig, DataError, load_data
 from explorer.core.device import describe_device, pick_device
-from explorer.core.pixelcnn import AutoregressivePrior, PriorConfig, build_prior
+from explorer.core.models.pixelcnn import AutoregressivePrior, PriorConfig, build_prior
 from explorer.core.training import PriorTrainConfig, VQVAETrainConfig, train_prior, train_vqvae
-from explorer.core.vqvae import VQVAE
+from explorer.core.models.vqvae import VQVAE
 from explorer.ui.state import snapshot
 
 STOP = "stop"                      # send this into the generator to stop after the current step

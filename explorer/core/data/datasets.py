@@ -29,7 +29,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .data_formats import DataError, list_image_folder, read_cifar_batch, read_idx, read_image_files
+from .formats import DataError, list_image_folder, read_cifar_batch, read_idx, read_image_files
 
 __all__ = ["DATASETS", "DataConfig", "DataError", "DataSplits", "DatasetSpec", "ImageSet", "default_data_root",
            "load_data", "parse_classes", "read_idx", "split_indices"]

@@ -1,0 +1,12 @@
+"""Images in: dataset configs and splits (:mod:`.datasets`) and safe readers of the file formats (:mod:`.formats`).
+
+``from explorer.core.data import DataConfig, load_data, DataError`` keeps working: the package
+re-exports both modules' public names.
+"""
+from .datasets import (DATASETS, FOLDER_PREFIX, DataConfig, DataSplits, DatasetSpec, ImageSet, default_data_root, load_data,
+                       parse_classes, split_indices)
+from .formats import DataError, list_image_folder, read_cifar_batch, read_idx, read_image_files
+
+__all__ = ["DATASETS", "FOLDER_PREFIX", "DataConfig", "DataError", "DataSplits", "DatasetSpec", "ImageSet", "default_data_root",
+           "list_image_folder", "load_data", "parse_classes", "read_cifar_batch", "read_idx", "read_image_files",
+           "split_indices"]

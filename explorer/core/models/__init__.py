@@ -1,0 +1,16 @@
+"""The models of the notes: VQ-VAE, its quantizers, Gumbel-Softmax, masked convolutions, PixelCNN priors.
+
+Every module here is an ``nn.Module`` or the maths it is built from; training, sampling loops,
+data and files live beside this package in :mod:`explorer.core`.
+"""
+from .gumbel import gumbel_softmax, sample_gumbel
+from .masked_conv import MaskedConv2d, causal_mask
+from .pixelcnn import AutoregressivePrior, GatedPixelCNN, PixelCNN, PriorConfig, PriorEnsemble, build_prior
+from .quantizers import GumbelQuantizer, QuantizerOutput, VectorQuantizer, gumbel_temperature
+from .vqvae import VQVAE, VQVAEConfig, VQVAEOutput
+
+__all__ = [
+    "AutoregressivePrior", "GatedPixelCNN", "GumbelQuantizer", "MaskedConv2d", "PixelCNN", "PriorConfig",
+    "PriorEnsemble", "QuantizerOutput", "VQVAE", "VQVAEConfig", "VQVAEOutput", "VectorQuantizer", "build_prior",
+    "causal_mask", "gumbel_softmax", "gumbel_temperature", "sample_gumbel",
+]

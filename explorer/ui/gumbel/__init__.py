@@ -1,0 +1,1 @@
+"""The Gumbel panel and its parts."""

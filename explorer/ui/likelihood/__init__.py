@@ -1,0 +1,1 @@
+"""The Likelihood panel and its parts."""

@@ -1,1 +1,0 @@
-"""One module per panel of the main window."""

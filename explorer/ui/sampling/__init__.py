@@ -1,0 +1,1 @@
+"""The Sampling panel and its parts."""
