@@ -71,6 +71,7 @@ class MainWindow(QMainWindow):
         self.train_panel.device_changed.connect(self._on_device_changed)
         self.state.message.connect(lambda text: self.statusBar().showMessage(text, 10_000))
         self.state.bundle_changed.connect(self._update_title)
+        self.state.grid_opened.connect(lambda _request: self.show_panel("latentEditor"))
         self.model_bar.unsaved_changed.connect(lambda _: self._update_title())
         self.model_bar.bundle_opened.connect(self._remember_bundle)
         self.model_bar.bundle_saved.connect(self._remember_bundle)

@@ -12,6 +12,7 @@ weights, which :meth:`AppState.apply_snapshot` copies into the display model her
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -21,12 +22,22 @@ from PySide6.QtCore import QObject, Signal
 from explorer.core.bundle import Bundle
 
 
+@dataclass(frozen=True)
+class GridRequest:
+    """A grid another panel wants the latent editor to open (numpy copies, never live tensors)."""
+    codes: np.ndarray            # int64 (h, w)
+    label: str                   # shown as the editor's source, e.g. "sample 3 (seed 0)"
+    image: np.ndarray | None     # float32 (C, H, W) in [0, 1], or None for a bare grid
+    kind: str                    # "sample", "image" or "file"
+
+
 class AppState(QObject):
     bundle_changed = Signal()
     weights_updated = Signal(str)     # "vqvae" or "prior"
     message = Signal(str)             # a short status-bar message
     code_selected = Signal(int)       # the code chosen for painting (codebook panel -> editor)
     code_hovered = Signal(int)        # the code under the pointer anywhere (-1 = none)
+    grid_opened = Signal(object)      # a GridRequest: another panel asks the latent editor to show a grid
 
     def __init__(self, bundle: Bundle | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -56,6 +67,17 @@ class AppState(QObject):
         """Make ``code`` the one the latent editor paints with."""
         self.selected_code = int(code)
         self.code_selected.emit(self.selected_code)
+
+    def open_in_editor(self, codes: np.ndarray, label: str, image: np.ndarray | None = None,
+                       kind: str = "sample") -> None:
+        """Ask the latent editor to show ``codes`` (int64 (h, w)) as a new, undoable source.
+
+        ``image``: the input it was encoded from (float32 (C, H, W) in [0, 1]), if any; ``kind``
+        is "sample" (drawn from a prior), "image" or "file". The main window then shows the editor.
+        """
+        request = GridRequest(np.array(codes, dtype=np.int64, copy=True), str(label),
+                              None if image is None else np.array(image, dtype=np.float32, copy=True), kind)
+        self.grid_opened.emit(request)
 
     def apply_snapshot(self, which: str, weights: dict[str, np.ndarray]) -> None:
         """Copy numpy weights (a training snapshot) into the display model and notify panels."""

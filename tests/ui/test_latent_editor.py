@@ -301,3 +301,23 @@ def test_bundle_changed_while_hidden_rebuilds_when_shown(qtbot, editor, monkeypa
     assert rebuilds == [1]
     settle(qtbot, editor)
     assert editor.source is not None and editor.decoded is not None
+
+
+def test_another_panel_opens_a_grid_in_the_editor_as_one_undo_step(qtbot, main_window) -> None:
+    """AppState.open_in_editor (used by the Sampling and Likelihood panels) shows the grid, switches
+    to the editor, and one Undo goes back to what was there."""
+    editor = main_window.show_panel("latentEditor")
+    cfg = main_window.state.bundle.vqvae.config
+    qtbot.waitUntil(lambda: editor.grid.codes.shape == (cfg.grid_size, cfg.grid_size))
+    main_window.show_panel("trainPanel")
+    before = editor.grid.codes.copy()
+    k = cfg.num_codes
+    grid = (np.arange(before.size).reshape(before.shape) % k).astype(np.int64)
+    main_window.state.open_in_editor(grid, "sample 3 (seed 0)")
+    assert main_window.current_panel() is editor
+    np.testing.assert_array_equal(editor.grid.codes, grid)
+    assert editor.findChild(QLabel, "sourceLabel").text() == "sample 3 (seed 0)"
+    editor.undo_stack.undo()
+    np.testing.assert_array_equal(editor.grid.codes, before)
+    main_window.state.open_in_editor(np.zeros((2, 2), dtype=np.int64), "wrong size")
+    np.testing.assert_array_equal(editor.grid.codes, before)        # refused with a message, nothing lost

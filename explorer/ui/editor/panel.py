@@ -68,6 +68,7 @@ class LatentEditor(LiveRefreshMixin, QWidget):
         state.bundle_changed.connect(self._bundle_changed)
         state.weights_updated.connect(self._weights_updated)
         state.code_selected.connect(self._code_selected)
+        state.grid_opened.connect(self.open_grid)
         state.code_hovered.connect(self.grid_view.set_highlight_code)
         self._rebuild()
 
@@ -362,6 +363,24 @@ class LatentEditor(LiveRefreshMixin, QWidget):
     def _grid_model(self) -> tuple[int, tuple[int, int]]:
         cfg = self.state.bundle.vqvae.config
         return cfg.num_codes, (cfg.grid_size, cfg.grid_size)
+
+    def open_grid(self, request) -> None:
+        """Show a grid another panel sent through ``AppState.open_in_editor`` (one undo step)."""
+        bundle = self.state.bundle
+        if bundle is None:
+            return
+        num_codes, shape = self._grid_model()
+        codes = np.asarray(request.codes, dtype=np.int64)
+        if codes.shape != shape or codes.min() < 0 or codes.max() >= num_codes:
+            self.show_error(f"That grid ({codes.shape[0]}×{codes.shape[1]}) does not fit this model.")
+            return
+        if request.image is not None:
+            src = encode_source(bundle.vqvae, request.image, request.label, request.kind)
+            src = SourceEncoding(src.image, codes, src.distances, src.is_logit, request.label, request.kind)
+        else:
+            src = SourceEncoding(None, codes, label=request.label, kind=request.kind)
+        self.set_source(src)
+        self._grid_changed()
 
     def _file_loaded(self, codes: np.ndarray, name: str) -> None:
         self.set_source(SourceEncoding(None, codes, label=name, kind="file"))
