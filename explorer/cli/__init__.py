@@ -72,6 +72,9 @@ def _dispatch(args) -> int:
     if args.command == "ensemble":
         from .ensemble import run_ensemble
         return run_ensemble(args)
+    if args.command in ("compress", "decompress"):
+        from .compress import run_compress, run_decompress
+        return run_compress(args) if args.command == "compress" else run_decompress(args)
     if args.command == "screenshot":
         from .app import run_screenshot
         return run_screenshot(args)

@@ -5,6 +5,7 @@ import argparse
 
 from ..core.device import DEVICE_CHOICES
 from .common import add_data_flags
+from .compress import add_compress_parsers
 from .ensemble import add_ensemble_parser
 
 DESCRIPTION = ("Discrete Latent Explorer: train, inspect and teach discrete latent models "
@@ -127,6 +128,7 @@ def build_parser(prog: str = "python -m explorer") -> argparse.ArgumentParser:
     add_data_flags(evaluate, "the bundle's own data settings")
 
     add_ensemble_parser(sub)
+    add_compress_parsers(sub)
 
     shot = sub.add_parser("screenshot", help="render a panel of the app to a PNG",
                           description="Render one panel of the app offscreen and save it as a PNG.")
