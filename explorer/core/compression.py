@@ -677,6 +677,7 @@ def rate_distortion(bundles: dict, images: np.ndarray, jpeg_qualities: Sequence[
     {"jpeg_bits", "webp_bits"}}} where curves are :func:`codec_curve` lists and "match" holds
     what JPEG/WebP need for the bundle's MSE (:func:`bits_to_match_mse`). ``known`` may give
     a bundle's point already measured (e.g. from :func:`summarise_rows`), keyed by name.
+    Bundles without a prior or made for images of another shape are left out.
     """
     images = np.asarray(images)
     n = images.shape[0]
@@ -685,8 +686,9 @@ def rate_distortion(bundles: dict, images: np.ndarray, jpeg_qualities: Sequence[
         if known and name in known:
             points[name] = dict(known[name])
             continue
-        if bundle.prior is None:
-            continue
+        cfg = bundle.vqvae.config
+        if bundle.prior is None or tuple(images.shape[1:]) != (cfg.in_channels, cfg.image_size, cfg.image_size):
+            continue                             # no prior, or made for other images: no point
         codes = images_to_codes(bundle.vqvae, images)
         payload = encode_grids(bundle.prior, codes)
         mse = float(mse_uint8(images, codes_to_images(bundle.vqvae, codes)).mean())
@@ -698,3 +700,17 @@ def rate_distortion(bundles: dict, images: np.ndarray, jpeg_qualities: Sequence[
     match = {name: {"jpeg_bits": bits_to_match_mse(jpeg, p["mse"]), "webp_bits": bits_to_match_mse(webp, p["mse"])}
              for name, p in points.items()}
     return {"images": n, "points": points, "jpeg": jpeg, "webp": webp, "match": match}
+
+
+def compression_report(bundle, images: np.ndarray, names: Sequence[str], name: str = "bundle",
+                       extra_bundles: dict | None = None, progress: ProgressFn | None = None) -> dict:
+    """What the compression view shows, in one call: {"rows": :func:`compression_rows`,
+    "mean": :func:`summarise_rows`, "rd": :func:`rate_distortion` with ``bundle`` (under
+    ``name``, its point taken from the rows) and any ``extra_bundles`` as points}."""
+    rows = compression_rows(bundle, images, names, progress=progress)
+    mean = summarise_rows(rows)
+    point = {"bits_per_image": mean["coded_bits"], "ideal_bits_per_image": mean["ideal_bits"],
+             "mse": mean["mse"], "psnr": mean["psnr"]}
+    bundles = {name: bundle, **{k: v for k, v in (extra_bundles or {}).items() if k != name}}
+    rd = rate_distortion(bundles, images, known={name: point})
+    return {"rows": rows, "mean": mean, "rd": rd}

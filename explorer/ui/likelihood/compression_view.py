@@ -1,0 +1,284 @@
+"""Compression of the bundle's example images with its prior: a table and a rate-distortion plot.
+
+A code grid z is entropy-coded with the prior's own conditionals, bits ~= -log2 p(z) =
+-sum_ij log2 p(z_ij | z_<ij) (notes, "VQ-VAE for image compression" and "PixelCNN"). The run
+(``compressionRun``) encodes and decodes the images in a worker thread on a copy of the
+models, checks the round trip is exact, and fills the table (``compressionTable``: the set's
+mean first, then each image) and the plot (``compressionRateDistortion``: bits per image
+against MSE, the bundle as a point, JPEG and WebP swept over quality as curves).
+"""
+from __future__ import annotations
+
+import copy
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import (QApplication, QHBoxLayout, QHeaderView, QLabel, QPushButton, QSplitter,
+                               QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+from superqt.utils import thread_worker
+
+from explorer.core.bundle import Bundle
+from explorer.core.compression import compression_report
+
+COLUMNS = (("name", "image"), ("raw_bytes", "raw bytes"), ("png_bytes", "PNG bytes"),
+           ("uniform_bits", "uniform bits H·W·log₂K"), ("ideal_bits", "ideal bits −log₂p(z)"),
+           ("coded_bits", "coded bits"), ("mse", "MSE"), ("psnr", "PSNR dB"))
+MAX_IMAGES = 256                  # the run uses at most this many example images
+POINT_COLOURS = ((213, 94, 0), (204, 121, 167), (0, 0, 0), (230, 159, 0))   # bundles (Okabe-Ito)
+JPEG_COLOUR, WEBP_COLOUR = (0, 114, 178), (0, 158, 115)
+
+
+def _format(key: str, value) -> str:
+    if key == "name":
+        return str(value)
+    value = float(value)
+    if math.isinf(value):
+        return "∞"
+    if key == "mse":
+        return f"{value:.5f}"
+    if key in ("raw_bytes", "png_bytes") and value == int(value):
+        return f"{int(value)}"
+    return f"{value:.1f}"
+
+
+class _Progress(QObject):
+    """Carries the worker's (done, total) to the GUI thread (a queued signal)."""
+    advanced = Signal(int, int)
+
+
+class CompressionView(QWidget):
+    """Table and rate-distortion plot of compressing the bundle's example images."""
+
+    finished = Signal()                   # a run ended (filled, or failed with a message)
+
+    def __init__(self, state, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.state = state
+        self.setObjectName("compressionView")
+        self.setAccessibleName("Compression")
+        self.extra_bundles: dict[str, Bundle] = {}     # more bundles to show as points (same image shape)
+        self.report: dict | None = None
+        self._worker = None
+        self._generation = 0
+        self._presentation = False
+
+        self.run_button = QPushButton("Compress examples")
+        self.run_button.setObjectName("compressionRun")
+        self.run_button.setAccessibleName("Compress the example images")
+        self.run_button.setToolTip("Encode the bundle's example images to a bitstream with the prior, decode it "
+                                   "again, and compare with PNG, JPEG and WebP")
+        self.run_button.clicked.connect(self.run)
+        self.status = QLabel("")
+        self.status.setObjectName("compressionStatus")
+        self.status.setAccessibleName("Compression status")
+        self.status.setWordWrap(True)
+        self.summary = QLabel("")
+        self.summary.setObjectName("compressionSummary")
+        self.summary.setAccessibleName("Compression summary")
+        self.summary.setWordWrap(True)
+        self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setObjectName("compressionTable")
+        self.table.setAccessibleName("Compression per image")
+        self.table.setHorizontalHeaderLabels([title for _, title in COLUMNS])
+        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().setVisible(False)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+
+        self.plot = pg.PlotWidget(background="w")
+        self.plot.setObjectName("compressionRateDistortion")
+        self.plot.setAccessibleName("Rate-distortion: bits per image against MSE")
+        self.plot.setMenuEnabled(False)
+        self.plot.setLogMode(x=True, y=True)
+        self.plot.showGrid(x=True, y=True, alpha=0.25)
+        self.plot.setLabel("bottom", "bits per image (log)")
+        self.plot.setLabel("left", "MSE (log, pixels in [0, 1])")
+        self.plot.setTitle("rate–distortion: lower left is better", size="9pt")
+        self.legend = self.plot.addLegend(offset=(-10, 10))
+
+        top = QHBoxLayout()
+        top.addWidget(self.run_button)
+        top.addWidget(self.status, 1)
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(self.table)
+        split.addWidget(self.plot)
+        split.setSizes([560, 440])
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(top)
+        layout.addWidget(self.summary)
+        layout.addWidget(split, 1)
+
+        self._progress = _Progress(self)
+        self._progress.advanced.connect(self._advanced)
+        state.bundle_changed.connect(self._bundle_changed)
+        state.weights_updated.connect(self._weights_updated)
+        self._bundle_changed()
+
+    # ------------------------------------------------------------------ running
+    @property
+    def running(self) -> bool:
+        return self._worker is not None
+
+    def _images(self) -> tuple[np.ndarray, list[str]] | None:
+        bundle = self.state.bundle
+        if bundle is None or bundle.examples is None or len(bundle.examples) == 0:
+            return None
+        images = bundle.examples.images[:MAX_IMAGES].cpu().numpy()
+        return images, [f"example {i}" for i in range(images.shape[0])]
+
+    def _weights_updated(self, _which: str) -> None:
+        self._bundle_changed()
+
+    def _bundle_changed(self) -> None:
+        """Another bundle or new weights: results on screen no longer apply; a running one is dropped."""
+        self._generation += 1
+        bundle = self.state.bundle
+        ok = bundle is not None and bundle.prior is not None and self._images() is not None
+        self.run_button.setEnabled(ok and not self.running)
+        if bundle is None:
+            self.status.setText("No model loaded.")
+        elif bundle.prior is None:
+            self.status.setText("This bundle has no prior: train one to compress with it.")
+        elif self._images() is None:
+            self.status.setText("This bundle has no example images to compress.")
+        else:
+            self.status.setText(f"Ready: {min(len(bundle.examples), MAX_IMAGES)} example images.")
+        if self.report is not None:
+            self.report = None
+            self.table.setRowCount(0)
+            self._clear_plot()
+            self.summary.setText("")
+
+    def run(self) -> None:
+        """Start the encode/decode round trip in a worker (on copies of the models)."""
+        found = self._images()
+        bundle = self.state.bundle
+        if self.running or found is None or bundle is None or bundle.prior is None:
+            return
+        images, names = found
+        snapshot = Bundle(vqvae=copy.deepcopy(bundle.vqvae).cpu().eval(),
+                          prior=copy.deepcopy(bundle.prior).cpu().eval(), name=bundle.name)
+        extra = dict(self.extra_bundles)
+        name = bundle.name or "this bundle"
+        generation = self._generation
+        progress = self._progress
+
+        def work() -> tuple[int, dict | None, str]:
+            try:
+                report = compression_report(snapshot, images, names, name, extra,
+                                            progress=lambda done, total: progress.advanced.emit(done, total))
+            except Exception as exc:       # a model that cannot code these images: say so in the panel
+                return generation, None, f"{type(exc).__name__}: {exc}"
+            return generation, report, ""
+
+        worker = thread_worker(work, start_thread=False, ignore_errors=True)()
+        # Bound methods of this QObject: Qt drops the connections if the view is destroyed first.
+        worker.returned.connect(self._returned)
+        worker.finished.connect(self._finished)
+        self._worker = worker
+        self.run_button.setEnabled(False)
+        self.status.setText(f"Encoding {len(names)} images…")
+        worker.start()
+
+    def _advanced(self, done: int, total: int) -> None:
+        if self.running:
+            half = total // 2
+            what = "Encoding" if done <= half else "Decoding"
+            self.status.setText(f"{what}: {done if done <= half else done - half} of {half} images…")
+
+    def _returned(self, result: tuple[int, dict | None, str]) -> None:
+        generation, report, error = result
+        if generation != self._generation:
+            return                          # the bundle changed while this ran
+        if report is None:
+            self.status.setText(f"Compression failed: {error}")
+            return
+        self.report = report
+        self._fill_table(report)
+        self._fill_plot(report["rd"])
+        self._fill_summary(report)
+        self.status.setText(f"Done: {report['mean']['count']} images encoded and decoded exactly.")
+
+    def _finished(self) -> None:
+        self._worker = None
+        bundle = self.state.bundle
+        self.run_button.setEnabled(bundle is not None and bundle.prior is not None and self._images() is not None)
+        self.finished.emit()
+
+    # ------------------------------------------------------------------ showing results
+    def _fill_table(self, report: dict) -> None:
+        rows = [report["mean"], *report["rows"]]
+        self.table.setRowCount(len(rows))
+        bold = QFont(self.table.font())
+        bold.setBold(True)
+        for r, row in enumerate(rows):
+            for c, (key, _) in enumerate(COLUMNS):
+                text = f"mean of {row['count']}" if r == 0 and key == "name" else _format(key, row[key])
+                item = QTableWidgetItem(text)
+                if key != "name":
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                if r == 0:
+                    item.setFont(bold)
+                self.table.setItem(r, c, item)
+
+    def _clear_plot(self) -> None:
+        self.plot.clear()
+        self.legend.clear()
+
+    def _fill_plot(self, rd: dict) -> None:
+        self._clear_plot()
+        width = 3 if self._presentation else 2
+        for curve, label, colour, symbol in ((rd["jpeg"], "JPEG (quality sweep)", JPEG_COLOUR, "s"),
+                                             (rd["webp"], "WebP (quality sweep)", WEBP_COLOUR, "t")):
+            points = sorted((p["bits_per_image"], p["mse"]) for p in curve if p["mse"] > 0)
+            if points:
+                x, y = zip(*points)
+                self.plot.plot(list(x), list(y), pen=pg.mkPen(colour, width=width), symbol=symbol,
+                               symbolSize=7, symbolBrush=colour, symbolPen=None, name=label)
+        for i, (name, point) in enumerate(rd["points"].items()):
+            if point["mse"] <= 0:
+                continue
+            colour = POINT_COLOURS[i % len(POINT_COLOURS)]
+            self.plot.plot([point["bits_per_image"]], [point["mse"]], pen=None, symbol="o",
+                           symbolSize=16 if self._presentation else 12, symbolBrush=colour,
+                           symbolPen=pg.mkPen("k", width=1), name=f"{name} (VQ-VAE + prior)")
+
+    def _fill_summary(self, report: dict) -> None:
+        mean, rd = report["mean"], report["rd"]
+        name = next(iter(rd["points"]), None)
+        match = rd["match"].get(name, {}) if name else {}
+
+        def bits(value) -> str:
+            return "more than the sweep reaches" if value is None else f"{value:.0f}"
+
+        self.summary.setText(
+            f"{mean['coded_bits']:.1f} coded bits per image (ideal −log₂p(z) {mean['ideal_bits']:.1f}, uniform "
+            f"{mean['uniform_bits']:.0f}; lossless PNG {8 * mean['png_bytes']:.0f}) at MSE {mean['mse']:.4f} "
+            f"(PSNR {mean['psnr']:.1f} dB). For the same MSE, JPEG needs {bits(match.get('jpeg_bits'))} bits and "
+            f"WebP {bits(match.get('webp_bits'))} bits per image (whole files).")
+
+    # ------------------------------------------------------------------ presentation
+    def set_presentation(self, on: bool) -> None:
+        """Larger table text, plot fonts and thicker lines (View > Presentation mode)."""
+        self._presentation = on
+        size = 14.0 if on else QApplication.font().pointSizeF()
+        for widget in (self.table, self.summary, self.status, self.run_button):
+            font = QFont(widget.font())
+            font.setPointSizeF(size)
+            widget.setFont(font)
+        tick = QFont()
+        tick.setPointSizeF(14.0 if on else 9.0)
+        item = self.plot.getPlotItem()
+        for axis in ("bottom", "left"):
+            ax = item.getAxis(axis)
+            ax.setTickFont(tick)
+            ax.label.setFont(tick)
+        item.setTitle("rate–distortion: lower left is better", size="16pt" if on else "9pt")
+        self.legend.setLabelTextSize("14pt" if on else "9pt")
+        if self.report is not None:
+            self._fill_plot(self.report["rd"])

@@ -1,0 +1,84 @@
+"""The compression view: a click runs the encode/decode round trip and fills the table and the plot."""
+from __future__ import annotations
+
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QPushButton, QTableWidget
+
+from explorer.ui.likelihood.compression_view import COLUMNS, CompressionView
+
+
+@pytest.fixture
+def view(qtbot, app_state):
+    view = CompressionView(app_state)
+    qtbot.addWidget(view)
+    view.resize(1100, 600)
+    view.show()
+    qtbot.waitExposed(view)
+    return view
+
+
+def cell(table: QTableWidget, row: int, key: str) -> str:
+    return table.item(row, [k for k, _ in COLUMNS].index(key)).text()
+
+
+def run_and_wait(qtbot, view: CompressionView) -> None:
+    button = view.findChild(QPushButton, "compressionRun")
+    assert button.isEnabled()
+    with qtbot.waitSignal(view.finished, timeout=60_000):
+        qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+        assert not button.isEnabled()                    # one run at a time
+    qtbot.waitUntil(lambda: view.table.rowCount() > 0, timeout=5_000)
+    assert button.isEnabled()
+
+
+def test_run_fills_the_table_and_the_rate_distortion_plot(qtbot, view: CompressionView, app_state) -> None:
+    table = view.findChild(QTableWidget, "compressionTable")
+    assert table.rowCount() == 0
+    run_and_wait(qtbot, view)
+    n = len(app_state.bundle.examples)
+    assert table.rowCount() == n + 1                     # the mean, then each image
+    assert cell(table, 0, "name") == f"mean of {n}" and cell(table, 1, "name") == "example 0"
+    assert cell(table, 1, "raw_bytes") == "784" and cell(table, 1, "uniform_bits") == "196.0"
+    rows = view.report["rows"]
+    assert float(cell(table, 0, "coded_bits")) == pytest.approx(sum(r["coded_bits"] for r in rows) / n, abs=0.06)
+    assert float(cell(table, 2, "mse")) == pytest.approx(rows[1]["mse"], abs=1e-5)
+    assert "Done" in view.status.text() and "JPEG needs" in view.summary.text()
+    # the plot: the bundle as one point, JPEG and WebP as curves over their quality sweeps, in the legend
+    plot = view.findChild(type(view.plot), "compressionRateDistortion")
+    items = plot.getPlotItem().listDataItems()
+    names = [item.name() for item in items]
+    assert names == ["JPEG (quality sweep)", "WebP (quality sweep)", "tiny (VQ-VAE + prior)"]
+    assert len(items[0].xData) == len(view.report["rd"]["jpeg"]) > 5
+    assert [label.text for _, label in view.legend.items] == names
+    x, y = items[2].getData()                            # log mode: the plot holds log10 of the values
+    assert 10 ** x[0] == pytest.approx(view.report["mean"]["coded_bits"])
+    assert 10 ** y[0] == pytest.approx(view.report["mean"]["mse"])
+
+
+def test_another_bundle_clears_the_results(qtbot, view: CompressionView, app_state) -> None:
+    run_and_wait(qtbot, view)
+    app_state.set_bundle(app_state.bundle)
+    assert view.table.rowCount() == 0 and view.report is None
+    assert view.plot.getPlotItem().listDataItems() == []
+
+
+def test_presentation_mode_grows_fonts_and_keeps_names(qtbot, view: CompressionView) -> None:
+    before = view.table.font().pointSizeF()
+    view.set_presentation(True)
+    assert view.table.font().pointSizeF() >= 14 > before
+    assert view.plot.getPlotItem().getAxis("bottom").style["tickFont"].pointSizeF() >= 14
+    view.set_presentation(False)
+    assert view.table.font().pointSizeF() == before
+    for widget in (view.run_button, view.table, view.plot, view.status, view.summary):
+        assert widget.objectName() and widget.accessibleName()
+
+
+def test_no_prior_disables_the_run(qtbot, app_state) -> None:
+    bundle = app_state.bundle
+    bundle.prior = None
+    app_state.set_bundle(bundle)
+    view = CompressionView(app_state)
+    qtbot.addWidget(view)
+    assert not view.run_button.isEnabled() and "no prior" in view.status.text()
