@@ -34,6 +34,17 @@ from explorer.core.bundle import load_bundle  # noqa: E402
 from explorer.core.data import DataConfig, load_data  # noqa: E402
 
 
+def finite_or_none(value):
+    """JSON has no inf/NaN (an exact copy has PSNR inf): such values become null."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: finite_or_none(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite_or_none(v) for v in value]
+    return value
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--bundle", default=str(REPO / "trained_models" / "mnist"))
@@ -75,7 +86,7 @@ def main() -> None:
         "psnr": C.psnr(mse)}})
     coded_total, ideal_total = 8.0 * len(payload), float(ideal.sum())
     h, w = codes.shape[1:]
-    print(json.dumps({
+    print(json.dumps(finite_or_none({
         "bundle": str(args.bundle), "fingerprint": C.bundle_fingerprint(bundle), "images": n, "source": source,
         "round_trip_exact": bool(torch.equal(decoded, codes)),
         "coded_bits_per_image": coded_total / n,
@@ -97,7 +108,7 @@ def main() -> None:
         "torch": torch.__version__, "platform": platform.platform(), "cpu_count": os.cpu_count(),
         "torch_threads_outside_coder": args.threads, "coder_threads": 1,
         "load_average_start": load_start, "load_average_end": os.getloadavg(),
-    }, indent=1))
+    }), indent=1, allow_nan=False))
 
 
 if __name__ == "__main__":
