@@ -26,7 +26,8 @@ Determinism (encoder and decoder must see bit-identical conditionals, or decodin
    threads (BLAS libraries document this). All prior arithmetic here runs under
    ``torch.set_num_threads(1)`` (restored afterwards), so the user's thread count cannot
    change a bit. It also runs on the CPU in float32, in eval mode (no dropout), whatever
-   device the model was on. (Process-wide: other torch work runs single-threaded meanwhile.)
+   device the model was on. (With torch's OpenMP backend the setting belongs to the calling
+   thread, so a GUI worker coding does not slow down other threads; MKL's is process-wide.)
 3. *Probabilities from the logits in float64 with NumPy* (softmax, no threads), handed to
    constriction, which quantises them to integers deterministically (pure integer/IEEE
    arithmetic in Rust).

@@ -39,7 +39,9 @@ def test_run_fills_the_table_and_the_rate_distortion_plot(qtbot, view: Compressi
     run_and_wait(qtbot, view)
     n = len(app_state.bundle.examples)
     assert table.rowCount() == n + 1                     # the mean, then each image
-    assert cell(table, 0, "name") == f"mean of {n}" and cell(table, 1, "name") == "example 0"
+    label = int(app_state.bundle.examples.labels[0])
+    assert cell(table, 0, "name") == f"mean of {n}"
+    assert cell(table, 1, "name") == ("example 0" + (f" (label {label})" if label >= 0 else ""))
     assert cell(table, 1, "raw_bytes") == "784" and cell(table, 1, "uniform_bits") == "196.0"
     rows = view.report["rows"]
     assert float(cell(table, 0, "coded_bits")) == pytest.approx(sum(r["coded_bits"] for r in rows) / n, abs=0.06)

@@ -24,8 +24,17 @@ from explorer.core.bundle import Bundle
 from explorer.core.compression import compression_report
 
 COLUMNS = (("name", "image"), ("raw_bytes", "raw bytes"), ("png_bytes", "PNG bytes"),
-           ("uniform_bits", "uniform bits H·W·log₂K"), ("ideal_bits", "ideal bits −log₂p(z)"),
+           ("uniform_bits", "uniform bits"), ("ideal_bits", "ideal bits"),
            ("coded_bits", "coded bits"), ("mse", "MSE"), ("psnr", "PSNR dB"))
+COLUMN_TIPS = {
+    "raw_bytes": "C·H·W bytes of the uint8 image",
+    "png_bytes": "the lossless PNG (Pillow, optimize=True)",
+    "uniform_bits": "H·W·log₂K: every code written with the same number of bits",
+    "ideal_bits": "−log₂ p(z) = −Σ log₂ p(z_ij | z_<ij) under the prior",
+    "coded_bits": "the image's share of the real range-coded stream (shares sum to its length)",
+    "mse": "mean squared error of the decoded image, pixels in [0, 1]",
+    "psnr": "10·log₁₀(1 / MSE)",
+}
 MAX_IMAGES = 256                  # the run uses at most this many example images
 POINT_COLOURS = ((213, 94, 0), (204, 121, 167), (0, 0, 0), (230, 159, 0))   # bundles (Okabe-Ito)
 JPEG_COLOUR, WEBP_COLOUR = (0, 114, 178), (0, 158, 115)
@@ -84,7 +93,10 @@ class CompressionView(QWidget):
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setObjectName("compressionTable")
         self.table.setAccessibleName("Compression per image")
-        self.table.setHorizontalHeaderLabels([title for _, title in COLUMNS])
+        for c, (key, title) in enumerate(COLUMNS):
+            header = QTableWidgetItem(title)
+            header.setToolTip(COLUMN_TIPS.get(key, ""))
+            self.table.setHorizontalHeaderItem(c, header)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().setVisible(False)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
@@ -98,7 +110,9 @@ class CompressionView(QWidget):
         self.plot.setLabel("bottom", "bits per image (log)")
         self.plot.setLabel("left", "MSE (log, pixels in [0, 1])")
         self.plot.setTitle("rate–distortion: lower left is better", size="9pt")
-        self.legend = self.plot.addLegend(offset=(-10, 10))
+        for axis in ("bottom", "left"):
+            self.plot.getAxis(axis).enableAutoSIPrefix(False)
+        self.legend = self.plot.addLegend(offset=(10, -10))       # bottom left: the empty corner
 
         top = QHBoxLayout()
         top.addWidget(self.run_button)
@@ -129,7 +143,8 @@ class CompressionView(QWidget):
         if bundle is None or bundle.examples is None or len(bundle.examples) == 0:
             return None
         images = bundle.examples.images[:MAX_IMAGES].cpu().numpy()
-        return images, [f"example {i}" for i in range(images.shape[0])]
+        labels = bundle.examples.labels[:MAX_IMAGES].tolist()
+        return images, [f"example {i}" + (f" (label {y})" if y >= 0 else "") for i, y in enumerate(labels)]
 
     def _weights_updated(self, _which: str) -> None:
         self._bundle_changed()
@@ -230,8 +245,19 @@ class CompressionView(QWidget):
         self.plot.clear()
         self.legend.clear()
 
+    def _set_log_ticks(self, axis: str, values: list[float]) -> None:
+        """Ticks at 1, 2, 5 x 10^k over the data (log axes label crowded minor ticks otherwise)."""
+        lo, hi = min(values), max(values)
+        ticks = [m * 10.0 ** e for e in range(math.floor(math.log10(lo)) - 1, math.ceil(math.log10(hi)) + 1)
+                 for m in (1, 2, 5) if lo / 2.5 <= m * 10.0 ** e <= hi * 2.5]
+        self.plot.getAxis(axis).setTicks([[(math.log10(t), f"{t:g}") for t in ticks], []])
+
     def _fill_plot(self, rd: dict) -> None:
         self._clear_plot()
+        everything = [p for p in (*rd["jpeg"], *rd["webp"], *rd["points"].values()) if p["mse"] > 0]
+        if everything:
+            self._set_log_ticks("bottom", [p["bits_per_image"] for p in everything])
+            self._set_log_ticks("left", [p["mse"] for p in everything])
         width = 3 if self._presentation else 2
         for curve, label, colour, symbol in ((rd["jpeg"], "JPEG (quality sweep)", JPEG_COLOUR, "s"),
                                              (rd["webp"], "WebP (quality sweep)", WEBP_COLOUR, "t")):
