@@ -195,7 +195,7 @@ def test_fingerprint_follows_the_weight_values(bundle: Bundle, tmp_path: Path) -
 
 
 @pytest.mark.parametrize("name", ["../x.png", "a/b.png", "a\\b.png", "..", ".hidden", "", " x", "a\0b", "c:d",
-                                  "x" * 300, "\u202e\n.png"])
+                                  "x" * 300, "\u202e\n.png", "con.png", "LPT1"])
 def test_unsafe_names_are_refused_by_writer_and_reader(bundle: Bundle, name: str) -> None:
     with pytest.raises(ValueError):
         C.dlc_bytes(bundle, random_codes(1), [name])

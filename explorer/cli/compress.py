@@ -66,6 +66,39 @@ def _input_files(inputs: list[str]) -> list[Path]:
     return files
 
 
+class _Bar:
+    """The shared progress bar on stderr, only on a terminal; erased (not kept) when the command fails,
+    so an error stays the only line."""
+
+    def __init__(self) -> None:
+        from .common import ProgressBar
+        self.bar = ProgressBar(enabled=sys.stderr.isatty())
+
+    def __enter__(self) -> "_Bar":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.bar.finish()
+        elif self.bar._shown:
+            sys.stderr.write("\r" + " " * self.bar._shown + "\r")
+            self.bar._shown = 0
+
+
+def _progress_bar(what: str):
+    """A (done, total) callback drawing a progress bar, and the bar (a context manager)."""
+    import time
+
+    bar, start = _Bar(), time.monotonic()
+
+    def update(done: int, total: int) -> None:
+        elapsed = time.monotonic() - start
+        eta = elapsed / done * (total - done) if done else float("nan")
+        bar.bar.update(done, total, f"{what} {done / max(elapsed, 1e-9):.1f} images/s", eta, force=done == total)
+
+    return update, bar
+
+
 def run_compress(args: argparse.Namespace) -> int:
     import numpy as np
 
@@ -95,7 +128,9 @@ def run_compress(args: argparse.Namespace) -> int:
     if images.shape[1] != cfg.in_channels:
         images = np.repeat(images, cfg.in_channels, axis=1)           # gray files for a colour model
     codes = images_to_codes(bundle.vqvae, images)
-    size = write_dlc(out, bundle, codes, [f.name for f in files])
+    update, bar = _progress_bar("encoding")
+    with bar:
+        size = write_dlc(out, bundle, codes, [f.name for f in files], progress=update)
     png = sum(png_bytes(image) for image in images)
     print(f"{len(files)} image(s) -> {out}: {size} bytes ({8 * size / len(files):.1f} bits per image with the "
           f"header); their PNGs take {png} bytes (lossless).")
@@ -105,22 +140,30 @@ def run_compress(args: argparse.Namespace) -> int:
 def run_decompress(args: argparse.Namespace) -> int:
     from PIL import Image
 
-    from ..core.compression import CompressedFileError, codes_to_images, output_name, read_dlc
+    from ..core.compression import CompressedFileError, codes_to_images, output_name, read_dlc, read_dlc_header
 
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise CliError(f"{out} exists and is not a folder.")
     bundle = _load(args.bundle)
     try:
-        names, codes = read_dlc(args.file, bundle)
+        names = read_dlc_header(args.file)["names"]
     except CompressedFileError as exc:
         raise CliError(f"{args.file}: {exc}") from None
     targets = [output_name(name) for name in names]
-    for target in targets:                       # read_dlc refused separators, '..' and duplicates already
-        if Path(target).name != target:
+    for target in targets:                       # the header check refused separators, '..' and duplicates
+        if Path(target).name != target or target in (".", ".."):
             raise CliError(f"{args.file}: the image name {target!r} is not a plain file name.")
         if (out / target).exists() or (out / target).is_symlink():
             raise CliError(f"{out / target} already exists; decompress into an empty or new folder.")
+    update, bar = _progress_bar("decoding")
+    try:
+        with bar:
+            read_names, codes = read_dlc(args.file, bundle, progress=update)
+    except CompressedFileError as exc:
+        raise CliError(f"{args.file}: {exc}") from None
+    if read_names != names:
+        raise CliError(f"{args.file} changed while it was being read.")
     images = codes_to_images(bundle.vqvae, codes)
     created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)

@@ -242,6 +242,8 @@ def decode_grids(prior, data: bytes, n: int, shape: tuple[int, int], labels=None
 
     if len(data) % 4:
         raise CompressedFileError("The coded data is not a whole number of 32-bit words.")
+    if not 0 <= n <= MAX_IMAGES:
+        raise ValueError(f"n must be in [0, {MAX_IMAGES}]")
     if not 1 <= batch <= MAX_BATCH:
         raise ValueError(f"batch must be in [1, {MAX_BATCH}]")
     h, w = int(shape[0]), int(shape[1])
@@ -286,6 +288,7 @@ def bundle_fingerprint(bundle) -> str:
 # .dlc files
 # --------------------------------------------------------------------------------------
 _FORBIDDEN = set('/\\:\0*?"<>|')
+_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
 
 
 def name_problem(name: object) -> str | None:
@@ -299,6 +302,8 @@ def name_problem(name: object) -> str | None:
         return f"the image name {name!r} starts with '.' or has surrounding spaces"
     if any(c in _FORBIDDEN or ord(c) < 32 or ord(c) == 127 or 0xD800 <= ord(c) <= 0xDFFF for c in name):
         return f"the image name {name!r} contains a path separator or another forbidden character"
+    if name.split(".")[0].upper() in _RESERVED:
+        return f"the image name {name!r} is a reserved device name on Windows"
     return None
 
 
@@ -465,6 +470,11 @@ def parse_dlc(data: bytes) -> tuple[dict, bytes]:
     if not _is_int(words, 0, MAX_FILE_BYTES // 4) or 4 * words != len(payload):
         raise CompressedFileError("The file is truncated or corrupt (the coded data has the wrong length).")
     return header, payload
+
+
+def read_dlc_header(path: str | os.PathLike) -> dict:
+    """The checked header of a .dlc file (names, count, grid, fingerprint...) without decoding it."""
+    return parse_dlc(_read_bounded(path))[0]
 
 
 def read_dlc(path: str | os.PathLike, bundle, progress: ProgressFn | None = None,
