@@ -84,3 +84,14 @@ def test_no_prior_disables_the_run(qtbot, app_state) -> None:
     view = CompressionView(app_state)
     qtbot.addWidget(view)
     assert not view.run_button.isEnabled() and "no prior" in view.status.text()
+
+
+def test_given_images_are_compressed_instead_of_the_examples(qtbot, view: CompressionView) -> None:
+    import numpy as np
+    images = np.random.default_rng(0).integers(0, 256, (3, 1, 28, 28), dtype=np.uint8)
+    view.set_images(images, ["a.png", "b.png", "c.png"], "validation images")
+    assert view.status.text() == "Ready: 3 validation images."
+    run_and_wait(qtbot, view)
+    assert view.table.rowCount() == 4 and cell(view.table, 3, "name") == "c.png"
+    view.set_images(None)
+    assert view.table.rowCount() == 0 and "example images" in view.status.text()

@@ -69,6 +69,8 @@ class CompressionView(QWidget):
         self.setObjectName("compressionView")
         self.setAccessibleName("Compression")
         self.extra_bundles: dict[str, Bundle] = {}     # more bundles to show as points (same image shape)
+        self._given: tuple[np.ndarray, list[str]] | None = None   # set_images(); None: the bundle's examples
+        self._what = "example images"
         self.report: dict | None = None
         self._worker = None
         self._generation = 0
@@ -138,7 +140,20 @@ class CompressionView(QWidget):
     def running(self) -> bool:
         return self._worker is not None
 
+    def set_images(self, images: np.ndarray | None, names: list[str] | None = None, what: str = "images") -> None:
+        """Compress these uint8 (N, C, H, W) images (at most MAX_IMAGES) instead of the bundle's
+        examples, e.g. validation images or a folder; None goes back to the examples."""
+        if images is None:
+            self._given, self._what = None, "example images"
+        else:
+            images = np.asarray(images, dtype=np.uint8)[:MAX_IMAGES]
+            names = list(names)[:MAX_IMAGES] if names is not None else [f"image {i}" for i in range(len(images))]
+            self._given, self._what = (images, names), what
+        self._bundle_changed()
+
     def _images(self) -> tuple[np.ndarray, list[str]] | None:
+        if self._given is not None:
+            return self._given if len(self._given[0]) else None
         bundle = self.state.bundle
         if bundle is None or bundle.examples is None or len(bundle.examples) == 0:
             return None
@@ -160,9 +175,9 @@ class CompressionView(QWidget):
         elif bundle.prior is None:
             self.status.setText("This bundle has no prior: train one to compress with it.")
         elif self._images() is None:
-            self.status.setText("This bundle has no example images to compress.")
+            self.status.setText(f"There are no {self._what} to compress.")
         else:
-            self.status.setText(f"Ready: {min(len(bundle.examples), MAX_IMAGES)} example images.")
+            self.status.setText(f"Ready: {len(self._images()[0])} {self._what}.")
         if self.report is not None:
             self.report = None
             self.table.setRowCount(0)
