@@ -94,7 +94,7 @@ class CompressedFileError(Exception):
 # --------------------------------------------------------------------------------------
 # Determinism helpers
 # --------------------------------------------------------------------------------------
-_THREADS_LOCK = threading.Lock()
+_THREADS_LOCK = threading.RLock()      # re-entrant: a coder may call another
 
 
 @contextmanager
@@ -501,8 +501,11 @@ def read_dlc(path: str | os.PathLike, bundle, progress: ProgressFn | None = None
     labels = header["labels"]
     if (labels is None) != (not cfg.num_classes) or (labels and max(labels) >= cfg.num_classes):
         raise CompressedFileError("The file's class labels do not fit the bundle's prior.")
-    codes = decode_grids(bundle.prior, payload, header["count"], (cfg.height, cfg.width), labels,
-                         header["batch"], progress)
+    try:
+        codes = decode_grids(bundle.prior, payload, header["count"], (cfg.height, cfg.width), labels,
+                             header["batch"], progress)
+    except ValueError as exc:                  # the checks above should leave none: still one error type
+        raise CompressedFileError(f"The file cannot be decoded with this bundle ({exc}).") from None
     if _codes_crc(codes, cfg.num_codes) != header["codes_crc32"]:
         raise CompressedFileError("The decoded codes fail their checksum: the file is corrupt, or this machine "
                                   "computes the prior's conditionals differently from the one that made it.")
