@@ -147,6 +147,22 @@ def test_shipped_bundle_codes_its_examples_within_one_percent_of_ideal() -> None
     assert 0 < mean["mse"] < 0.02 and mean["psnr"] == pytest.approx(10 * math.log10(1 / mean["mse"]))
 
 
+@pytest.mark.skipif(not SHIPPED.is_dir(), reason="shipped bundle missing")
+def test_shipped_bundle_file_round_trip_across_thread_counts(tmp_path: Path) -> None:
+    """Real digits, the real ensemble prior: written under 2 threads, read under 1, and the reverse."""
+    shipped = load_bundle(SHIPPED)
+    images = shipped.examples.images[32:44].numpy()
+    codes = C.images_to_codes(shipped.vqvae, images)
+    names = [f"{i}.png" for i in range(len(images))]
+    for write_threads, read_threads in ((2, 1), (1, 2)):
+        path = tmp_path / f"{write_threads}.dlc"
+        with_threads(write_threads, C.write_dlc, path, shipped, codes, names, batch=5)
+        read_names, decoded = with_threads(read_threads, C.read_dlc, path, shipped)
+        assert read_names == names and torch.equal(decoded, codes)
+        assert np.array_equal(C.codes_to_images(shipped.vqvae, decoded), C.codes_to_images(shipped.vqvae, codes))
+    assert (tmp_path / "2.dlc").read_bytes() == (tmp_path / "1.dlc").read_bytes()
+
+
 def test_rows_and_rate_distortion_on_a_tiny_bundle(bundle: Bundle) -> None:
     images = random_images(6, 9)
     rows = C.compression_rows(bundle, images, [f"{i}.png" for i in range(6)])
