@@ -51,7 +51,8 @@ def run_screenshot(args: argparse.Namespace) -> int:
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     try:
-        render_panel(args.panel, str(out), bundle_path=args.bundle, size=size)
+        render_panel(args.panel, str(out), bundle_path=args.bundle, size=size,
+                     presentation=args.presentation, help_dialog=args.help_dialog)
     except (KeyError, ValueError) as exc:      # an unknown panel name
         raise CliError(f"Cannot render panel {args.panel!r}: {exc}") from None
     print(f"Wrote {out}")
