@@ -21,7 +21,8 @@ from PySide6.QtWidgets import (QAbstractButton, QAbstractScrollArea, QCheckBox, 
                                QWidget)
 
 TEXT_FIT_EXEMPT = "textFitExempt"   # dynamic property: this widget (and its children) may cut text short
-SLACK_PX = 1.0                      # rounding between font metrics and the pixels a layout hands out
+SLACK_PX = 2.0                      # rounding, and the last glyph's empty advance (no ink is cut)
+GRAPHICS_SLACK_PX = 3.0             # a text item's box includes the font's leading: a few px may go
 
 
 @dataclass(frozen=True)
@@ -175,7 +176,7 @@ def _graphics_texts(view: QGraphicsView) -> list[Clip]:
         margin = item.document().documentMargin()       # glyph-free border of the text item
         inner = box.adjusted(margin, margin, -margin, -margin)
         shown = visible.intersected(inner)
-        if shown.width() + SLACK_PX < inner.width() or shown.height() + SLACK_PX < inner.height():
+        if shown.width() + GRAPHICS_SLACK_PX < inner.width() or shown.height() + GRAPHICS_SLACK_PX < inner.height():
             along = max(inner.width(), inner.height())  # rotated axis labels run vertically
             clips.append(Clip(f"{describe(view)}/text", item.toPlainText(), along,
                               along * min(shown.width() / max(inner.width(), 1e-9),

@@ -7,12 +7,14 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QLabel, QWidget
 
+from ..presentation import PLOT_TEXT_PT, fit_title, set_plot_title, title_size
+
 # Okabe-Ito colours: distinguishable with the common colour-vision deficiencies.
 COLORS = {"orange": "#E69F00", "sky": "#56B4E9", "green": "#009E73", "yellow": "#F0E442",
           "blue": "#0072B2", "red": "#D55E00", "purple": "#CC79A7", "grey": "#BBBBBB"}
 
 LINE_WIDTH = {False: 1.6, True: 4.0}          # normal, presentation
-AXIS_FONT_PT = {False: 9, True: 15}
+AXIS_FONT_PT = PLOT_TEXT_PT                   # normal, presentation (shared with every panel)
 # Light plots like the other panels; white on black in presentation mode (projectors).
 THEME = {False: {"background": "w", "axis": "#555555", "text": "#222222", "title": "#333333", "hint": "#8a8a8a"},
          True: {"background": "k", "axis": "#bbbbbb", "text": "#ffffff", "title": "#ffffff", "hint": "#bbbbbb"}}
@@ -147,7 +149,7 @@ class LivePlot(pg.PlotWidget):
         font.setPointSize(AXIS_FONT_PT[on])
         self.setBackground(theme["background"])
         item = self.getPlotItem()
-        item.setTitle(f"<b>{self._title}</b>", size=f"{AXIS_FONT_PT[on] + 2}pt", color=theme["title"])
+        set_plot_title(item, f"<b>{fit_title(self._title, on)}</b>", size=title_size(on), color=theme["title"])
         for side in ("left", "bottom"):
             axis = item.getAxis(side)
             axis.setTickFont(font)
@@ -158,6 +160,7 @@ class LivePlot(pg.PlotWidget):
         self.legend.setLabelTextColor(theme["text"])
         for sample, label in self.legend.items:
             label.setText(label.text, size=f"{AXIS_FONT_PT[on]}pt", color=theme["text"])
+        self.legend.setColumnCount(1 if on else 2)            # large labels: one per line
         self.empty_label.setStyleSheet(f"color: {theme['hint']}; background: transparent;")
         self.empty_label.setFont(font)
         self._place_empty_label()
