@@ -77,11 +77,12 @@ def test_form_labels_are_words_with_units_and_say_which_setting_applies(qtbot, m
     form = panel.form.data_form
 
     def label_of(name: str) -> QLabel:
-        return form.layout().labelForField(panel.findChild(QWidget, name))
+        return form.labels[name.split("_", 1)[1]]
 
     assert label_of("data_limit").text() == "Use at most N images (0 = all)"
     kmeans = panel.findChild(QWidget, "vqvaeModel_kmeans_init")
-    assert panel.form.vqvae_model_form.layout().labelForField(kmeans).text() == "Initialise codes by k-means"
+    assert panel.form.vqvae_model_form.labels["kmeans_init"].text() == "Initialise codes by k-means"
+    assert panel.form.vqvae_model_form.labels["kmeans_init"].buddy() is kmeans
     assert "k-means on the first batch" in kmeans.toolTip()             # the field's comment in the source
     holdout, fraction = panel.findChild(QWidget, "data_holdout_last"), panel.findChild(QWidget, "data_val_fraction")
     holdout.setValue(100)

@@ -9,7 +9,7 @@ from typing import Any
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLayout,
-                               QLineEdit, QSpinBox, QToolButton, QWidget)
+                               QLabel, QLineEdit, QSpinBox, QToolButton, QWidget)
 from superqt.utils import signals_blocked
 
 from explorer.core.data import parse_classes
@@ -90,6 +90,7 @@ class ConfigForm(QWidget):
         self.setObjectName(f"{prefix}Form")
         self.setAccessibleName(f"{title} settings")
         self.editors: dict[str, QWidget] = {}
+        self.labels: dict[str, QLabel] = {}       # the label above each editor
         self._tips: dict[str, str] = {}
         self.specs = {spec.name: spec for spec in field_specs(type(config))}
         layout = QFormLayout(self)
@@ -104,10 +105,14 @@ class ConfigForm(QWidget):
             tip = _tooltip(spec)
             editor.setToolTip(tip)
             self._tips[spec.name] = tip
-            layout.addRow(spec.label, editor)
-            label = layout.labelForField(editor)
+            # The label spans the form's width above its field: it wraps only when it must.
+            label = QLabel(spec.label, self)
+            label.setBuddy(editor)
             label.setToolTip(tip)
             label.setWordWrap(True)
+            layout.addRow(label)
+            layout.addRow(editor)
+            self.labels[spec.name] = label
             self.editors[spec.name] = editor
         self.set_config(config)
 
@@ -130,7 +135,7 @@ class ConfigForm(QWidget):
         are greyed out, and their label and tooltip say which one applies."""
         for name, editor in self.editors.items():
             reason = unused_reason(self._config, name)
-            label = self.layout().labelForField(editor)
+            label = self.labels.get(name)
             editor.setEnabled(not reason)
             if label is not None:
                 label.setEnabled(not reason)
