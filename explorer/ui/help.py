@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, Qt
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QHBoxLayout, QListWidget, QTextBrowser, QVBoxLayout, QWidget
 
 
@@ -53,9 +53,15 @@ class HelpDialog(QDialog):
 
     def fit_topic_list(self) -> None:
         """The topic list as wide as its longest title in the current font (presentation mode)."""
+        self.topic_list.ensurePolished()             # the presentation style sheet's font, if any
         metrics = self.topic_list.fontMetrics()
         longest = max(metrics.horizontalAdvance(self.topic_list.item(i).text()) for i in range(self.topic_list.count()))
         self.topic_list.setFixedWidth(longest + 2 * self.topic_list.frameWidth() + 24)
+
+    def changeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        super().changeEvent(event)
+        if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):   # presentation mode
+            self.fit_topic_list()
 
     def show_topic(self, object_name: str) -> None:
         """Select the topic of a panel (by objectName) and bring the dialog up."""

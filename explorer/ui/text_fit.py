@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from PySide6.QtCore import QRectF
 from PySide6.QtGui import QFontMetricsF, QTextDocument
 from PySide6.QtWidgets import (QAbstractButton, QAbstractScrollArea, QCheckBox, QComboBox, QGraphicsTextItem,
-                               QGraphicsView, QGroupBox, QLabel, QLineEdit, QPushButton, QRadioButton, QStyle,
-                               QStyleOptionButton, QStyleOptionComboBox, QStyleOptionFrame, QTabBar, QToolButton,
-                               QWidget)
+                               QGraphicsView, QGroupBox, QLabel, QLineEdit, QListWidget, QPushButton, QRadioButton,
+                               QStyle, QStyleOptionButton, QStyleOptionComboBox, QStyleOptionFrame, QTabBar,
+                               QToolButton, QWidget)
 
 TEXT_FIT_EXEMPT = "textFitExempt"   # dynamic property: this widget (and its children) may cut text short
 SLACK_PX = 2.0                      # rounding, and the last glyph's empty advance (no ink is cut)
@@ -162,6 +162,17 @@ def _scroll_area(w: QAbstractScrollArea) -> Clip | None:
     return None
 
 
+def _list_items(w: QListWidget) -> Clip | None:
+    """Every item of a list (e.g. the Help topics) fits the list's width."""
+    available = w.viewport().width()
+    for i in range(w.count()):
+        text = w.item(i).text()
+        need = _advance(w, text) + 8                 # the item's text margins
+        if need > available + SLACK_PX:
+            return Clip(describe(w), text, need, available)
+    return None
+
+
 def _graphics_texts(view: QGraphicsView) -> list[Clip]:
     """Plot titles, axis labels and legends (text items) lie inside the visible part of the view."""
     scene = view.scene()
@@ -186,7 +197,7 @@ def _graphics_texts(view: QGraphicsView) -> list[Clip]:
 
 CHECKS = ((QLabel, _label), (QPushButton, _push_button), (QCheckBox, _button), (QRadioButton, _button),
           (QToolButton, _button), (QComboBox, _combo), (QLineEdit, _line_edit), (QTabBar, _tab_bar),
-          (QGroupBox, _group_box), (QAbstractScrollArea, _scroll_area))
+          (QGroupBox, _group_box), (QListWidget, _list_items), (QAbstractScrollArea, _scroll_area))
 
 
 def clipped_texts(root: QWidget) -> list[Clip]:

@@ -107,4 +107,6 @@ def test_help_text_is_readable_in_presentation_mode(qtbot, presenting_window) ->
         ink = np.abs(grey - background) > 100           # pixels far from the background: glyphs
         assert ink.mean() > 0.005, f"{widget.parent().objectName()}: no readable text"
     assert "Train" in dialog.text.toPlainText()
+    clips = [str(c) for c in clipped_texts(dialog)]
+    assert not clips, "\n".join(clips)                  # topic titles, buttons
     dialog.close()

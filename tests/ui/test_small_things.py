@@ -26,7 +26,7 @@ def test_source_buttons_stay_put_when_the_source_changes(qtbot, main_window) -> 
     """A second click on the same spot hits the same button (it used to open "Load grid…")."""
     editor = editor_of(main_window)
     before = button_positions(editor.source_bar)
-    qtbot.mouseClick(editor.source_bar.draw, Qt.MouseButton.LeftButton)                     # drawing: Clear becomes available
+    qtbot.mouseClick(editor.source_bar.draw, Qt.MouseButton.LeftButton)     # drawing: Clear becomes available
     assert editor.source_bar.clear.isEnabled()
     main_window.state.open_in_editor(np.zeros((7, 7), np.int64), "a grid with a rather long name " * 3)
     qtbot.waitUntil(lambda: editor.source is not None and editor.source.kind != "drawing")
