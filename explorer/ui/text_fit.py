@@ -3,7 +3,7 @@
 :func:`clipped_texts` walks a window's visible widgets and reports each label, button, check
 box, combo box, line edit, tab, group-box title and plot title or axis label whose text needs
 more room than the widget has. Tests call it on every panel (tests/ui/test_presentation_fit.py);
-``python -m explorer screenshot --check-fit`` prints the same list.
+``python -m explorer screenshot --panel NAME --presentation --check-fit`` prints the same list.
 
 A widget whose text is cut short *by design* (a path that scrolls, a label that elides with the
 full text in its tooltip) opts out with the dynamic property ``textFitExempt`` set to True on
