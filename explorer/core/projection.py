@@ -21,6 +21,7 @@ from .models.quantizers import code_statistics, squared_distances
 SORT_MODES = ("index", "usage", "similarity")
 TILE_MODES = ("filled", "contribution")
 DEFAULT_TILE_MODE = "contribution"   # what each code adds: teaches more than K filled grids
+CONTRIBUTION_MIN_SCALE = 0.15        # a change of 0.15 (of full brightness) or less never shows at full colour
 
 
 # -- palette ------------------------------------------------------------------------------
@@ -106,17 +107,18 @@ def tiles_to_rgb(tiles: np.ndarray, signed: bool = False) -> np.ndarray:
 
     Unsigned tiles are grey levels (or RGB). Signed tiles (contributions) use a
     diverging map: white = no change, red = brighter than the neutral image, blue = darker,
-    each tile scaled to its own largest change (at least 0.05).
+    each tile scaled to its own largest change (at least ``CONTRIBUTION_MIN_SCALE``).
     """
     t = np.asarray(tiles, dtype=np.float32)
     if not signed:
         t = np.clip(t, 0.0, 1.0)
         rgb = np.repeat(t, 3, axis=1) if t.shape[1] == 1 else t[:, :3]
         return (np.moveaxis(rgb, 1, -1) * 255 + 0.5).astype(np.uint8)
-    # Each tile on its own scale (a faint code would vanish next to a strong one), but
-    # never finer than 0.05 so tiny numerical differences are not blown up into shapes.
+    # Each tile on its own scale (a faint code would vanish next to a strong one), but never
+    # finer than CONTRIBUTION_MIN_SCALE: a code that adds little to the background looks faint,
+    # and rounding noise is not blown up into speckles.
     v = t.mean(axis=1)
-    scale = np.maximum(np.abs(v).reshape(len(v), -1).max(axis=1), 0.05)
+    scale = np.maximum(np.abs(v).reshape(len(v), -1).max(axis=1), CONTRIBUTION_MIN_SCALE)
     return diverging_rgb(v / scale[:, None, None], scale=1.0)
 
 

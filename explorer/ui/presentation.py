@@ -121,13 +121,14 @@ def _apply_title(plot, on: bool, title_color: str | None) -> None:
         options = {"size": title_size(on)}
         if title_color is not None:
             options["color"] = title_color
-        set_plot_title(item, fit_title(text, on, title_chars(plot, on)), **options)
+        set_plot_title(item, fit_title(text, on, title_chars(plot, on, bold=False)), **options)
 
 
-def title_chars(plot, on: bool) -> int:
+def title_chars(plot, on: bool, bold: bool = True) -> int:
     """How many characters of a presentation title fit the plot's current width (at least 20)."""
     width = plot.width() if hasattr(plot, "width") and callable(plot.width) else 0
-    char_px = 0.62 * (PLOT_TEXT_PT[on] + TITLE_EXTRA_PT) * 96 / 72      # a typical glyph advance
+    width -= 70                                                         # the left axis beside the title
+    char_px = (0.68 if bold else 0.6) * (PLOT_TEXT_PT[on] + TITLE_EXTRA_PT) * 96 / 72   # a typical advance
     return max(20, int(width / char_px)) if width > 100 else LONG_TITLE_CHARS
 
 

@@ -192,8 +192,8 @@ class CodebookPanel(QWidget):
         if result.tile_mode == "contribution" and result.window is not None:
             t, l, b, r = result.window
             extra = (f" Each tile: code k in the middle cell (dashed) of a grid of code {result.neutral_code} "
-                     f"(the most used), minus that grid alone; red brighter, blue darker; "
-                     f"the {b - t}×{r - l} pixels it changes.")
+                     f"(the most used), minus that grid alone: red brighter, blue darker, faint = adds "
+                     f"little there; the {b - t}×{r - l} pixels it changes.")
         used = "" if usage is None else f" {int((usage.counts > 0).sum())} of {len(usage.counts)} codes used."
         self.status.setText(f"K = {len(result.tiles)} codes, D = {result.codebook.shape[1]}.{used}{extra}")
 

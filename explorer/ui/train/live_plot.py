@@ -7,7 +7,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QLabel, QWidget
 
-from ..presentation import PLOT_TEXT_PT, fit_title, set_plot_title, title_size
+from ..presentation import PLOT_TEXT_PT, fit_title, set_plot_title, title_chars, title_size
 
 # Okabe-Ito colours: distinguishable with the common colour-vision deficiencies.
 COLORS = {"orange": "#E69F00", "sky": "#56B4E9", "green": "#009E73", "yellow": "#F0E442",
@@ -109,6 +109,8 @@ class LivePlot(pg.PlotWidget):
     def resizeEvent(self, event) -> None:  # noqa: N802 (Qt override)
         super().resizeEvent(event)
         self._place_empty_label()
+        if getattr(self, "_presentation", False) and abs(self.width() - getattr(self, "_titled_width", 0)) > 40:
+            self._set_title()                     # re-break a long presentation title for the new width
 
     def _place_empty_label(self) -> None:
         if "empty_label" not in self.__dict__:     # pyqtgraph resizes during its own __init__
@@ -142,6 +144,12 @@ class LivePlot(pg.PlotWidget):
         else:
             curve.setPen(pg.mkPen(rgb, width=LINE_WIDTH[self._presentation]))
 
+    def _set_title(self) -> None:
+        on = self._presentation
+        self._titled_width = self.width()
+        set_plot_title(self.getPlotItem(), f"<b>{fit_title(self._title, on, title_chars(self, on))}</b>",
+                       size=title_size(on), color=THEME[on]["title"])
+
     def _apply_style(self) -> None:
         on = self._presentation
         theme = THEME[on]
@@ -149,7 +157,7 @@ class LivePlot(pg.PlotWidget):
         font.setPointSize(AXIS_FONT_PT[on])
         self.setBackground(theme["background"])
         item = self.getPlotItem()
-        set_plot_title(item, f"<b>{fit_title(self._title, on)}</b>", size=title_size(on), color=theme["title"])
+        self._set_title()
         for side in ("left", "bottom"):
             axis = item.getAxis(side)
             axis.setTickFont(font)
