@@ -308,10 +308,10 @@ def test_gui_and_screenshot_hand_over_to_the_ui(monkeypatch, tmp_path: Path, tra
     app.run_app = lambda bundle_path=None: calls.append(("run_app", bundle_path)) or 0
     shot = types.ModuleType("explorer.ui.screenshot")
 
-    def render_panel(name, out, bundle_path=None, size=(1280, 800)):
+    def render_panel(name, out, bundle_path=None, size=(1280, 800), presentation=False, help_dialog=False):
         if name == "nope":
             raise ValueError("unknown panel 'nope'; choose one of trainPanel")
-        calls.append(("render_panel", name, out, bundle_path, size))
+        calls.append(("render_panel", name, out, bundle_path, size, presentation, help_dialog))
     shot.render_panel = render_panel
     monkeypatch.setitem(sys.modules, "explorer.ui.app", app)
     monkeypatch.setitem(sys.modules, "explorer.ui.screenshot", shot)
@@ -320,7 +320,10 @@ def test_gui_and_screenshot_hand_over_to_the_ui(monkeypatch, tmp_path: Path, tra
     out = str(tmp_path / "shots" / "train.png")
     code, stdout, err = run("screenshot", "--panel", "trainPanel", "--out", out, "--size", "640x480")
     assert code == 0, err
-    assert calls[-1] == ("render_panel", "trainPanel", out, None, (640, 480))
+    assert calls[-1] == ("render_panel", "trainPanel", out, None, (640, 480), False, False)
+    code, stdout, err = run("screenshot", "--panel", "trainPanel", "--out", out, "--presentation", "--help-dialog")
+    assert code == 0, err
+    assert calls[-1] == ("render_panel", "trainPanel", out, None, (1280, 800), True, True)
     assert_plain_error(*run("screenshot", "--panel", "nope", "--out", out)[::2], "unknown panel")
     assert_plain_error(*run("gui", "--bundle", str(tmp_path / "missing"))[::2], "No bundle folder")
 

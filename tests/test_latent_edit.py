@@ -223,7 +223,11 @@ def test_analysis_counts_every_cell(vqvae) -> None:
     from explorer.core.projection import analyse_codebook
     images = (torch.rand(5, 1, 28, 28) * 255).to(torch.uint8)
     a = analyse_codebook(vqvae, "contribution", images)
-    assert a.tiles.shape == (K, 28, 28, 3) and a.tiles.dtype == np.uint8
+    t, l, b, r = a.window                                   # zoomed to the pixels the centre cell changes
+    assert a.tiles.shape == (K, b - t, r - l, 3) and a.tiles.dtype == np.uint8 and b - t == r - l
+    ct, cl, cb, cr = a.cell                                 # the centre cell's 4x4 patch lies inside
+    assert (cb - ct, cr - cl) == (4, 4) and 0 <= ct and cb <= b - t
+    assert analyse_codebook(vqvae, "filled").tiles.shape == (K, 28, 28, 3)
     assert a.usage.counts.sum() == 5 * 49 and a.cloud.points_xy.shape == (5 * 49, 2)
     assert a.neutral_code == int(np.argmax(a.usage.counts))
     assert analyse_codebook(vqvae).usage is None
@@ -241,6 +245,31 @@ def test_gumbel_models_map_soft_embeddings_and_logit_fits() -> None:
     np.testing.assert_array_equal(a.cloud.assignment, gumbel.encode(images.float() / 255).reshape(-1).numpy())
     src = encode_source(gumbel, images[0].numpy())
     assert src.is_logit and "logit" in describe_cell(src, 0, 0, int(src.codes[0, 0]), (0, 0, 8, 8))
+
+
+def test_contribution_window_holds_every_visible_change() -> None:
+    from explorer.core.projection import contribution_window
+    contrib = np.zeros((3, 1, 28, 28), dtype=np.float32)
+    assert contribution_window(contrib, 7, 4) == (8, 8, 20, 20)        # nothing: the cell and one cell around
+    contrib[1, 0, 5, 14] = 0.5                                          # a change 7 px above the centre patch
+    contrib[2, 0, 14, 14] = -1.0
+    contrib[0, 0, 0, 0] = 0.05                                          # below 10 % of the peak: ignored
+    t, l, b, r = contribution_window(contrib, 7, 4)
+    assert (t, l) == (5, 5) and (b, r) == (23, 23)                      # a square centred on the patch
+    assert contribution_window(np.ones((1, 1, 28, 28), np.float32), 7, 4) == (0, 0, 28, 28)
+
+
+def test_hover_text_names_each_code_once() -> None:
+    from explorer.core.latent_edit import SourceEncoding, describe_cell
+    d = np.zeros((1, 1, 3), dtype=np.float32)
+    d[0, 0] = [0.09, 0.01, 0.04]                       # squared distances: nearest 1, runner-up 2
+    src = SourceEncoding(np.zeros((1, 4, 4), np.float32), np.array([[1]]), d)
+    nearest = describe_cell(src, 0, 0, 1, (0, 0, 4, 4))
+    assert "nearest code" in nearest and nearest.count("code 1") == 1 and "runner-up 2 = 0.200" in nearest
+    edited = describe_cell(src, 0, 0, 0, (0, 0, 4, 4))
+    assert edited.count("code 0") == 1 and "nearest code 1 = 0.100" in edited and "runner-up 2" in edited
+    second = describe_cell(src, 0, 0, 2, (0, 0, 4, 4))
+    assert second.count("code 2") == 1 and "runner-up" in second
 
 
 def test_rasterised_points_land_where_they_are() -> None:

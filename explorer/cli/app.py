@@ -51,8 +51,14 @@ def run_screenshot(args: argparse.Namespace) -> int:
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     try:
-        render_panel(args.panel, str(out), bundle_path=args.bundle, size=size)
+        clipped: list[str] | None = [] if getattr(args, "check_fit", False) else None
+        options = {"clipped": clipped} if clipped is not None else {}
+        render_panel(args.panel, str(out), bundle_path=args.bundle, size=size,
+                     presentation=args.presentation, help_dialog=args.help_dialog, **options)
     except (KeyError, ValueError) as exc:      # an unknown panel name
         raise CliError(f"Cannot render panel {args.panel!r}: {exc}") from None
     print(f"Wrote {out}")
+    if clipped:
+        print(f"{len(clipped)} texts do not fit:\n" + "\n".join(clipped))
+        return 1
     return 0

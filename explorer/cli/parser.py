@@ -136,4 +136,8 @@ def build_parser(prog: str = "python -m explorer") -> argparse.ArgumentParser:
     shot.add_argument("--out", required=True, metavar="FILE.png")
     shot.add_argument("--bundle", metavar="DIR", help="bundle to show (default: the shipped model)")
     shot.add_argument("--size", default="1280x800", metavar="WxH", help="window size (default 1280x800)")
+    shot.add_argument("--presentation", action="store_true", help="turn presentation mode (F5) on first")
+    shot.add_argument("--help-dialog", action="store_true", help="save the Help dialog (F1) at this panel's topic")
+    shot.add_argument("--check-fit", action="store_true",
+                      help="also list every text that does not fit its widget (exit status 1 if any)")
     return parser

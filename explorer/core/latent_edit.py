@@ -265,15 +265,22 @@ def cell_fit(distances: np.ndarray | None, i: int, j: int, current: int, is_logi
 
 def describe_cell(source: "SourceEncoding", i: int, j: int, code: int, rect: tuple[int, int, int, int]) -> str:
     """One sentence about cell (i, j): its code, how far z_e is from the nearest, runner-up
-    and current codes (||z_e - e_k||_2), and the pixel rectangle it can change."""
+    and current codes (||z_e - e_k||_2, each code named once), and the pixels it can change."""
     fit = cell_fit(source.distances, i, j, code, source.is_logit)
-    text = f"cell ({i}, {j}): code {code}. "
+    text = f"cell ({i}, {j}): "
     if fit is None:
-        text += f"This grid is a {source.kind} with no encoder output z_e, so there are no distances."
+        text += f"code {code}. This grid is a {source.kind} with no encoder output z_e, so there are no distances."
     else:
         unit = "−logit" if fit.is_logit else "‖z_e − e_k‖"
-        text += (f"{unit}: nearest code {fit.nearest} = {fit.nearest_distance:.3f}, runner-up "
-                 f"{fit.runner_up} = {fit.runner_up_distance:.3f}, code {code} = {fit.current_distance:.3f}.")
+        if code == fit.nearest:
+            text += (f"code {code}, the nearest code ({unit} = {fit.nearest_distance:.3f}); "
+                     f"runner-up {fit.runner_up} = {fit.runner_up_distance:.3f}.")
+        elif code == fit.runner_up:
+            text += (f"code {code}, the runner-up ({unit} = {fit.runner_up_distance:.3f}); "
+                     f"nearest code {fit.nearest} = {fit.nearest_distance:.3f}.")
+        else:
+            text += (f"code {code} ({unit} = {fit.current_distance:.3f}); nearest code {fit.nearest} = "
+                     f"{fit.nearest_distance:.3f}, runner-up {fit.runner_up} = {fit.runner_up_distance:.3f}.")
     return text + f" It can change pixel rows {rect[0]}–{rect[2] - 1}, columns {rect[1]}–{rect[3] - 1} (dashed)."
 
 

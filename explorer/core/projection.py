@@ -20,6 +20,8 @@ from .models.quantizers import code_statistics, squared_distances
 
 SORT_MODES = ("index", "usage", "similarity")
 TILE_MODES = ("filled", "contribution")
+DEFAULT_TILE_MODE = "contribution"   # what each code adds: teaches more than K filled grids
+CONTRIBUTION_MIN_SCALE = 0.15        # a change of 0.15 (of full brightness) or less never shows at full colour
 
 
 # -- palette ------------------------------------------------------------------------------
@@ -79,22 +81,44 @@ def contribution_tiles(vqvae, neutral_code: int, batch_size: int = 64) -> np.nda
     return torch.cat(out).numpy()
 
 
+def contribution_window(contrib: np.ndarray, grid_size: int, factor: int,
+                        threshold: float = 0.1) -> tuple[int, int, int, int]:
+    """The square of pixels (top, left, bottom, right; exclusive ends) that the centre cell's code
+    visibly changes: every pixel where some tile's |change| is at least ``threshold`` x the largest
+    change of all tiles, grown to a square centred on the centre cell's own f x f patch, and never
+    smaller than that patch plus one cell on each side. ``contrib``: (K, C, H, W) from
+    :func:`contribution_tiles`. Zooming the tiles to this window makes small strokes readable.
+    """
+    n = contrib.shape[-1]
+    c0 = (grid_size // 2) * factor                   # the centre cell's patch is [c0, c0 + f)
+    change = np.abs(np.asarray(contrib, dtype=np.float32)).max(axis=(0, 1))   # (H, W)
+    reach = factor                                   # at least one cell around the patch
+    peak = float(change.max())
+    if peak > 0:
+        ys, xs = np.nonzero(change >= threshold * peak)
+        reach = max(reach, int(c0 - ys.min()), int(c0 - xs.min()),
+                    int(ys.max() + 1 - (c0 + factor)), int(xs.max() + 1 - (c0 + factor)))
+    top, bottom = max(0, c0 - reach), min(n, c0 + factor + reach)
+    return top, top, bottom, bottom
+
+
 def tiles_to_rgb(tiles: np.ndarray, signed: bool = False) -> np.ndarray:
     """(K, C, H, W) floats -> uint8 (K, H, W, 3) for display.
 
     Unsigned tiles are grey levels (or RGB). Signed tiles (contributions) use a
     diverging map: white = no change, red = brighter than the neutral image, blue = darker,
-    each tile scaled to its own largest change (at least 0.05).
+    each tile scaled to its own largest change (at least ``CONTRIBUTION_MIN_SCALE``).
     """
     t = np.asarray(tiles, dtype=np.float32)
     if not signed:
         t = np.clip(t, 0.0, 1.0)
         rgb = np.repeat(t, 3, axis=1) if t.shape[1] == 1 else t[:, :3]
         return (np.moveaxis(rgb, 1, -1) * 255 + 0.5).astype(np.uint8)
-    # Each tile on its own scale (a faint code would vanish next to a strong one), but
-    # never finer than 0.05 so tiny numerical differences are not blown up into shapes.
+    # Each tile on its own scale (a faint code would vanish next to a strong one), but never
+    # finer than CONTRIBUTION_MIN_SCALE: a code that adds little to the background looks faint,
+    # and rounding noise is not blown up into speckles.
     v = t.mean(axis=1)
-    scale = np.maximum(np.abs(v).reshape(len(v), -1).max(axis=1), 0.05)
+    scale = np.maximum(np.abs(v).reshape(len(v), -1).max(axis=1), CONTRIBUTION_MIN_SCALE)
     return diverging_rgb(v / scale[:, None, None], scale=1.0)
 
 
@@ -288,6 +312,8 @@ class CodebookAnalysis:
     codebook: np.ndarray           # (K, D) float32
     usage: UsageStats | None       # histogram over the chosen images (None without images)
     cloud: CodebookMap | None      # PCA map of codes and encoder outputs
+    window: tuple[int, int, int, int] | None = None   # contribution tiles: the pixels shown (top, left, bottom, right)
+    cell: tuple[int, int, int, int] | None = None     # ... and the centre cell's own patch, in the same pixels
 
 
 @torch.no_grad()
@@ -313,13 +339,20 @@ def analyse_codebook(vqvae, tile_mode: str = "filled", images: torch.Tensor | No
         neutral = int(np.argmax(usage.counts))
     else:
         neutral = int(np.argmin(filled.reshape(k, -1).mean(1)))
+    window = cell = None
     if tile_mode == "filled":
         tiles = tiles_to_rgb(filled)
     else:
-        tiles = tiles_to_rgb(contribution_tiles(vqvae, neutral), signed=True)
+        contrib = contribution_tiles(vqvae, neutral)                       # (K, C, H, W)
+        cfg = vqvae.config
+        window = contribution_window(contrib, cfg.grid_size, cfg.downsample)
+        t, l, b, r = window
+        c0 = (cfg.grid_size // 2) * cfg.downsample
+        cell = (c0 - t, c0 - l, c0 - t + cfg.downsample, c0 - l + cfg.downsample)
+        tiles = tiles_to_rgb(contrib[:, :, t:b, l:r], signed=True)           # zoomed to the window
     return CodebookAnalysis(tiles=tiles, tile_mode=tile_mode, neutral_code=neutral,
                             codebook=vqvae.codebook.detach().cpu().numpy().astype(np.float32),
-                            usage=usage, cloud=cloud)
+                            usage=usage, cloud=cloud, window=window, cell=cell)
 
 
 def _as_float(x: torch.Tensor) -> torch.Tensor:

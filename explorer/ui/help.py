@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from PySide6.QtCore import QEvent, Qt
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QHBoxLayout, QListWidget, QTextBrowser, QVBoxLayout, QWidget
 
 
@@ -34,7 +35,7 @@ class HelpDialog(QDialog):
         self.topic_list.setObjectName("helpTopics")
         self.topic_list.setAccessibleName("Help topics")
         self.topic_list.addItems([t.title for t in topics] + ["Keyboard shortcuts"])
-        self.topic_list.setMaximumWidth(220)
+        self.topic_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.text = QTextBrowser(self)
         self.text.setObjectName("helpText")
         self.text.setAccessibleName("Help text")
@@ -50,8 +51,21 @@ class HelpDialog(QDialog):
         self.topic_list.currentRowChanged.connect(self._show_row)
         self.resize(820, 520)
 
+    def fit_topic_list(self) -> None:
+        """The topic list as wide as its longest title in the current font (presentation mode)."""
+        self.topic_list.ensurePolished()             # the presentation style sheet's font, if any
+        metrics = self.topic_list.fontMetrics()
+        longest = max(metrics.horizontalAdvance(self.topic_list.item(i).text()) for i in range(self.topic_list.count()))
+        self.topic_list.setFixedWidth(longest + 2 * self.topic_list.frameWidth() + 24)
+
+    def changeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        super().changeEvent(event)
+        if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):   # presentation mode
+            self.fit_topic_list()
+
     def show_topic(self, object_name: str) -> None:
         """Select the topic of a panel (by objectName) and bring the dialog up."""
+        self.fit_topic_list()
         names = [t.object_name for t in self.topics]
         self.topic_list.setCurrentRow(names.index(object_name) if object_name in names else 0)
         self.show()

@@ -241,6 +241,7 @@ class MainWindow(QMainWindow):
         """Presentation mode: large fonts, high contrast, thick plot lines (toggle back restores)."""
         self.presentation.set_enabled(bool(on))
         self.presentation_action.setChecked(bool(on))
+        self.model_bar.set_presentation(bool(on))
         for panel in self.panels.values():
             if hasattr(panel, "set_presentation"):
                 panel.set_presentation(bool(on))

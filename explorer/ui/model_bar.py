@@ -12,7 +12,7 @@ from typing import Callable
 import torch
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QMessageBox, QSizePolicy, QToolButton, QWidget
+from PySide6.QtWidgets import QFileDialog, QGridLayout, QLabel, QMessageBox, QSizePolicy, QToolButton, QWidget
 
 from explorer.core.models.vqvae import VQVAE
 
@@ -52,8 +52,7 @@ class ModelBar(QWidget):
         self.name_label = QLabel(self)
         self.info_label = QLabel(self)
         self.device_label = QLabel(self)
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(8, 4, 8, 4)
+        self.buttons: list[QToolButton] = []
         for widget, name, accessible in ((self.name_label, "modelNameLabel", "Model name"),
                                          (self.info_label, "modelInfoLabel", "Model size"),
                                          (self.device_label, "modelDeviceLabel", "Compute device")):
@@ -63,11 +62,6 @@ class ModelBar(QWidget):
             # On a narrow screen (a 1024 px projector) the labels give way, not the window.
             widget.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
             widget.setMinimumWidth(60)
-        layout.addWidget(self.name_label, 2)
-        layout.addSpacing(12)
-        layout.addWidget(self.info_label, 5)
-        layout.addWidget(self.device_label, 2)
-        layout.addSpacing(12)
         for action, name in ((self.open_action, "openButton"), (self.save_as_action, "saveAsButton"),
                              (self.new_action, "newButton")):
             button = QToolButton(self)
@@ -75,7 +69,12 @@ class ModelBar(QWidget):
             button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
             button.setObjectName(name)
             button.setAccessibleName(action.text().replace("&", "").rstrip("…"))
-            layout.addWidget(button)
+            self.buttons.append(button)
+        self.grid = QGridLayout(self)
+        self.grid.setContentsMargins(8, 4, 8, 4)
+        self.grid.setHorizontalSpacing(12)
+        self.grid.setVerticalSpacing(2)
+        self.set_presentation(False)
         state.bundle_changed.connect(self._on_bundle_changed)
         state.weights_updated.connect(lambda _which: self.set_unsaved(True))
         self._on_bundle_changed()
@@ -89,6 +88,31 @@ class ModelBar(QWidget):
         return action
 
     # ------------------------------------------------------------------ display
+    def set_presentation(self, on: bool) -> None:
+        """One row normally; in presentation mode (large fonts) the model's size and device move
+        to a second row under the name, so nothing is cut short on a 1280 px screen."""
+        for widget in (self.name_label, self.info_label, self.device_label, *self.buttons):
+            self.grid.removeWidget(widget)
+        for column in range(8):
+            self.grid.setColumnStretch(column, 0)
+        if on:
+            self.grid.addWidget(self.name_label, 0, 0)
+            self.grid.addWidget(self.device_label, 0, 1)
+            self.grid.addWidget(self.info_label, 1, 0, 1, 5)
+            self.grid.setColumnStretch(0, 1)
+            self.grid.setColumnStretch(1, 1)
+        else:
+            self.grid.addWidget(self.name_label, 0, 0)
+            self.grid.addWidget(self.info_label, 0, 1)
+            self.grid.addWidget(self.device_label, 0, 2)
+            for column, stretch in ((0, 2), (1, 5), (2, 2)):
+                self.grid.setColumnStretch(column, stretch)
+        for i, button in enumerate(self.buttons):
+            self.grid.addWidget(button, 0, (2 if on else 3) + i)
+        # Ignored size policies: the labels' height still follows their text (two rows or one).
+        for label in (self.name_label, self.info_label, self.device_label):
+            label.setMinimumHeight(label.fontMetrics().height() if on else 0)
+
     def _on_bundle_changed(self) -> None:
         self.set_unsaved(self.state.bundle is not None and self.state.path is None)
         self.refresh()

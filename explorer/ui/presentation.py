@@ -7,13 +7,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QSize
+from PySide6.QtCore import QEvent, QObject, QSize
 from PySide6.QtGui import QColor, QFont, QPalette
 from PySide6.QtWidgets import QWidget
 
 RESOURCES = Path(__file__).resolve().parents[2] / "resources"
 FONT_SCALE = 1.6                    # presentation font = normal font x 1.6 (9 pt -> 14 pt)
 MIN_FONT_PT = 14
+PLOT_TEXT_PT = {False: 9, True: 15}  # plot tick labels, axis labels and legends: normal, presentation
+TITLE_EXTRA_PT = 2                  # plot titles are this much larger than the axis text
+LONG_TITLE_CHARS = 30               # presentation titles longer than this break into lines
+TITLE_BREAKS = (" · ", ": ", " (")  # where a long title may break (" (" only when it has no other)
 
 
 def resource_path(name: str) -> Path:
@@ -44,6 +48,120 @@ def presentation_style_sheet() -> str:
         return resource_path("presentation.qss").read_text(encoding="utf-8")
     except OSError:
         return ""
+
+
+def plot_font(on: bool) -> QFont:
+    """The font of tick labels, axis labels and legends in (or out of) presentation mode."""
+    font = QFont()
+    font.setPointSize(PLOT_TEXT_PT[on])
+    return font
+
+
+def title_size(on: bool) -> str:
+    """The ``size`` argument for a pyqtgraph title, e.g. ``plot.setTitle(text, size=title_size(on))``."""
+    return f"{PLOT_TEXT_PT[on] + TITLE_EXTRA_PT}pt"
+
+
+def fit_title(text: str, on: bool, max_chars: int = LONG_TITLE_CHARS) -> str:
+    """A plot title as shown: in presentation mode a long one is broken into lines of at most
+    ``max_chars`` characters, at its separators (" · ", ": ", " ("), so it fits a half-screen plot."""
+    if not on or len(text) <= max_chars or "<br>" in text:
+        return text
+    seps = [sep for sep in TITLE_BREAKS[:2] if sep in text] or [TITLE_BREAKS[2]]   # " (" only as a last resort
+    pieces, rest = [], text
+    while rest:                                  # cut after each separator (keeping ":" and "·")
+        cuts = [(rest.find(sep), sep) for sep in seps if rest.find(sep) > 0]
+        if not cuts:
+            pieces.append(rest)
+            break
+        at, sep = min(cuts)
+        head = rest[:at] + (sep.rstrip(" (") if sep != " (" else "")
+        pieces.append(head)
+        rest = rest[at + len(sep):] if sep != " (" else rest[at + 1:]
+    lines = [pieces[0]]
+    for piece in pieces[1:]:
+        if len(lines[-1]) + 1 + len(piece) <= max_chars:
+            lines[-1] += " " + piece
+        else:
+            lines.append(piece)
+    return "<br>".join(lines)
+
+
+def set_plot_title(item, text: str, **options) -> None:
+    """``PlotItem.setTitle`` with a title row as tall as the text (pyqtgraph fixes it at 30 px,
+    which cuts large or two-line titles)."""
+    item.setTitle(text, **options)
+    height = int(item.titleLabel.item.boundingRect().height()) + 2
+    item.titleLabel.setMaximumHeight(height)
+    item.layout.setRowFixedHeight(0, height)
+
+
+class _TitleRefit(QObject):
+    """Re-breaks a plot's presentation title when the plot is resized."""
+
+    def __init__(self, plot) -> None:
+        super().__init__(plot)
+        self.plot = plot
+        self.on = False
+        self.width = -1
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 (Qt override)
+        if event.type() == QEvent.Type.Resize and self.on and abs(self.plot.width() - self.width) > 8:
+            self.width = self.plot.width()
+            _apply_title(self.plot, self.on, None)
+        return False
+
+
+def _apply_title(plot, on: bool, title_color: str | None) -> None:
+    item = plot.getPlotItem() if hasattr(plot, "getPlotItem") else plot
+    text = getattr(item, "_presentation_title", None)
+    if text is None and item.titleLabel.isVisible():
+        text = item.titleLabel.text
+    if text:
+        options = {"size": title_size(on)}
+        if title_color is not None:
+            options["color"] = title_color
+        set_plot_title(item, fit_title(text, on, title_chars(plot, on, bold=False)), **options)
+
+
+def title_chars(plot, on: bool, bold: bool = True) -> int:
+    """How many characters of a presentation title fit the plot's current width (at least 20)."""
+    width = plot.width() if hasattr(plot, "width") and callable(plot.width) else 0
+    width -= 70                                                         # the left axis beside the title
+    char_px = (0.68 if bold else 0.6) * (PLOT_TEXT_PT[on] + TITLE_EXTRA_PT) * 96 / 72   # a typical advance
+    return max(20, int(width / char_px)) if width > 100 else LONG_TITLE_CHARS
+
+
+def style_plot(plot, on: bool, title: str | None = None, title_color: str | None = None) -> None:
+    """Grow (``on``) or restore a pyqtgraph plot's title, axis labels, tick labels and legend.
+
+    ``plot`` is a PlotWidget or PlotItem. ``title`` (plain text or simple HTML) replaces the
+    current title; it is broken onto two lines in presentation mode when long. Panels call
+    this from ``set_presentation`` and whenever they change a title.
+    """
+    item = plot.getPlotItem() if hasattr(plot, "getPlotItem") else plot
+    font = plot_font(on)
+    if title is not None:
+        item._presentation_title = title          # the unbroken text, for the next toggle
+    _apply_title(plot, on, title_color)
+    if isinstance(plot, QWidget):                 # re-break the title when the plot is resized
+        refit = getattr(plot, "_title_refit", None)
+        if refit is None:
+            refit = plot._title_refit = _TitleRefit(plot)
+            plot.installEventFilter(refit)
+        refit.on = on
+    for side in ("left", "bottom", "right", "top"):
+        if side not in item.axes:
+            continue
+        axis = item.getAxis(side)
+        axis.setTickFont(font)
+        axis.label.setFont(font)
+        axis.labelStyle["font-size"] = f"{PLOT_TEXT_PT[on]}pt"
+        axis._updateLabel()                      # re-renders the label and re-sizes the axis
+    legend = item.legend
+    if legend is not None:
+        for _sample, label in legend.items:
+            label.setText(label.text, size=f"{PLOT_TEXT_PT[on]}pt")
 
 
 class PresentationStyle:

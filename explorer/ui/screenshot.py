@@ -52,12 +52,16 @@ def _settle(panel) -> None:
 
 
 def render_panel(name: str, out: str | Path, bundle_path: str | None = None,
-                 size: tuple[int, int] = (1280, 800)) -> Path:
+                 size: tuple[int, int] = (1280, 800), *, presentation: bool = False,
+                 help_dialog: bool = False, clipped: list[str] | None = None) -> Path:
     """Show panel ``name`` (an objectName such as "trainPanel") with a bundle and save the window.
 
     ``bundle_path`` defaults to the shipped model (trained_models/mnist); without one the
-    window shows no model. Waits until background work (a panel's worker threads) is done,
-    so the picture shows the panel's results. Returns the path of the PNG written.
+    window shows no model. ``presentation`` turns presentation mode (F5) on first;
+    ``help_dialog`` saves the Help dialog (F1) open at that panel's topic instead of the window.
+    Waits until background work (a panel's worker threads) is done, so the picture shows the
+    panel's results. A ``clipped`` list receives every text that does not fit its widget
+    (:func:`explorer.ui.text_fit.clipped_texts`). Returns the path of the PNG written.
     """
     from PySide6.QtWidgets import QApplication
 
@@ -71,13 +75,22 @@ def render_panel(name: str, out: str | Path, bundle_path: str | None = None,
     bundle = load_bundle(path) if path else None
     window = MainWindow(bundle=bundle, remember=False)   # default layout; the user's settings untouched
     try:
-        window.resize(*size)
         window.show_panel(name)
+        if presentation:
+            window.set_presentation(True)
+        window.resize(*size)
         window.show()
         _settle(window.current_panel())
+        shown = window
+        if help_dialog:
+            shown = window.show_help(name)
+            QApplication.processEvents()
+        if clipped is not None:
+            from .text_fit import clipped_texts
+            clipped.extend(str(clip) for clip in clipped_texts(shown))
         out = Path(out)
         out.parent.mkdir(parents=True, exist_ok=True)
-        if not window.grab().save(str(out), "PNG"):
+        if not shown.grab().save(str(out), "PNG"):
             raise OSError(f"could not write {out}")
     finally:
         window.close()

@@ -103,6 +103,9 @@ def test_weights_updated_refreshes_tiles(qtbot, panel) -> None:
 
 def test_contribution_tiles_and_projection(qtbot, panel) -> None:
     mode = panel.findChild(QComboBox, "tileMode")
+    assert mode.currentData() == "contribution"              # the default: what each code adds
+    mode.setCurrentIndex(mode.findData("filled"))
+    qtbot.waitUntil(lambda: panel.analysis.tile_mode == "filled" and not panel.is_busy(), timeout=10000)
     filled = panel.tiles.tiles.copy()
     mode.setCurrentIndex(mode.findData("contribution"))
     qtbot.waitUntil(lambda: panel.analysis.tile_mode == "contribution" and not panel.is_busy(), timeout=10000)

@@ -21,7 +21,8 @@ from PySide6.QtWidgets import QApplication, QLabel, QSplitter, QVBoxLayout, QWid
 from superqt.utils import thread_worker
 
 from explorer.core.data import DataSplits
-from explorer.core.projection import CodebookAnalysis, analyse_codebook, code_order, code_palette
+from explorer.core.projection import (DEFAULT_TILE_MODE, CodebookAnalysis, analyse_codebook, code_order,
+                                      code_palette)
 from explorer.ui.codebook.projection_plot import ProjectionPlot
 from explorer.ui.codebook.tile_grid import CodeTileGrid
 from explorer.ui.codebook.toolbar import CodebookToolbar
@@ -76,7 +77,8 @@ class CodebookPanel(QWidget):
         layout.addWidget(self.status)
         self.analysis: CodebookAnalysis | None = None
         self.palette_rgb = code_palette(1)
-        self.sort_mode, self.tile_mode, self.split = "index", "filled", "examples"
+        self.sort_mode, self.tile_mode, self.split = "index", DEFAULT_TILE_MODE, "examples"
+        self.toolbar.show_tile_mode(self.tile_mode)
         self._splits: DataSplits | None = None
         self._worker = None
         self._dirty = False
@@ -180,13 +182,18 @@ class CodebookPanel(QWidget):
             return                                   # a result for a bundle no longer shown
         self.analysis = result
         self.tiles.set_tiles(result.tiles)
+        self.tiles.set_cell_outline(result.cell)
         usage = result.usage
         self.tiles.set_counts(None if usage is None else usage.counts)
         self.histogram.set_usage(usage, self.palette_rgb, what)
         self.projection.set_map(result.cloud, self.palette_rgb, None if usage is None else usage.dead)
         self._apply_order()
-        extra = f" Contribution tiles use code {result.neutral_code} (the most used) as the background." \
-            if result.tile_mode == "contribution" else ""
+        extra = ""
+        if result.tile_mode == "contribution" and result.window is not None:
+            t, l, b, r = result.window
+            extra = (f" Each tile: code k in the middle cell (dashed) of a grid of code {result.neutral_code} "
+                     f"(the most used), minus that grid alone: red brighter, blue darker, faint = adds "
+                     f"little there; the {b - t}×{r - l} pixels it changes.")
         used = "" if usage is None else f" {int((usage.counts > 0).sum())} of {len(usage.counts)} codes used."
         self.status.setText(f"K = {len(result.tiles)} codes, D = {result.codebook.shape[1]}.{used}{extra}")
 
@@ -240,8 +247,10 @@ class CodebookPanel(QWidget):
             self.splitter.restoreState(state)
 
     def set_presentation(self, on: bool) -> None:
+        """Larger fonts, plot titles, axis and tick labels; tile numbers stay (and grow)."""
         font = self.font()
         font.setPointSizeF(14.0 if on else QApplication.font().pointSizeF())
         self.setFont(font)
-        self.tiles.show_numbers = not on
-        self.tiles.update()
+        self.tiles.set_presentation(on)
+        self.histogram.set_presentation(on)
+        self.projection.set_presentation(on)

@@ -13,6 +13,7 @@ from PySide6.QtCore import QRectF, Signal
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from explorer.core.projection import CodebookMap
+from explorer.ui.presentation import plot_font, style_plot
 
 
 class ProjectionPlot(QWidget):
@@ -41,6 +42,7 @@ class ProjectionPlot(QWidget):
             self.plot.addItem(item)
         self.map: CodebookMap | None = None
         self.hovered = -1
+        self.presentation = False
         self.codes.sigHovered.connect(self._hovered)
         self.codes.sigClicked.connect(self._clicked)
 
@@ -50,7 +52,7 @@ class ProjectionPlot(QWidget):
             self.cloud.clear()
             for item in (self.codes, self.dead):
                 item.setData([], [])
-            self.plot.setTitle("no images: no encoder outputs to project")
+            style_plot(self.plot, self.presentation, "no images: no encoder outputs to project")
             return
         pal = palette.tolist()          # plain ints for Qt colours
         if cmap.image is not None:
@@ -68,10 +70,19 @@ class ProjectionPlot(QWidget):
         self.dead.setData(cmap.codes_xy[gone, 0], cmap.codes_xy[gone, 1], data=gone)
         ex = cmap.explained
         what = "soft embeddings softmax(logits)·e" if cmap.soft else "encoder outputs z_e"
-        self.plot.setTitle(f"{len(cmap.points_xy)} {what}, coloured by nearest code", size="9pt")
         self.plot.setLabel("bottom", f"PC1 ({ex[0] * 100:.0f}% of variance)")
         self.plot.setLabel("left", f"PC2 ({ex[1] * 100:.0f}%)")
+        style_plot(self.plot, self.presentation, f"{len(cmap.points_xy)} {what} · coloured by nearest code")
         self.set_hovered(self.hovered)
+
+    def set_presentation(self, on: bool) -> None:
+        """Larger title, axis and tick labels, code markers and hover label."""
+        self.presentation = on
+        self.codes.setSize(18 if on else 13)
+        self.dead.setSize(15 if on else 11)
+        self.ring.setSize(32 if on else 24)
+        self.label.textItem.setFont(plot_font(on))
+        style_plot(self.plot, on)
 
     def code_position(self, code: int) -> tuple[float, float]:
         """Plot coordinates of code ``code``'s marker."""

@@ -35,6 +35,8 @@ class CodeTileGrid(QWidget):
         self.hovered = -1
         self.selected = -1
         self.show_numbers = True
+        self.presentation = False           # larger tile numbers, readable from the back row
+        self.cell_outline: tuple[int, int, int, int] | None = None   # (top, left, bottom, right) tile pixels
         self._images: list[QImage] = []
         self._cursor = 0
 
@@ -62,6 +64,19 @@ class CodeTileGrid(QWidget):
         if code != self.hovered:
             self.hovered = code
             self.update()
+
+    def set_cell_outline(self, rect: tuple[int, int, int, int] | None) -> None:
+        """Outline this rectangle of tile pixels in every tile (the code's own cell), or none."""
+        self.cell_outline = rect
+        self.update()
+
+    def set_presentation(self, on: bool) -> None:
+        self.presentation = on
+        self.update()
+
+    def number_pixel_size(self, side: int) -> int:
+        """Height of the tile numbers: a quarter of the tile, larger in presentation mode."""
+        return max(8, min(22, side // 4)) if self.presentation else max(8, min(12, side // 4))
 
     def set_selected(self, code: int) -> None:
         self.selected = code
@@ -143,12 +158,21 @@ class CodeTileGrid(QWidget):
             return
         _, side = self._layout()
         font = QFont(self.font())
-        font.setPixelSize(max(8, min(12, side // 4)))
+        font.setPixelSize(self.number_pixel_size(side))
+        font.setBold(self.presentation)
         p.setFont(font)
         for code in self.order:
             code = int(code)
             r = self.tile_rect(code)
-            p.drawImage(r.adjusted(1, 1, -1, -1), self._images[code])
+            target = r.adjusted(1, 1, -1, -1)
+            p.drawImage(target, self._images[code])
+            if self.cell_outline is not None and self.tiles.shape[1] > 0:
+                t, l, b, rr = self.cell_outline
+                sy, sx = target.height() / self.tiles.shape[1], target.width() / self.tiles.shape[2]
+                p.setPen(QPen(QColor(90, 90, 90), 1, Qt.DashLine))
+                p.setBrush(Qt.NoBrush)
+                p.drawRect(QRect(target.x() + round(l * sx), target.y() + round(t * sy),
+                                 round((rr - l) * sx), round((b - t) * sy)))
             if self.show_numbers and side >= 26:
                 text_rect = p.fontMetrics().boundingRect(str(code)).adjusted(-2, 0, 2, 0)
                 text_rect.moveTopLeft(r.topLeft() + QPoint(1, 1))

@@ -21,10 +21,11 @@ class CodebookToolbar(QWidget):
         row = QHBoxLayout(self)
         row.setContentsMargins(0, 0, 0, 0)
         self.tile_mode = named(QComboBox(), "tileMode", "Tile kind",
-                                "Filled: decode a grid made of this code only. Contribution: decode one "
-                                "code on a background grid, minus the background (red brighter, blue darker)")
-        self.tile_mode.addItem("Filled grid", "filled")
-        self.tile_mode.addItem("Contribution at centre", "contribution")
+                                "What each code adds: decode one code in the middle of a background grid, "
+                                "minus the background (red brighter, blue darker), zoomed to the pixels it "
+                                "changes. Grid filled with the code: decode a grid made of this code only")
+        self.tile_mode.addItem("What each code adds", "contribution")
+        self.tile_mode.addItem("Grid filled with the code", "filled")
         self.tile_mode.currentIndexChanged.connect(lambda _: self.tile_mode_changed.emit(self.tile_mode.currentData()))
         self.sort_mode = named(QComboBox(), "sortMode", "Sort codes",
                                 "Order of the tiles: by index, most used first, or similar vectors together")
@@ -38,6 +39,12 @@ class CodebookToolbar(QWidget):
         for w in (QLabel("Tiles:"), self.tile_mode, QLabel("Sort:"), self.sort_mode, QLabel("Usage on:"), self.split):
             row.addWidget(w)
         row.addStretch(1)
+
+    def show_tile_mode(self, mode: str) -> None:
+        """Select ``mode`` in the combo box without emitting ``tile_mode_changed``."""
+        self.tile_mode.blockSignals(True)
+        self.tile_mode.setCurrentIndex(max(0, self.tile_mode.findData(mode)))
+        self.tile_mode.blockSignals(False)
 
     def set_splits_available(self, available: bool) -> None:
         for text, data in (("training set", "train"), ("validation set", "validation")):

@@ -11,6 +11,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from explorer.core.projection import UsageStats
+from explorer.ui.presentation import style_plot
 
 
 class UsageHistogram(QWidget):
@@ -41,6 +42,7 @@ class UsageHistogram(QWidget):
         self.stats: UsageStats | None = None
         self.palette = np.zeros((0, 3), dtype=np.uint8)
         self.hovered = -1
+        self.presentation = False
         self.plot.scene().sigMouseMoved.connect(self._mouse_moved)
         self.plot.scene().sigMouseClicked.connect(self._mouse_clicked)
 
@@ -51,7 +53,7 @@ class UsageHistogram(QWidget):
             self.counts = np.zeros(0, dtype=np.int64)
             self.bars.setOpts(x=[], height=[])
             self.dead_marks.setData([], [])
-            self.plot.setTitle("usage: no images to count on")
+            style_plot(self.plot, self.presentation, "usage: no images to count on")
             return
         self.counts = stats.counts
         k = len(self.counts)
@@ -59,11 +61,17 @@ class UsageHistogram(QWidget):
                           brushes=[pg.mkBrush(*c) for c in palette[:k].tolist()], pens=[pg.mkPen(None)] * k)
         dead = stats.dead
         self.dead_marks.setData(dead.astype(float), np.zeros(len(dead)))
-        self.plot.setTitle(f"{what}: perplexity {stats.perplexity:.1f} of K = {k} · {len(dead)} dead "
-                           f"(✕) · {stats.cells} cells", size="9pt")
+        style_plot(self.plot, self.presentation, f"{what}: perplexity {stats.perplexity:.1f} of K = {k} · "
+                   f"{len(dead)} dead (✕) · {stats.cells} cells")
         self.plot.setXRange(-1, k, padding=0)
         self.plot.setYRange(0, max(1.0, float(self.counts.max())) * 1.05, padding=0)
         self.set_hovered(self.hovered)
+
+    def set_presentation(self, on: bool) -> None:
+        """Larger title, axis and tick labels, and dead-code marks."""
+        self.presentation = on
+        self.dead_marks.setSize(12 if on else 7)
+        style_plot(self.plot, on)
 
     def bar_heights(self) -> np.ndarray:
         """Heights of the bars drawn (one per code)."""

@@ -5,7 +5,10 @@ from PySide6.QtCore import Signal
 from PySide6.QtGui import QColor, QUndoStack
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout, QWidget
 
+from ..widgets.availability import set_available
 from ..widgets.naming import named
+
+NO_REGION = "Select a region first: the Select region tool, or Shift+drag on the grid"
 
 
 class EditBar(QWidget):
@@ -28,20 +31,21 @@ class EditBar(QWidget):
         rows.setContentsMargins(0, 0, 0, 0)
         rows.setSpacing(2)
         row, row2 = QHBoxLayout(), QHBoxLayout()
+        self.second_row = row2          # the editor adds the grid-file buttons here
         rows.addLayout(row)
         rows.addLayout(row2)
         self.undo = named(QPushButton("Undo"), "undoButton", "Undo", "Undo the last edit (Ctrl+Z)")
         self.undo.clicked.connect(undo_stack.undo)
-        self.undo.setEnabled(False)
-        undo_stack.canUndoChanged.connect(self.undo.setEnabled)
+        set_available(self.undo, False, "Nothing to undo yet")
+        undo_stack.canUndoChanged.connect(lambda can: set_available(self.undo, can, "Nothing to undo yet"))
         self.redo = named(QPushButton("Redo"), "redoButton", "Redo", "Redo (Ctrl+Shift+Z)")
         self.redo.clicked.connect(undo_stack.redo)
-        self.redo.setEnabled(False)
-        undo_stack.canRedoChanged.connect(self.redo.setEnabled)
+        set_available(self.redo, False, "Nothing to redo")
+        undo_stack.canRedoChanged.connect(lambda can: set_available(self.redo, can, "Nothing to redo"))
         self.paint_code = named(QSpinBox(), "paintCode", "Paint code",
                                  "The code that left-drag paints (click a codebook tile or right-click a cell)")
         self.paint_code.valueChanged.connect(self.paint_code_changed)
-        self.swatch = named(QLabel("  "), "paintSwatch", "Paint code colour")
+        self.swatch = named(QLabel(""), "paintSwatch", "Paint code colour")
         self.swatch.setFixedWidth(22)
         self.select_tool = named(QPushButton("Select region"), "selectTool", "Select region tool",
                                   "Drag on the grid to select a rectangle (or Shift+drag any time)")
@@ -69,7 +73,7 @@ class EditBar(QWidget):
         row.addStretch(1)
         for w in (QLabel("Replace"), self.replace_from, QLabel("→"), self.replace_to, self.replace, self.reset):
             row2.addWidget(w)
-        row2.addStretch(1)
+        row2.addSpacing(16)
         self.set_region_available(False)
 
     def set_num_codes(self, k: int) -> None:
@@ -83,6 +87,16 @@ class EditBar(QWidget):
         self.replace_to.setValue(code)
         self.swatch.setStyleSheet(f"background: {colour.name()}; border: 1px solid #444;")
 
-    def set_region_available(self, available: bool) -> None:
-        self.randomise.setEnabled(available)
-        self.resample.setEnabled(available)
+    def add_to_second_row(self, *widgets: QWidget) -> None:
+        for w in widgets:
+            self.second_row.addWidget(w)
+        self.second_row.addStretch(1)
+
+    def set_region_available(self, available: bool, has_prior: bool | None = None) -> None:
+        if has_prior is not None:
+            self.has_prior = has_prior
+        set_available(self.randomise, available, NO_REGION)
+        if not getattr(self, "has_prior", True):
+            set_available(self.resample, False, "This bundle has no prior to resample with")
+        else:
+            set_available(self.resample, available, NO_REGION)

@@ -32,6 +32,11 @@ from explorer.ui.widgets.split_loader import SplitLoader
 from explorer.ui.state import AppState
 
 
+HOVER_HINT = "Hover a cell to see its code and distances."
+NOTHING_TO_COMPARE = ("Nothing to compare yet: this grid has no input image. "
+                      "Edit the grid to see what your edits change.")
+
+
 class LatentEditor(LiveRefreshMixin, QWidget):
     """Edit the code grid of one image, drawing, prior sample or grid file."""
 
@@ -89,7 +94,8 @@ class LatentEditor(LiveRefreshMixin, QWidget):
         views = QHBoxLayout()
         for w, stretch in ((self.input_stack, 2), (self.grid_view, 3), (self.decoded_view, 2), (self.diff_view, 2)):
             views.addWidget(w, stretch)
-        self.cell_info = QLabel("Hover a cell to see its code and distances.")
+        self.edit_bar.add_to_second_row(*self.source_bar.file_buttons())
+        self.cell_info = QLabel(HOVER_HINT)
         self.cell_info.setObjectName("cellInfo")
         self.cell_info.setAccessibleName("Cell information")
         self.cell_info.setWordWrap(True)
@@ -175,7 +181,8 @@ class LatentEditor(LiveRefreshMixin, QWidget):
         self.influence_loader.forget()                 # measured off the GUI thread on first hover
         self.influence = self.influence_loader.cached(bundle.vqvae)
         self._weights_stale = self._distances_stale = False
-        self.source_bar.sample.setEnabled(bundle.prior is not None)
+        self.source_bar.set_prior_available(bundle.prior is not None)
+        self.edit_bar.set_region_available(self.grid_view.region is not None, has_prior=bundle.prior is not None)
         self.source_bar.set_validation_available(False)
         self.source = None
         self._use_images(bundle.examples)
@@ -233,12 +240,13 @@ class LatentEditor(LiveRefreshMixin, QWidget):
 
     def _switch_source(self, src: SourceEncoding, codes: np.ndarray) -> None:
         self.source = src
-        self.source_bar.label.setText(src.label)
+        self.source_bar.set_source_text(src.label)
+        self.cell_info.setText(HOVER_HINT)             # the last hover described the old grid
         drawing = src.kind == "drawing"
         self.source_bar.draw.blockSignals(True)
         self.source_bar.draw.setChecked(drawing)
         self.source_bar.draw.blockSignals(False)
-        self.source_bar.clear.setVisible(drawing)
+        self.source_bar.set_drawing(drawing)
         self.input_stack.setCurrentWidget(self.canvas if drawing else self.input_view)
         bundle = self.state.bundle
         if src.image is not None:
@@ -419,7 +427,11 @@ class LatentEditor(LiveRefreshMixin, QWidget):
             self.decoded = bundle.vqvae.decode(torch.from_numpy(np.ascontiguousarray(codes))[None])[0].numpy()
         self.decoded_view.set_image(self.decoded)
         if self._reference is not None and self._reference.shape == self.decoded.shape:
-            self.diff_view.set_image(diverging_rgb((self.decoded - self._reference).mean(0), scale=0.5))
+            diff = (self.decoded - self._reference).mean(0)
+            if self.source is not None and self.source.image is None and not np.abs(diff).max() > 1e-6:
+                self.diff_view.set_image(None, NOTHING_TO_COMPARE)     # a sampled / loaded grid, unedited
+            else:
+                self.diff_view.set_image(diverging_rgb(diff, scale=0.5))
 
     # -- window hooks -----------------------------------------------------------------------
     def save_settings(self, settings: QSettings) -> None:

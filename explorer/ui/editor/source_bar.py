@@ -5,7 +5,13 @@ from __future__ import annotations
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QToolButton, QWidget
 
+from ..text_fit import TEXT_FIT_EXEMPT
+from ..widgets.availability import set_available
 from ..widgets.naming import named
+
+NO_IMAGES = "No images in this set"
+NO_PRIOR = "This bundle has no prior to sample from: train one (Train panel, Train: Prior) or open a bundle with one"
+NOT_DRAWING = "Only while drawing: press Draw first"
 
 
 class SourceBar(QWidget):
@@ -48,8 +54,9 @@ class SourceBar(QWidget):
         self.draw.toggled.connect(self.draw_toggled)
         self.clear = named(QPushButton("Clear"), "clearDrawing", "Clear drawing", "Erase the drawing")
         self.clear.clicked.connect(self.clear_requested)
-        self.clear.setVisible(False)
-        self.draw.toggled.connect(self.clear.setVisible)
+        # Always shown (disabled when not drawing): buttons never move under the mouse.
+        self.draw.toggled.connect(self.set_drawing)
+        self.set_drawing(False)
         self.sample = named(QPushButton("Sample prior"), "samplePrior", "Sample from the prior",
                              "A new grid drawn from the PixelCNN prior, position by position")
         self.sample.clicked.connect(self.sample_requested)
@@ -57,13 +64,31 @@ class SourceBar(QWidget):
         self.load.clicked.connect(self.load_requested)
         self.save = named(QPushButton("Save grid…"), "saveGrid", "Save grid", "Save the code grid as .npy or .json")
         self.save.clicked.connect(self.save_requested)
+        # The label takes what is left at the end of the row: its text changing never moves a button.
+        # A very long one (a file name) is cut at the window's edge; the tooltip has all of it.
         self.label = named(QLabel(""), "sourceLabel", "Current source")
-        self.label.setMinimumWidth(40)           # a long label never widens the window
         self.label.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
+        self.label.setProperty(TEXT_FIT_EXEMPT, True)
+        self.label.setMinimumWidth(40)
         for w in (QLabel("Source:"), self.dataset, self.class_filter, self.previous, self.next, self.random,
-                  self.draw, self.clear, self.sample, self.load, self.save, self.label):
+                  self.draw, self.clear, self.sample):
             row.addWidget(w)
-        row.addStretch(1)
+        row.addSpacing(8)
+        row.addWidget(self.label, 1)
+
+    def file_buttons(self) -> tuple[QPushButton, QPushButton]:
+        """Load grid… and Save grid…: the editor shows them with the grid tools (second row)."""
+        return self.load, self.save
+
+    def set_source_text(self, text: str) -> None:
+        self.label.setText(text)
+        self.label.setToolTip(text)
+
+    def set_drawing(self, drawing: bool) -> None:
+        set_available(self.clear, drawing, NOT_DRAWING)
+
+    def set_prior_available(self, available: bool) -> None:
+        set_available(self.sample, available, NO_PRIOR)
 
     def set_validation_available(self, available: bool) -> None:
         has = self.dataset.findData("validation") >= 0
@@ -85,4 +110,4 @@ class SourceBar(QWidget):
 
     def set_has_images(self, has: bool) -> None:
         for w in (self.previous, self.next, self.random, self.class_filter):
-            w.setEnabled(has)
+            set_available(w, has, NO_IMAGES)

@@ -45,6 +45,65 @@ HIDDEN: dict[str, frozenset[str]] = {
 # Optional fields: the value shown for None in the editor (``int | None`` -> 0 means None).
 NONE_TEXT: dict[str, str] = {"image_size": "native", "root": "default folder", "classes": "all"}
 
+# What the form calls each field: words a user understands, with units. Keyed by field name, or by
+# "ConfigClass.field" where one name means different things. Fields not listed show their name.
+LABELS: dict[str, str] = {
+    # DataConfig
+    "DataConfig.name": "Dataset", "root": "Data folder", "download": "Download if missing",
+    "classes": "Only these classes", "val_fraction": "Validation share (0–0.9)",
+    "holdout_last": "Hold out the last N images", "DataConfig.seed": "Seed of the random split",
+    "image_size": "Resize images to (pixels)", "grayscale": "Convert to greyscale",
+    "limit": "Use at most N images (0 = all)",
+    # VQVAEConfig
+    "downsample": "Downsampling (image → grid)", "hidden_channels": "Hidden channels",
+    "res_blocks": "Residual blocks", "encoder_res_blocks": "Encoder residual blocks (−1 = same)",
+    "encoder_kernel": "Encoder's last kernel (pixels)", "res_channels": "Channels inside a residual block",
+    "num_codes": "Codebook size K", "code_dim": "Code vector size D", "quantizer": "Quantiser",
+    "beta": "Commitment weight β", "ema": "Update codes by moving average",
+    "ema_decay": "Moving-average decay", "kmeans_init": "Initialise codes by k-means",
+    "dead_code_steps": "Re-seed codes unused for N steps (0 = never)",
+    "gumbel_hard": "One-hot Gumbel samples (hard)", "gumbel_kl_weight": "Gumbel KL weight",
+    "tau_start": "Temperature τ at the start", "tau_min": "Lowest temperature τ",
+    "tau_rate": "Temperature decay per step",
+    # VQVAETrainConfig / PriorTrainConfig
+    "epochs": "Epochs (passes over the data)", "max_steps": "Steps (0 = use epochs)",
+    "VQVAETrainConfig.batch_size": "Batch size (images)", "PriorTrainConfig.batch_size": "Batch size (code grids)",
+    "lr": "Learning rate", "warmup_steps": "Warm-up steps", "final_lr_ratio": "Final learning rate (× peak)",
+    "grad_clip": "Clip gradient norm (0 = off)", "val_every": "Validate every N steps",
+    "preview_size": "Reconstructions shown (images)", "augment_shifts": "Shift images by up to ± N pixels",
+    "seed": "Random seed",
+    # PriorConfig
+    "kind": "Architecture", "channels": "Channels", "layers": "Layers", "kernel_size": "Kernel size (cells)",
+    "first_kernel": "First layer's kernel (cells)", "head_channels": "Output head channels",
+    "num_classes": "Classes to condition on (0 = none)", "dropout": "Dropout rate (0–0.9)",
+    "positional": "Learn where each position is",
+}
+
+# Settings that only apply when another one allows it: field -> (the other field, whether that
+# value leaves this one unused, what the form says then).
+OVERRIDDEN_BY: dict[str, tuple[str, Any, str]] = {
+    "val_fraction": ("holdout_last", lambda v: bool(v and v > 0),
+                     "Not used: ‘Hold out the last N images’ is above 0, so those images are the validation set."),
+    "epochs": ("max_steps", lambda v: bool(v and v > 0),
+               "Not used: ‘Steps’ is above 0, so the run takes exactly that many steps."),
+    "ema_decay": ("ema", lambda v: not v, "Not used: codes are not updated by moving average."),
+}
+
+
+def field_label(cls: type, name: str) -> str:
+    """The form's label for field ``name`` of config class ``cls``."""
+    return LABELS.get(f"{cls.__name__}.{name}") or LABELS.get(name) or name.replace("_", " ")
+
+
+def unused_reason(config: Any, name: str) -> str:
+    """Why field ``name`` of ``config`` has no effect with the other values ("" when it applies)."""
+    rule = OVERRIDDEN_BY.get(name)
+    if rule is None or not hasattr(config, rule[0]):
+        return ""
+    other, leaves_unused, reason = rule
+    return reason if leaves_unused(getattr(config, other)) else ""
+
+
 # Text fields that name a folder (a line edit with a Browse button).
 PATH_FIELDS = frozenset({"root"})
 
@@ -61,7 +120,7 @@ def suggestions(cls: type, name: str) -> tuple[str, ...]:
 class FieldSpec:
     """One editable field of a config dataclass."""
     name: str                      # attribute name, e.g. "num_codes"
-    label: str                     # shown in the form, e.g. "num codes"
+    label: str                     # shown in the form, e.g. "Codebook size K" (LABELS)
     kind: str                      # "bool" | "int" | "float" | "str" | "path" | "choice" | "classes"
     tooltip: str                   # the comment next to the field in the source
     optional: bool = False         # None is allowed (shown as NONE_TEXT)
@@ -125,7 +184,7 @@ def field_specs(cls: type) -> tuple[FieldSpec, ...]:
         if isinstance(default, (int, float)) and not isinstance(default, bool):
             low = min(low, default)              # sentinel defaults such as -1 stay showable
         choices = CHOICES.get(f.name, ()) or suggestions(cls, f.name)
-        specs.append(FieldSpec(name=f.name, label=f.name.replace("_", " "), kind=kind,
+        specs.append(FieldSpec(name=f.name, label=field_label(cls, f.name), kind=kind,
                                tooltip=comments.get(f.name, ""), optional=optional,
                                choices=choices, minimum=low, maximum=high))
     return tuple(specs)

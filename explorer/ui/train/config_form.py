@@ -9,12 +9,13 @@ from typing import Any
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLayout,
-                               QLineEdit, QSpinBox, QToolButton, QWidget)
+                               QLabel, QLineEdit, QSpinBox, QToolButton, QWidget)
 from superqt.utils import signals_blocked
 
 from explorer.core.data import parse_classes
 
-from .config_fields import NONE_TEXT, FieldSpec, field_specs, with_value
+from ..text_fit import TEXT_FIT_EXEMPT
+from .config_fields import NONE_TEXT, FieldSpec, field_specs, unused_reason, with_value
 
 INVALID_STYLE = "background-color: #ffd6d6;"
 
@@ -60,6 +61,8 @@ class PathEdit(QWidget):
         self.browse = QToolButton(self)
         self.browse.setText("…")
         self.browse.setToolTip("Choose a folder")
+        # A path can be longer than any field: it scrolls (text_fit exempts it).
+        self.line.setProperty(TEXT_FIT_EXEMPT, True)
         layout.addWidget(self.line, 1)
         layout.addWidget(self.browse)
         self.line.editingFinished.connect(self.editingFinished)
@@ -87,19 +90,29 @@ class ConfigForm(QWidget):
         self.setObjectName(f"{prefix}Form")
         self.setAccessibleName(f"{title} settings")
         self.editors: dict[str, QWidget] = {}
+        self.labels: dict[str, QLabel] = {}       # the label above each editor
         self._tips: dict[str, str] = {}
         self.specs = {spec.name: spec for spec in field_specs(type(config))}
         layout = QFormLayout(self)
         layout.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        # Each label above its field: labels are words with units ("Use at most N images (0 = all)"),
+        # too long to sit beside a field in a narrow sidebar; they wrap rather than get cut.
+        layout.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapAllRows)
         for spec in self.specs.values():
             editor = self._make_editor(spec)
             editor.setObjectName(f"{prefix}_{spec.name}")
             editor.setAccessibleName(f"{spec.label} ({title})")
-            tip = f"<b>{spec.name}</b>: {spec.tooltip}" if spec.tooltip else spec.name
+            tip = _tooltip(spec)
             editor.setToolTip(tip)
             self._tips[spec.name] = tip
-            layout.addRow(spec.label, editor)
-            layout.labelForField(editor).setToolTip(tip)
+            # The label spans the form's width above its field: it wraps only when it must.
+            label = QLabel(spec.label, self)
+            label.setBuddy(editor)
+            label.setToolTip(tip)
+            label.setWordWrap(True)
+            layout.addRow(label)
+            layout.addRow(editor)
+            self.labels[spec.name] = label
             self.editors[spec.name] = editor
         self.set_config(config)
 
@@ -115,6 +128,21 @@ class ConfigForm(QWidget):
             with signals_blocked(editor):
                 self._show(self.specs[name], editor, getattr(config, name))
             self._mark(name, "")
+        self._show_which_apply()
+
+    def _show_which_apply(self) -> None:
+        """Settings another one overrides (validation share vs held-out count, epochs vs steps)
+        are greyed out, and their label and tooltip say which one applies."""
+        for name, editor in self.editors.items():
+            reason = unused_reason(self._config, name)
+            label = self.labels.get(name)
+            editor.setEnabled(not reason)
+            if label is not None:
+                label.setEnabled(not reason)
+                label.setToolTip(f"{reason}<br>{self._tips[name]}" if reason else self._tips[name])
+            if not editor.property("invalidReason"):
+                target = editor.line if isinstance(editor, PathEdit) else editor
+                target.setToolTip(f"{reason}<br>{self._tips[name]}" if reason else self._tips[name])
 
     def value_of(self, name: str) -> Any:
         return getattr(self._config, name)
@@ -156,7 +184,7 @@ class ConfigForm(QWidget):
             if spec.optional:
                 editor.setPlaceholderText(NONE_TEXT.get(spec.name, "none"))
             if spec.kind == "classes":
-                editor.setPlaceholderText("all (or e.g. 1-4 or 0,2,5-7)")
+                editor.setPlaceholderText("all, or e.g. 1-4, 7")
             editor.editingFinished.connect(commit)
         return editor
 
@@ -208,6 +236,7 @@ class ConfigForm(QWidget):
             self.invalid.emit(f"{spec.label}: {exc}")
             return
         self._mark(name, "")
+        self._show_which_apply()
         self.changed.emit(self._config)
 
     def _mark(self, name: str, error: str) -> None:
@@ -217,6 +246,14 @@ class ConfigForm(QWidget):
         target.setStyleSheet(INVALID_STYLE if error else "")
         target.setProperty("invalidReason", error)
         target.setToolTip(error or self._tips[name])
+
+
+def _tooltip(spec: FieldSpec) -> str:
+    """The field's comment from the source, in words, with the setting's code name after it."""
+    if not spec.tooltip:
+        return f"<i>{spec.name}</i>"
+    comment = spec.tooltip[0].upper() + spec.tooltip[1:]
+    return f"{comment}<br><i>{spec.name}</i>"
 
 
 def _classes_text(classes: tuple[int, ...] | None) -> str:

@@ -102,13 +102,17 @@ class TrainingHistory:
 
 
 def format_duration(seconds: float | None) -> str:
-    """1:05:03, 4:07 or 0:09."""
+    """A duration that cannot be read as a clock time: "9 s", "17 min", "1 h 05 min"."""
     if seconds is None or not np.isfinite(seconds):
         return "–"
     seconds = int(round(max(0.0, seconds)))
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes = int(round(seconds / 60))
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
 
 
 def progress_text(v: dict[str, Any]) -> str:

@@ -7,12 +7,14 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QLabel, QWidget
 
+from ..presentation import PLOT_TEXT_PT, fit_title, set_plot_title, title_chars, title_size
+
 # Okabe-Ito colours: distinguishable with the common colour-vision deficiencies.
 COLORS = {"orange": "#E69F00", "sky": "#56B4E9", "green": "#009E73", "yellow": "#F0E442",
           "blue": "#0072B2", "red": "#D55E00", "purple": "#CC79A7", "grey": "#BBBBBB"}
 
 LINE_WIDTH = {False: 1.6, True: 4.0}          # normal, presentation
-AXIS_FONT_PT = {False: 9, True: 15}
+AXIS_FONT_PT = PLOT_TEXT_PT                   # normal, presentation (shared with every panel)
 # Light plots like the other panels; white on black in presentation mode (projectors).
 THEME = {False: {"background": "w", "axis": "#555555", "text": "#222222", "title": "#333333", "hint": "#8a8a8a"},
          True: {"background": "k", "axis": "#bbbbbb", "text": "#ffffff", "title": "#ffffff", "hint": "#bbbbbb"}}
@@ -107,6 +109,8 @@ class LivePlot(pg.PlotWidget):
     def resizeEvent(self, event) -> None:  # noqa: N802 (Qt override)
         super().resizeEvent(event)
         self._place_empty_label()
+        if getattr(self, "_presentation", False) and abs(self.width() - getattr(self, "_titled_width", 0)) > 40:
+            self._set_title()                     # re-break a long presentation title for the new width
 
     def _place_empty_label(self) -> None:
         if "empty_label" not in self.__dict__:     # pyqtgraph resizes during its own __init__
@@ -140,6 +144,12 @@ class LivePlot(pg.PlotWidget):
         else:
             curve.setPen(pg.mkPen(rgb, width=LINE_WIDTH[self._presentation]))
 
+    def _set_title(self) -> None:
+        on = self._presentation
+        self._titled_width = self.width()
+        set_plot_title(self.getPlotItem(), f"<b>{fit_title(self._title, on, title_chars(self, on))}</b>",
+                       size=title_size(on), color=THEME[on]["title"])
+
     def _apply_style(self) -> None:
         on = self._presentation
         theme = THEME[on]
@@ -147,7 +157,7 @@ class LivePlot(pg.PlotWidget):
         font.setPointSize(AXIS_FONT_PT[on])
         self.setBackground(theme["background"])
         item = self.getPlotItem()
-        item.setTitle(f"<b>{self._title}</b>", size=f"{AXIS_FONT_PT[on] + 2}pt", color=theme["title"])
+        self._set_title()
         for side in ("left", "bottom"):
             axis = item.getAxis(side)
             axis.setTickFont(font)
@@ -158,6 +168,7 @@ class LivePlot(pg.PlotWidget):
         self.legend.setLabelTextColor(theme["text"])
         for sample, label in self.legend.items:
             label.setText(label.text, size=f"{AXIS_FONT_PT[on]}pt", color=theme["text"])
+        self.legend.setColumnCount(1 if on else 2)            # large labels: one per line
         self.empty_label.setStyleSheet(f"color: {theme['hint']}; background: transparent;")
         self.empty_label.setFont(font)
         self._place_empty_label()

@@ -382,7 +382,19 @@ class TrainPanel(QWidget):
         self.device_changed.emit(s.device)
 
     def set_presentation(self, on: bool) -> None:
+        """Larger plot text; the sidebar widens to what its controls need in the larger font
+        (the plots get the rest)."""
         self.plots.set_presentation(on)
+        total = sum(self.splitter.sizes())
+        if on:
+            self._normal_split = self.splitter.sizes()
+            sidebar = self.splitter.widget(0)
+            sidebar.ensurePolished()
+            need = max(sidebar.minimumSizeHint().width(), self.controls.sizeHint().width() + 12,
+                       self.form.needed_width() + 12)
+            self.splitter.setSizes([need, max(1, total - need)])
+        elif getattr(self, "_normal_split", None):
+            self.splitter.setSizes(self._normal_split)
 
     def resolved_device(self) -> str:
         """The device 'auto' stands for on this machine, e.g. 'cuda'."""

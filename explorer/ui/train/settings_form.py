@@ -64,6 +64,16 @@ class SettingsForm(QTabWidget):
         return (self.data_form, self.vqvae_model_form, self.vqvae_train_form,
                 self.prior_model_form, self.prior_train_form)
 
+    def needed_width(self) -> int:
+        """Width that shows every tab's form without a horizontal scroll bar."""
+        need = 0
+        for i in range(self.count()):
+            area = self.widget(i)
+            page = area.widget()
+            page.ensurePolished()
+            need = max(need, page.sizeHint().width() + area.verticalScrollBar().sizeHint().width())
+        return need + 8
+
     def settings(self) -> TrainSettings:
         return self._settings
 

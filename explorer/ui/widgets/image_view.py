@@ -88,7 +88,8 @@ class ImageView(QWidget):
         target = self.image_rect()
         if self._qimage is None:
             p.fillRect(target, QColor(235, 235, 235))
-            p.drawText(target, Qt.AlignCenter | Qt.TextWordWrap, self._message)
+            p.setPen(QColor(30, 30, 30))              # dark on the light box, in any palette
+            p.drawText(target.adjusted(6, 6, -6, -6), Qt.AlignCenter | Qt.TextWordWrap, self._message)
         else:
             p.drawImage(target, self._qimage)
             h, w, _ = self.image.shape
