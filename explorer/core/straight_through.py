@@ -37,13 +37,14 @@ class CaseCurves:
     true_gradient: np.ndarray   # (N,) its derivative: 0 wherever it exists
     surrogate: np.ndarray       # (N,) the gradient the straight-through estimator passes back
     surrogate_name: str
+    surrogate_forward: np.ndarray   # (N,) the smooth function whose derivative that is (x, or sigmoid)
 
 
 def quantize_curves(x: np.ndarray) -> CaseCurves:
     """round(x): staircase forward, true gradient 0, STE gradient 1 (identity)."""
     x = np.asarray(x, dtype=np.float64)
     return CaseCurves(x=x, forward=np.round(x), true_gradient=np.zeros_like(x), surrogate=np.ones_like(x),
-                      surrogate_name="identity (STE)")
+                      surrogate_name="identity (STE)", surrogate_forward=x.copy())
 
 
 def gate_curves(x: np.ndarray, slope: float = 1.0) -> CaseCurves:
@@ -51,7 +52,7 @@ def gate_curves(x: np.ndarray, slope: float = 1.0) -> CaseCurves:
     x = np.asarray(x, dtype=np.float64)
     s = 1.0 / (1.0 + np.exp(-np.clip(slope * x, -60, 60)))
     return CaseCurves(x=x, forward=(x > 0).astype(np.float64), true_gradient=np.zeros_like(x),
-                      surrogate=slope * s * (1 - s), surrogate_name="sigmoid derivative")
+                      surrogate=slope * s * (1 - s), surrogate_name="sigmoid derivative", surrogate_forward=s)
 
 
 def autograd_gradients(x: float, slope: float = 1.0) -> dict[str, float]:
