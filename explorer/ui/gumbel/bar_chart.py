@@ -55,13 +55,19 @@ class BarChart(StyledPlot):
             self.labels[i].setPos(i, v)
         self.getPlotItem().getAxis("bottom").setTicks([[(i, str(i)) for i in range(k)]])
         self.setXRange(-0.6, k - 0.4, padding=0)
-        if self.y_range is not None:
-            self.setYRange(*self.y_range, padding=0)
+        if self.y_range is not None:      # room above 1.0 for the value labels
+            self.setYRange(self.y_range[0], self.y_range[1] + (0.12 if self.presentation else 0.0), padding=0)
         else:
             lo, hi = float(min(0.0, self.values.min(initial=0))), float(max(0.0, self.values.max(initial=0)))
             span = max(hi - lo, 1e-6)
-            self.setYRange(lo - 0.22 * span * (lo < 0), hi + 0.22 * span, padding=0)
+            room = 0.32 if self.presentation else 0.22
+            self.setYRange(lo - room * span * (lo < 0), hi + room * span, padding=0)
         self.restyle()
+
+    def set_presentation(self, on: bool) -> None:
+        super().set_presentation(on)
+        if len(self.values):
+            self.set_values(self.values, self.ghost_values)
 
     def restyle(self) -> None:
         on = self.presentation

@@ -192,3 +192,5 @@ class LogitsEditor(QWidget):
 
     def set_presentation(self, on: bool) -> None:
         self.bars.set_presentation(on)
+        self.bars.setMinimumHeight(230 if on else 130)
+        self.bars.setMaximumHeight(320 if on else 200)

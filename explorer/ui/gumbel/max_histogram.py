@@ -7,7 +7,7 @@ from PySide6.QtWidgets import QWidget
 
 from explorer.core.gumbel_lab import GumbelMaxCheck
 
-from .plot_style import COLORS, StyledPlot, pen
+from .plot_style import COLORS, FONT_PT, THEME, StyledPlot, pen
 
 
 class MaxHistogram(StyledPlot):
@@ -23,6 +23,8 @@ class MaxHistogram(StyledPlot):
         self.addItem(self.expected)
         self.add_legend(self.bars, "share of draws")
         self.add_legend(self.expected, "π = softmax(logits)")
+        self.verdict = pg.TextItem("", anchor=(1.0, 0.0))      # chi-square result, top right of the view
+        self.addItem(self.verdict)
         self.check: GumbelMaxCheck | None = None
         self.restyle()
 
@@ -34,11 +36,13 @@ class MaxHistogram(StyledPlot):
         self.expected.setData(x, check.expected)
         self.getPlotItem().getAxis("bottom").setTicks([[(i, str(i)) for i in range(k)]])
         self.setXRange(-0.6, k - 0.4, padding=0)
-        self.setYRange(0, max(check.frequencies.max(), check.expected.max()) * 1.35, padding=0)
+        self.setYRange(0, max(check.frequencies.max(), check.expected.max()) * (1.6 if self.presentation else 1.4),
+                       padding=0)
         verdict = "consistent with π" if check.p_value > 0.05 else "differs from π"
         draws = f"{check.draws:,}".replace(",", " ")
-        self.set_title(f"Gumbel-max: {draws} draws, seed {check.seed}<br>"
-                       + f"χ² = {check.chi2:.2f}, p = {check.p_value:.3f}: {verdict}")
+        self.set_title(f"Gumbel-max: {draws} draws, seed {check.seed}")
+        self.verdict.setText(f"χ² = {check.chi2:.2f}, p = {check.p_value:.3f}\n{verdict}")
+        self.verdict.setPos(k - 0.45, self.viewRange()[1][1])
 
     def restyle(self) -> None:
         on = self.presentation
@@ -46,3 +50,12 @@ class MaxHistogram(StyledPlot):
         self.expected.setPen(pen(COLORS["black"], on, scale=0.6))
         self.expected.setBrush(pg.mkBrush(COLORS["red"]))
         self.expected.setSize(18 if on else 12)
+        font = self.font()
+        font.setPointSize(FONT_PT[on])
+        self.verdict.setFont(font)
+        self.verdict.setColor(THEME[on]["text"])
+
+    def set_presentation(self, on: bool) -> None:
+        super().set_presentation(on)
+        if self.check is not None:
+            self.set_check(self.check)

@@ -43,11 +43,10 @@ class RoutingPlane(StyledPlot):
         self.addItem(self.image)
         self.boundary = pg.IsocurveItem(level=0.5)
         self.boundary.setParentItem(self.image)
-        self.points = [pg.ScatterPlotItem(symbol=s) for s in ("o", "t")]
+        self.points = [pg.ScatterPlotItem(symbol=s) for s in ("o", "t1")]
         for item in self.points:
             self.addItem(item)
         e = config.extent
-        self.image.setRect(QRectF(-e, -e, 2 * e, 2 * e))
         self.setRange(xRange=(-e, e), yRange=(-e, e), padding=0)
         self.expert_map = np.zeros((config.grid, config.grid), dtype=np.int64)
         self.restyle()
@@ -58,6 +57,8 @@ class RoutingPlane(StyledPlot):
         # ImageItem indexes (x, y); the maps are (row = x2, column = x1)
         self.image.setImage(np.transpose(expert_image(state.expert_map, self.config.experts), (1, 0, 2)),
                             levels=(0, 255))
+        e = self.config.extent
+        self.image.setRect(QRectF(-e, -e, 2 * e, 2 * e))     # after setImage: the pixel -> plane scale
         self.boundary.setData(state.class_map.T)
         for label, item in enumerate(self.points):
             mask = snapshot.train_labels == label
@@ -78,14 +79,13 @@ class ExpertLoad(StyledPlot):
     """Share of held-out points each expert runs, both routers side by side."""
 
     def __init__(self, experts: int) -> None:
-        super().__init__("Expert load: share of held-out points", "moeExpertLoad", "Expert load bar chart",
-                         x_label="expert", y_label="share", legend=2)
+        super().__init__("Expert load (filled: Gumbel, dashed: argmax)", "moeExpertLoad", "Expert load bar chart",
+                         x_label="expert", y_label="share of held-out points")
         self.setMouseEnabled(x=False, y=False)
         self.experts = experts
         self.bars = {name: pg.BarGraphItem(x=[], height=[], width=0.38) for name in ROUTERS}
-        for name, bars in self.bars.items():
+        for bars in self.bars.values():
             self.addItem(bars)
-            self.add_legend(bars, ROUTER_TITLES[name])
         self.getPlotItem().getAxis("bottom").setTicks([[(i, str(i)) for i in range(experts)]])
         self.setXRange(-0.6, experts - 0.4, padding=0)
         self.setYRange(0, 1.25, padding=0)

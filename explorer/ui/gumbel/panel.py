@@ -19,6 +19,7 @@ from .playground import Playground
 from .ste_cases import SteCaseStudies
 
 MIN_PAGE = {"playground": (1100, 590), "gradients": (800, 560), "ste": (1000, 580), "routing": (1000, 590)}
+PRESENTATION_SCALE = (1.4, 1.5)     # pages grow with the fonts (x 1.6); the scroll areas take the rest
 
 
 class _FillLayout(QVBoxLayout):
@@ -78,8 +79,10 @@ class GumbelPanel(QWidget):
         self.ste = SteCaseStudies()
         self.routing = MoeRouting()
         self.tabs = named(QTabWidget(), "gumbelTabs", "Gumbel-Softmax sections")
+        self.pages = {"playground": self.playground, "gradients": self._gradients_page(), "ste": self.ste,
+                      "routing": self.routing}
         self.tabs.addTab(_scrolling(self.playground, "gumbelPlayground", MIN_PAGE["playground"]), "Temperature")
-        self.tabs.addTab(_scrolling(self._gradients_page(), "gumbelEstimators", MIN_PAGE["gradients"]),
+        self.tabs.addTab(_scrolling(self.pages["gradients"], "gumbelEstimators", MIN_PAGE["gradients"]),
                          "Gradient estimators && annealing")
         self.tabs.addTab(_scrolling(self.ste, "steCaseStudies", MIN_PAGE["ste"]), "Straight-through")
         self.tabs.addTab(_scrolling(self.routing, "moeRouting", MIN_PAGE["routing"]), "Gumbel routing (MoE)")
@@ -124,6 +127,10 @@ class GumbelPanel(QWidget):
     def set_presentation(self, on: bool) -> None:
         for part in (self.playground, self.gradients, self.anneal, self.ste, self.routing):
             part.set_presentation(on)
+        sx, sy = PRESENTATION_SCALE if on else (1.0, 1.0)
+        for key, page in self.pages.items():
+            w, h = MIN_PAGE[key]
+            page.setMinimumSize(int(w * sx), int(h * sy))
 
     def save_settings(self, settings: QSettings) -> None:
         settings.setValue("tab", self.tabs.currentIndex())

@@ -64,6 +64,7 @@ class StyledPlot(pg.PlotWidget):
     def add_legend(self, item, label: str) -> None:
         if self.legend is not None:
             self.legend.addItem(item, label)
+            self._apply_style()
 
     def set_title(self, title: str) -> None:
         self._title = title
@@ -107,4 +108,6 @@ class StyledPlot(pg.PlotWidget):
         if self.legend is not None:
             self.legend.setLabelTextSize(f"{FONT_PT[on]}pt")
             self.legend.setLabelTextColor(theme["text"])
+            for _sample, label in self.legend.items:
+                label.setText(label.text, size=f"{FONT_PT[on]}pt", color=theme["text"])
         self._apply_style_title()
