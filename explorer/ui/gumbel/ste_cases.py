@@ -183,20 +183,17 @@ class SteCaseStudies(QWidget):
         return self.timer.isActive()
 
     def _tick(self) -> None:
-        snapshot = None
+        latest = None
         for _ in range(STEPS_PER_TICK):
-            snapshot = next(self._generator, None)
+            snapshot = next(self._generator, None) if self._generator is not None else None
             if snapshot is None:
+                self.timer.stop()
+                self._generator = None
                 break
+            latest = snapshot
             self._history.append((snapshot.step, snapshot.loss_ste, snapshot.loss_plain))
-        if snapshot is None:
-            self.timer.stop()
-            self._generator = None
-            return
-        self._show_snapshot(snapshot)
-        if snapshot.step >= self.config.steps:
-            self.timer.stop()
-            self._generator = None
+        if latest is not None:
+            self._show_snapshot(latest)
 
     def _show_snapshot(self, s: RegressionSnapshot) -> None:
         self.last = s
