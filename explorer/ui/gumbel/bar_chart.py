@@ -48,13 +48,14 @@ class BarChart(StyledPlot):
             self.labels.append(label)
         for i, label in enumerate(self.labels):
             label.setVisible(i < k)
+        shown = labelled_bars(self.values)
         for i in range(k):
             v = self.values[i]
-            self.labels[i].setText(_format(v))
+            self.labels[i].setText(_format(v) if i in shown else "")
             self.labels[i].setAnchor((0.5, 1.0) if v >= 0 else (0.5, 0.0))
             self.labels[i].setPos(i, v)
         self.getPlotItem().getAxis("bottom").setTicks([[(i, str(i)) for i in range(k)]])
-        self.setXRange(-0.6, k - 0.4, padding=0)
+        self.setXRange(-0.75, k - 0.25, padding=0)      # room for the outer bars' labels
         if self.y_range is not None:      # room above 1.0 for the value labels
             self.setYRange(self.y_range[0], self.y_range[1] + (0.12 if self.presentation else 0.0), padding=0)
         else:
@@ -79,6 +80,18 @@ class BarChart(StyledPlot):
         for label in self.labels:
             label.setColor(THEME[on]["text"])
             label.setFont(font)
+
+
+MAX_LABELS_ALL = 5            # up to this K every bar is labelled; above, only the largest few
+
+
+def labelled_bars(values: np.ndarray, most: int = 3) -> set[int]:
+    """Which bars get a value label: all for small K, else the ``most`` largest |values| (not tiny ones)."""
+    if len(values) <= MAX_LABELS_ALL:
+        return set(range(len(values)))
+    size = np.abs(values)
+    order = np.argsort(-size)[:most]
+    return {int(i) for i in order if size[i] >= 0.1 * size.max() and size[i] > 0}
 
 
 def _format(v: float) -> str:

@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QDoubleSpinBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from explorer.core.gumbel_lab import ESTIMATORS, MAX_K, EstimatorStats, estimator_stats
@@ -21,6 +21,7 @@ from .plot_style import COLORS, StyledPlot, pen
 
 ESTIMATOR_COLORS = dict(zip(ESTIMATORS, ("blue", "orange", "green")))
 DRAWS = 2000                   # Monte-Carlo draws per temperature
+RECOMPUTE_DELAY_MS = 150
 SEED = 0
 
 
@@ -29,6 +30,7 @@ class _LogLogPlot(StyledPlot):
         super().__init__(title, object_name, title, x_label="temperature λ", y_label=y_label, legend=legend)
         self.setMouseEnabled(x=False, y=False)
         self.getPlotItem().setLogMode(x=True, y=True)
+        self.set_decade_ticks("bottom", 0.01, 10.0)
         self.curves = {name: self.add_line(name) for name in ESTIMATORS}
         self.marker = pg.InfiniteLine(angle=90, movable=False)
         self.addItem(self.marker)
@@ -76,15 +78,23 @@ class GradientPlot(QWidget):
         self.logits = np.array([2.0, 0.5, 1.0])
         self.temperature = 1.0
         self.stats: EstimatorStats | None = None
+        self.debounce = QTimer(self)               # dragging a logit: recompute once it pauses
+        self.debounce.setSingleShot(True)
+        self.debounce.setInterval(RECOMPUTE_DELAY_MS)
+        self.debounce.timeout.connect(self.recompute)
 
     def target(self) -> np.ndarray:
         return np.array([s.value() for s in self.target_spins[:len(self.logits)]])
 
-    def set_logits(self, logits: np.ndarray) -> None:
+    def set_logits(self, logits: np.ndarray, now: bool = False) -> None:
+        """New logits; the statistics follow ``RECOMPUTE_DELAY_MS`` after the last change (or ``now``)."""
         self.logits = np.asarray(logits, dtype=np.float64).copy()
         for i, spin in enumerate(self.target_spins):
             spin.setVisible(i < len(self.logits))
-        self.recompute()
+        if now:
+            self.recompute()
+        else:
+            self.debounce.start()
 
     def set_temperature(self, value: float) -> None:
         self.temperature = value
@@ -94,12 +104,16 @@ class GradientPlot(QWidget):
 
     def recompute(self) -> None:
         """Monte-Carlo bias and variance, 2000 draws at each of 25 temperatures (about 50 ms)."""
+        self.debounce.stop()
         self.stats = estimator_stats(self.logits, self.target(), draws=DRAWS, seed=SEED)
         t = self.stats.temperatures
         floor = 1e-12                      # log axes: zero bias (exact) is drawn at the floor
         for name in ESTIMATORS:
             self.bias_plot.curves[name].setData(t, np.maximum(self.stats.bias[name], floor))
             self.variance_plot.curves[name].setData(t, np.maximum(self.stats.variance[name], floor))
+        for plot, values in ((self.bias_plot, self.stats.bias), (self.variance_plot, self.stats.variance)):
+            every = np.concatenate([np.maximum(v, floor) for v in values.values()])
+            plot.set_decade_ticks("left", float(every.min()), float(every.max()))
         self.set_temperature(self.temperature)
 
     def _summarise(self) -> None:

@@ -18,8 +18,6 @@ from .moe_routing import MoeRouting
 from .playground import Playground
 from .ste_cases import SteCaseStudies
 
-MIN_PAGE = {"playground": (1100, 590), "gradients": (800, 560), "ste": (1000, 580), "routing": (1000, 590)}
-PRESENTATION_SCALE = (1.4, 1.5)     # pages grow with the fonts (x 1.6); the scroll areas take the rest
 
 
 class _FillLayout(QVBoxLayout):
@@ -31,8 +29,7 @@ class _FillLayout(QVBoxLayout):
         return False
 
 
-def _scrolling(page: QWidget, name: str, minimum: tuple[int, int]) -> QScrollArea:
-    page.setMinimumSize(*minimum)
+def _scrolling(page: QWidget, name: str) -> QScrollArea:
     holder = QWidget()
     layout = _FillLayout(holder)
     layout.setContentsMargins(0, 0, 0, 0)
@@ -81,17 +78,17 @@ class GumbelPanel(QWidget):
         self.tabs = named(QTabWidget(), "gumbelTabs", "Gumbel-Softmax sections")
         self.pages = {"playground": self.playground, "gradients": self._gradients_page(), "ste": self.ste,
                       "routing": self.routing}
-        self.tabs.addTab(_scrolling(self.playground, "gumbelPlayground", MIN_PAGE["playground"]), "Temperature")
-        self.tabs.addTab(_scrolling(self.pages["gradients"], "gumbelEstimators", MIN_PAGE["gradients"]),
+        self.tabs.addTab(_scrolling(self.playground, "gumbelPlayground"), "Temperature")
+        self.tabs.addTab(_scrolling(self.pages["gradients"], "gumbelEstimators"),
                          "Gradient estimators && annealing")
-        self.tabs.addTab(_scrolling(self.ste, "steCaseStudies", MIN_PAGE["ste"]), "Straight-through")
-        self.tabs.addTab(_scrolling(self.routing, "moeRouting", MIN_PAGE["routing"]), "Gumbel routing (MoE)")
+        self.tabs.addTab(_scrolling(self.ste, "steCaseStudies"), "Straight-through")
+        self.tabs.addTab(_scrolling(self.routing, "moeRouting"), "Gumbel routing (MoE)")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.tabs)
         self.playground.logits_changed.connect(self.gradients.set_logits)
         self.playground.temperature_changed.connect(self.gradients.set_temperature)
-        self.gradients.set_logits(self.playground.logits)
+        self.gradients.set_logits(self.playground.logits, now=True)
         self.gradients.set_temperature(self.playground.lam)
 
     def _gradients_page(self) -> QWidget:
@@ -127,10 +124,6 @@ class GumbelPanel(QWidget):
     def set_presentation(self, on: bool) -> None:
         for part in (self.playground, self.gradients, self.anneal, self.ste, self.routing):
             part.set_presentation(on)
-        sx, sy = PRESENTATION_SCALE if on else (1.0, 1.0)
-        for key, page in self.pages.items():
-            w, h = MIN_PAGE[key]
-            page.setMinimumSize(int(w * sx), int(h * sy))
 
     def save_settings(self, settings: QSettings) -> None:
         settings.setValue("tab", self.tabs.currentIndex())
@@ -154,6 +147,7 @@ class GumbelPanel(QWidget):
     def shutdown(self) -> None:
         """Stop timers and the routing worker (the window calls this when it closes)."""
         self.playground.stop()
+        self.gradients.debounce.stop()
         self.ste.stop()
         self.routing.stop()
 

@@ -26,6 +26,7 @@ from .temperature_control import TemperatureControl
 STATS_SEED = 0                # the histogram and the curves use this seed (shown in their titles)
 ANIMATE_MS = 350              # Animate: one new noise draw this often
 STATS_DELAY_MS = 120          # recompute the statistics this long after the last edit
+SIDE_WIDTH = {False: (340, 460), True: (480, 640)}   # the controls column (min, max), normal / presentation
 
 
 class Playground(QWidget):
@@ -58,8 +59,8 @@ class Playground(QWidget):
         self.sample_bars = BarChart("sample y", "gumbelSampleBars", "Gumbel-Softmax sample y", COLORS["orange"])
         self.noise_bars = BarChart("noise g", "gumbelNoiseBars", "Gumbel noise g", COLORS["purple"],
                                    y_range=None)
-        self.backward_bars = BarChart("backward", "gumbelBackwardBars",
-                                      "Straight-through backward gradient", COLORS["green"], y_range=None)
+        self.backward_bars = BarChart("backward", "gumbelBackwardBars", "Straight-through backward gradient",
+                                      COLORS["green"], y_range=None, y_label="∂ / ∂logits")
         self.histogram = MaxHistogram()
         self.curves = TemperatureCurvesPlot()
         self.explain = named(QLabel(), "gumbelSampleExplanation", "What the sample shows")
@@ -100,8 +101,9 @@ class Playground(QWidget):
         left.addStretch(1)
         side = QWidget()
         side.setLayout(left)
-        side.setMinimumWidth(340)
-        side.setMaximumWidth(460)
+        self.side = side
+        side.setMinimumWidth(SIDE_WIDTH[False][0])
+        side.setMaximumWidth(SIDE_WIDTH[False][1])
         charts = QHBoxLayout()
         for chart in (self.argmax_bars, self.softmax_bars, self.sample_bars, self.backward_bars, self.noise_bars):
             charts.addWidget(chart, 1)
@@ -171,7 +173,7 @@ class Playground(QWidget):
             # backward: the gradient of the chosen output y[k*] w.r.t. the logits is the soft sample's
             grad = softmax_jacobian_vjp(view.soft_sample, np.eye(len(view.soft_sample))[winner], lam)
             self.backward_bars.set_values(grad)
-            self.backward_bars.set_title(f"backward: ∂y<sub>{winner}</sub>/∂logits")
+            self.backward_bars.set_title(f"backward ∂y<sub>{winner}</sub>")
         else:
             self.sample_bars.set_values(view.soft_sample)
             self.sample_bars.set_title("sample y")
@@ -198,6 +200,8 @@ class Playground(QWidget):
         self.stats_timer.stop()
 
     def set_presentation(self, on: bool) -> None:
+        self.side.setMinimumWidth(SIDE_WIDTH[on][0])
+        self.side.setMaximumWidth(SIDE_WIDTH[on][1])
         self.editor.set_presentation(on)
         for plot in (self.argmax_bars, self.softmax_bars, self.sample_bars, self.noise_bars, self.backward_bars,
                      self.histogram, self.curves):

@@ -2,6 +2,7 @@
 presentation mode (F5), colour-blind-safe colours."""
 from __future__ import annotations
 
+import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont
@@ -13,6 +14,7 @@ COLORS = {"orange": "#E69F00", "sky": "#56B4E9", "green": "#009E73", "yellow": "
 EXPERT_COLORS = ("#E69F00", "#56B4E9", "#009E73", "#CC79A7", "#0072B2", "#D55E00", "#F0E442", "#999999")
 LINE_WIDTH = {False: 2.0, True: 4.0}          # normal, presentation
 FONT_PT = {False: 10, True: 16}
+MIN_PLOT = {False: (150, 150), True: (240, 230)}   # plots never shrink below this (scroll instead)
 THEME = {False: {"background": "w", "axis": "#444444", "text": "#222222", "fg": "#000000"},
          True: {"background": "k", "axis": "#dddddd", "text": "#ffffff", "fg": "#ffffff"}}
 
@@ -52,7 +54,7 @@ class StyledPlot(pg.PlotWidget):
         self.legend = pg.LegendItem(colCount=int(legend), labelTextSize="9pt", verSpacing=-6) if legend else None
         if self.legend is not None:
             item.layout.addItem(self.legend, 4, 1)
-        self.setMinimumSize(180, 150)
+        self.setMinimumSize(*MIN_PLOT[False])
         self._apply_style()
 
     def add_line(self, label: str) -> pg.PlotDataItem:
@@ -75,8 +77,15 @@ class StyledPlot(pg.PlotWidget):
 
     def set_presentation(self, on: bool) -> None:
         self.presentation = bool(on)
+        self.setMinimumSize(*MIN_PLOT[self.presentation])
         self._apply_style()
         self.restyle()
+
+    def set_decade_ticks(self, axis: str, low: float, high: float) -> None:
+        """On a log axis, label only the powers of ten (pyqtgraph's minor labels collide)."""
+        decades = list(range(int(np.floor(np.log10(low))), int(np.ceil(np.log10(high))) + 1))
+        step = 1 if len(decades) <= 5 else 2 if len(decades) <= 10 else 3     # at most about five labels
+        self.getPlotItem().getAxis(axis).setTicks([[(d, f"{10.0 ** d:g}") for d in decades if d % step == 0], []])
 
     def restyle(self) -> None:
         """Re-apply pens and brushes (subclasses)."""

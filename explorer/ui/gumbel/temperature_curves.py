@@ -25,6 +25,7 @@ class TemperatureCurvesPlot(StyledPlot):
                          x_label="temperature λ (log scale)", legend=1, parent=parent)
         self.setMouseEnabled(x=False, y=False)
         self.getPlotItem().setLogMode(x=True)
+        self.set_decade_ticks("bottom", 0.01, 10.0)
         self.curves = {}
         for key, label, _ in self.SERIES:
             self.curves[key] = self.add_line(label)
@@ -40,7 +41,7 @@ class TemperatureCurvesPlot(StyledPlot):
         self.curves["expected_max"].setData(t, data.expected_max)
         self.curves["entropy"].setData(t, data.expected_entropy / math.log(k))
         self.curves["distance"].setData(t, data.mean_distance)
-        self.setXRange(math.log10(t[0]), math.log10(t[-1]), padding=0.02)
+        self.setXRange(math.log10(t[0]), math.log10(t[-1]), padding=0.04)
         self.setYRange(0, 1.05, padding=0)
         self.set_title(f"Soft samples over λ ({data.draws} draws, seed {data.seed})")
 
