@@ -209,3 +209,27 @@ def test_settings_round_trip(panel, qtbot, app_state, tmp_path):
     other.restore_settings(settings)
     assert other.playground.lam == pytest.approx(0.1)
     np.testing.assert_allclose(other.playground.logits, [1.0, -1.0, 0.0, 2.0])
+
+
+def test_dragging_a_logit_bar_follows_the_mouse(panel, qtbot):
+    from PySide6.QtCore import QEvent
+    from PySide6.QtGui import QMouseEvent
+    from PySide6.QtWidgets import QApplication
+    bars = panel.findChild(QWidget, "gumbelLogitBars")
+    view_box = bars.getPlotItem().vb
+
+    def send(kind, x: float, y: float, buttons) -> None:
+        pos = QPointF(bars.mapFromScene(view_box.mapViewToScene(QPointF(x, y))))
+        event = QMouseEvent(kind, pos, bars.viewport().mapToGlobal(pos), Qt.MouseButton.LeftButton, buttons,
+                            Qt.KeyboardModifier.NoModifier)
+        QApplication.sendEvent(bars.viewport(), event)
+
+    before = panel.current_sample().copy()
+    send(QEvent.Type.MouseButtonPress, 2.0, 1.0, Qt.MouseButton.LeftButton)
+    for y in np.linspace(1.0, 4.0, 8):                             # drifting sideways keeps bar 2
+        send(QEvent.Type.MouseMove, 2.3, float(y), Qt.MouseButton.LeftButton)
+    send(QEvent.Type.MouseButtonRelease, 2.3, 4.0, Qt.MouseButton.NoButton)
+    assert panel.playground.logits[2] == pytest.approx(4.0, abs=0.2)
+    np.testing.assert_allclose(panel.playground.logits[:2], lab.NOTES_LOGITS[:2])
+    assert panel.findChild(QWidget, "gumbelLogit2").value() == pytest.approx(panel.playground.logits[2], abs=0.01)
+    assert not np.allclose(panel.current_sample(), before)
