@@ -233,3 +233,17 @@ def test_dragging_a_logit_bar_follows_the_mouse(panel, qtbot):
     np.testing.assert_allclose(panel.playground.logits[:2], lab.NOTES_LOGITS[:2])
     assert panel.findChild(QWidget, "gumbelLogit2").value() == pytest.approx(panel.playground.logits[2], abs=0.01)
     assert not np.allclose(panel.current_sample(), before)
+
+
+def test_moe_restart_replaces_the_run_cleanly(panel, qtbot):
+    routing = panel.findChild(QWidget, "moeRouting")
+    start = child(panel, QPushButton, "moeStart")
+    qtbot.mouseClick(start, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: routing.last is not None, timeout=20_000)
+    first = routing.run
+    qtbot.mouseClick(start, Qt.MouseButton.LeftButton)             # Restart while it trains
+    assert routing.run is not first and first.is_done
+    qtbot.waitUntil(lambda: routing.last is not None and routing.last.done, timeout=60_000)
+    steps = [step for step, _, _ in routing.history["gumbel"]]
+    assert steps == sorted(steps) and steps[0] == 0                # one run's history, from the start
+    qtbot.waitUntil(lambda: not child(panel, QPushButton, "moePause").isEnabled(), timeout=10_000)  # finished

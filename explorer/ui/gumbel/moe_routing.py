@@ -194,10 +194,12 @@ class MoeRouting(QWidget):
     def stop(self, timeout_s: float = 10.0) -> None:
         """Quit the run (if any) and wait for its thread."""
         if self.run is not None:
-            self.run.quit()
-            self.run.wait(timeout_s)
-            self.run.snapshot.disconnect(self._on_snapshot)
-            self.run = None
+            run, self.run = self.run, None
+            run.quit()
+            for signal in (run.snapshot, run.finished, run.paused, run.resumed):
+                signal.disconnect()                    # a late signal of the old run must not touch the view
+            if run.wait(timeout_s):
+                run.deleteLater()
 
     def _on_finished(self) -> None:
         self.pause_button.setEnabled(False)

@@ -76,10 +76,8 @@ class GumbelPanel(QWidget):
         self.ste = SteCaseStudies()
         self.routing = MoeRouting()
         self.tabs = named(QTabWidget(), "gumbelTabs", "Gumbel-Softmax sections")
-        self.pages = {"playground": self.playground, "gradients": self._gradients_page(), "ste": self.ste,
-                      "routing": self.routing}
         self.tabs.addTab(_scrolling(self.playground, "gumbelPlayground"), "Temperature")
-        self.tabs.addTab(_scrolling(self.pages["gradients"], "gumbelEstimators"),
+        self.tabs.addTab(_scrolling(self._gradients_page(), "gumbelEstimators"),
                          "Gradient estimators && annealing")
         self.tabs.addTab(_scrolling(self.ste, "steCaseStudies"), "Straight-through")
         self.tabs.addTab(_scrolling(self.routing, "moeRouting"), "Gumbel routing (MoE)")
@@ -118,7 +116,7 @@ class GumbelPanel(QWidget):
 
     def is_busy(self) -> bool:
         """True while the routing run trains (screenshots wait for it)."""
-        return False
+        return self.routing.is_running()
 
     # -- window hooks -----------------------------------------------------------------------
     def set_presentation(self, on: bool) -> None:
