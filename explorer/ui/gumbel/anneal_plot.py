@@ -19,8 +19,9 @@ class AnnealPlot(QWidget):
         super().__init__(parent)
         named(self, "gumbelAnnealPlot", "Temperature annealing schedule")
         self.form = training_form_schedule()
-        self.plot = StyledPlot("λ_t = max(λ_min, λ_0·exp(−r t))", "gumbelAnnealCurve", "Annealing curve",
-                               x_label="training step t", y_label="λ", legend=2)
+        self.plot = StyledPlot("λ<sub>t</sub> = max(λ<sub>min</sub>, λ<sub>0</sub>·exp(−r t)): yours (solid), "
+                               "the Gumbel VQ-VAE training form's (dashed)", "gumbelAnnealCurve", "Annealing curve",
+                               x_label="training step t", y_label="λ")
         self.plot.setMouseEnabled(x=False, y=False)
         self.yours = self.plot.add_line("your schedule")
         self.training = self.plot.add_line("Gumbel VQ-VAE training form (VQVAEConfig)")
@@ -71,6 +72,7 @@ class AnnealPlot(QWidget):
         if np.isfinite(floor):
             self.floor_line.setValue(floor)
         self.plot.setXRange(0, horizon, padding=0.01)
+        self.plot.setYRange(0, 1.08 * max(mine.start, form.start, mine.minimum), padding=0)
         self.label.setText(
             f"Yours reaches λ_min = {mine.minimum:g} at step {floor:,.0f}. ".replace(",", " ") +
             f"Training form (VQVAEConfig): λ₀ = {form.start:g}, r = {form.rate:g}, λ_min = {form.minimum:g}, "

@@ -102,6 +102,7 @@ class GumbelPanel(QWidget):
         split.addWidget(anneal_box)
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 2)
+        self.anneal.plot.setMinimumHeight(200)
         QVBoxLayout(page).addWidget(split)
         return page
 
