@@ -140,3 +140,37 @@ def test_score_images_gives_every_score_and_ratio_zero_against_itself() -> None:
     assert same_vqvae(vqvae, vqvae)
     other = VQVAE(VQVAEConfig(hidden_channels=16, res_channels=8, num_codes=8, code_dim=4)).eval()
     assert not same_vqvae(vqvae, other)
+
+
+def test_one_image_report_matches_the_batch_scores_and_heatmap_covers_the_image() -> None:
+    from explorer.core.anomaly import image_likelihood
+    from explorer.core.anomaly_sets import heatmap_rgb
+    torch.manual_seed(0)
+    vqvae = VQVAE(VQVAEConfig(hidden_channels=16, res_channels=8, num_codes=8, code_dim=4)).eval()
+    prior = build_prior(PriorConfig(num_codes=8, height=7, width=7, channels=16, layers=2, head_channels=16)).eval()
+    images = torch.rand(2, 1, 28, 28, generator=torch.Generator().manual_seed(4))
+    one = image_likelihood(vqvae, prior, images[1])
+    batch = score_images(vqvae, prior, images)
+    assert one.nll == pytest.approx(batch.scores["nll"][1], rel=1e-6)
+    assert one.bits == pytest.approx(one.nll / math.log(2))
+    assert one.codes.shape == one.position_nll.shape == (7, 7) and one.decoded.shape == (1, 28, 28)
+    rgb = heatmap_rgb(one.decoded, one.position_nll, vmax=math.log(8))
+    assert rgb.shape == (28, 28, 3) and rgb.dtype == np.uint8
+    hot = np.zeros((7, 7)); hot[2, 3] = 10.0                     # one very surprising cell: its 4x4 pixels are red
+    tinted = heatmap_rgb(np.zeros((1, 28, 28)), hot, vmax=1.0)
+    assert tinted[8:12, 12:16, 0].min() > 100 and tinted[:8, :, 0].max() == 0
+
+
+def test_class_sets_split_held_out_images_by_the_priors_classes() -> None:
+    from explorer.core.anomaly_sets import class_sets, describe_classes, prior_classes
+    from explorer.core.data import ImageSet
+    labels = torch.tensor([1, 5, 2, 7, 5, 4, 0])
+    data = ImageSet(torch.zeros(7, 1, 28, 28, dtype=torch.uint8), labels)
+    assert prior_classes({"prior": {"data": {"classes": [4, 1, 2, 3]}}}) == (1, 2, 3, 4)
+    assert prior_classes({}) is None
+    assert describe_classes((1, 2, 3, 4)) == "1–4" and describe_classes((0, 5, 6, 7)) == "0, 5–7"
+    sets = class_sets(data, (1, 2, 3, 4), "validation")
+    assert sets["in"].labels.tolist() == [1, 2, 4]
+    assert sets["others"].labels.tolist() == [5, 7, 5, 0]
+    assert sets["class:5"].labels.tolist() == [5, 5] and sets["class:5"].names[0] == "validation #1 (label 5)"
+    assert set(class_sets(data, None, "v")) == {"in"}

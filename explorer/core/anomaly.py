@@ -270,3 +270,32 @@ def least_likely(scores: np.ndarray, n: int) -> np.ndarray:
     """Indices of the n highest scores (most anomalous first; ties keep the original order)."""
     order = np.argsort(-np.asarray(scores, dtype=np.float64), kind="mergesort")
     return order[:n]
+
+
+@dataclass
+class ImageLikelihood:
+    """One image as the prior sees it: its code grid, where it is surprising, and its scores."""
+    codes: np.ndarray              # int64 (h, w)
+    position_nll: np.ndarray       # float64 (h, w), nats; sums to -log p(z)
+    decoded: np.ndarray            # float32 (C, H, W): the VQ-VAE's decoding of the codes
+    scores: dict[str, float]       # kind -> score (higher = more anomalous); "ratio" only with a background
+
+    @property
+    def nll(self) -> float:
+        return float(self.position_nll.sum())
+
+    @property
+    def bits(self) -> float:
+        return float(nats_to_bits(self.nll))
+
+
+@torch.no_grad()
+def image_likelihood(vqvae, prior, image: torch.Tensor | np.ndarray, background_prior=None,
+                     compressor: str = "adaptive-codes") -> ImageLikelihood:
+    """Score one image (C, H, W) (uint8, or float in [0, 1]) and decode its code grid."""
+    x = as_float_images(torch.as_tensor(np.asarray(image))[None])            # (1, C, H, W)
+    scored = score_images(vqvae, prior, x, background_prior, compressor)
+    codes = torch.from_numpy(scored.likelihoods.codes)
+    decoded = vqvae.decode(codes.to(vqvae.device)).clamp(0, 1)[0].cpu().numpy().astype(np.float32)
+    return ImageLikelihood(scored.likelihoods.codes[0], scored.likelihoods.position_nll[0], decoded,
+                           {k: float(v[0]) for k, v in scored.scores.items()})
