@@ -112,3 +112,40 @@ def heatmap_rgb(decoded: np.ndarray, position_nll: np.ndarray, vmax: float | Non
 def uniform_nats(num_codes: int) -> float:
     """-log p of one code under a uniform guess, log K: the heatmap's scale."""
     return math.log(num_codes)
+
+
+def registry_subset(name: str, root: str | None, image_size: int, channels: int, limit: int = 2000,
+                    holdout_last: int = 1000) -> ImageSubset:
+    """The held-out last ``holdout_last`` images of a registry dataset (e.g. Fashion-MNIST), as the model sees them.
+
+    Raises DataError (plain message) when the files are not in ``root``.
+    """
+    from .data import DATASETS, DataConfig, load_data
+    spec = DATASETS[name]
+    cfg = DataConfig(name=name, root=root, holdout_last=holdout_last,
+                     image_size=None if spec.image_size == image_size else image_size,
+                     grayscale=channels == 1 and spec.channels != 1)
+    data = load_data(cfg).val
+    if data.images.shape[1] != channels:
+        from .data import DataError
+        raise DataError(f"{spec.title} has {data.images.shape[1]} channels; this model reads {channels}.")
+    return subset(data, np.ones(len(data), bool), f"{spec.title} (held-out last {holdout_last})",
+                  spec.title, limit)
+
+
+def folder_subset(folder: str, image_size: int, channels: int, limit: int = 2000) -> ImageSubset:
+    """Every image below ``folder`` (at most ``limit``), resized and converted to the model's input."""
+    from pathlib import Path
+
+    import torch
+
+    from .data.formats import DataError, list_image_folder, read_image_files
+    listing = list_image_folder(Path(folder))
+    files = listing.files[:limit]
+    images = read_image_files(files, image_size=image_size, grayscale=channels == 1)
+    if images.shape[1] != channels:
+        raise DataError(f"The images in {folder} have {images.shape[1]} channels; this model reads {channels}.")
+    data = ImageSet(torch.from_numpy(images), torch.full((len(files),), -1, dtype=torch.long))
+    out = subset(data, np.ones(len(files), bool), f"folder {Path(folder).name}", "file", limit)
+    out.names = [str(f.relative_to(folder)) for f in files]
+    return out
