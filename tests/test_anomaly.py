@@ -174,3 +174,26 @@ def test_class_sets_split_held_out_images_by_the_priors_classes() -> None:
     assert sets["others"].labels.tolist() == [5, 7, 5, 0]
     assert sets["class:5"].labels.tolist() == [5, 5] and sets["class:5"].names[0] == "validation #1 (label 5)"
     assert set(class_sets(data, None, "v")) == {"in"}
+
+
+def test_shifted_moves_pixels_and_fills_zeros() -> None:
+    from explorer.core.anomaly import shifted
+    x = torch.arange(16.0).reshape(1, 1, 4, 4)
+    down_right = shifted(x, 1, 1)
+    assert torch.equal(down_right[0, 0, 1:, 1:], x[0, 0, :-1, :-1])
+    assert down_right[0, 0, 0].abs().sum() == 0 and down_right[0, 0, :, 0].abs().sum() == 0
+    assert torch.equal(shifted(x, -1, 0)[0, 0, :-1], x[0, 0, 1:]) and shifted(x, -1, 0)[0, 0, -1].sum() == 0
+    assert torch.equal(shifted(x, 0, 0), x)
+
+
+def test_shift_averaged_scores_are_the_mean_over_the_shifted_copies() -> None:
+    from explorer.core.anomaly import shifted
+    torch.manual_seed(0)
+    vqvae = VQVAE(VQVAEConfig(hidden_channels=16, res_channels=8, num_codes=8, code_dim=4)).eval()
+    prior = build_prior(PriorConfig(num_codes=8, height=7, width=7, channels=16, layers=2, head_channels=16)).eval()
+    images = torch.rand(3, 1, 28, 28, generator=torch.Generator().manual_seed(5))
+    averaged = score_images(vqvae, prior, images, shifts=1)
+    copies = [score_images(vqvae, prior, shifted(images, dy, dx)).scores["nll"]
+              for dy in (-1, 0, 1) for dx in (-1, 0, 1)]
+    np.testing.assert_allclose(averaged.scores["nll"], np.mean(copies, axis=0), rtol=1e-9)
+    np.testing.assert_allclose(averaged.likelihoods.nll, score_images(vqvae, prior, images).scores["nll"])

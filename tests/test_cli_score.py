@@ -113,3 +113,15 @@ def test_missing_corrupt_and_empty_inputs_give_one_line(setup, tmp_path) -> None
                           "broken.png")
     assert_one_line_error(*run("score", str(tmp_path), "--bundle", str(setup["in"]))[::2], "no images")
     assert_one_line_error(*run("score", str(setup["a"]), "--bundle", str(tmp_path))[::2], "")
+
+
+def test_shift_averaging_is_the_cores_and_bad_values_are_refused(setup) -> None:
+    from explorer.core.anomaly import score_images
+    from explorer.core.bundle import load_bundle
+    code, out, err = run("score", str(setup["a"]), "--bundle", str(setup["in"]), "--shifts", "1", "--json")
+    assert code == 0, err
+    bundle = load_bundle(setup["in"])
+    expected = score_images(bundle.vqvae, bundle.prior, torch.from_numpy(setup["images"][:1, None]), shifts=1)
+    assert json.loads(out)[0]["score"] == pytest.approx(float(expected.scores["nll"][0]), abs=1e-5)
+    assert_one_line_error(*run("score", str(setup["a"]), "--bundle", str(setup["in"]), "--shifts", "9")[::2],
+                          "--shifts")

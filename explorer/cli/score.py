@@ -5,7 +5,9 @@
 
 Methods (see explorer.core.anomaly): ``nll`` = -log p(z) in nats; ``ratio`` = -log p_in(z) +
 log p_bg(z) in nats (needs --background, a bundle with the same VQ-VAE); ``complexity`` =
--log2 p(z) - L in bits, L from --compressor.
+-log2 p(z) - L in bits, L from --compressor. ``--shifts 1`` averages the score over the image
+moved by up to one pixel (9 copies): on mnist-1to4 the ratio then reaches AUROC 0.97+ (see
+trained_models/mnist-1to4/MODEL_CARD.md).
 """
 from __future__ import annotations
 
@@ -32,6 +34,8 @@ def add_score_parser(sub) -> None:
                    help="background bundle for --method ratio: a prior over the same VQ-VAE's codes")
     p.add_argument("--compressor", choices=COMPRESSORS, default=COMPRESSORS[0],
                    help=f"L(x) for --method complexity (default {COMPRESSORS[0]})")
+    p.add_argument("--shifts", type=int, default=0, metavar="S",
+                   help="average the score over the image moved by -S..S pixels ((2S+1)^2 copies; default 0 = off)")
     p.add_argument("--json", action="store_true", help="print JSON (the only output format; kept for scripts)")
 
 
@@ -61,6 +65,8 @@ def _bundle_with_prior(path: str, what: str):
 
 
 def run_score(args: argparse.Namespace) -> int:
+    if not 0 <= args.shifts <= 4:
+        raise CliError(f"--shifts must be between 0 and 4, got {args.shifts}")
     bundle = _bundle_with_prior(args.bundle, "bundle")
     background = None
     if args.method == "ratio":
@@ -80,7 +86,7 @@ def run_score(args: argparse.Namespace) -> int:
         raise CliError(f"the images have {images.shape[1]} channels but the VQ-VAE expects {vq.in_channels}")
     import torch
     scored = score_images(bundle.vqvae, bundle.prior, torch.from_numpy(images), background_prior=background,
-                          compressor=args.compressor)
+                          compressor=args.compressor, shifts=args.shifts)
     scores = scored.scores[args.method]
     rows = [{"name": name, "score": round(float(s), 6)} for (name, _), s in zip(files, scores)]
     if not all(math.isfinite(r["score"]) for r in rows):

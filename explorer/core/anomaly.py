@@ -179,23 +179,52 @@ def complexity_score(nll_in: np.ndarray, compressed_bits: np.ndarray) -> np.ndar
 @dataclass
 class ScoredImages:
     """Every score of a set of images; ``scores[kind]`` is (N,), higher = more anomalous."""
-    likelihoods: Likelihoods                     # under the in-distribution prior
+    likelihoods: Likelihoods                     # under the in-distribution prior (the unshifted images)
     scores: dict[str, np.ndarray]                # kind -> (N,); "ratio" only with a background
 
 
-def score_images(vqvae, prior, images: torch.Tensor | np.ndarray, background_prior=None,
-                 compressor: str = "adaptive-codes", batch_size: int = 500) -> ScoredImages:
-    """All scores of ``images`` (N, C, H, W): nll, complexity, and ratio when a background is given.
+def shifted(images: torch.Tensor, dy: int, dx: int) -> torch.Tensor:
+    """Images (N, C, H, W) moved by (dy, dx) pixels, zeros shifted in (nothing wraps around)."""
+    if dy == 0 and dx == 0:
+        return images
+    _, _, h, w = images.shape
+    padded = F.pad(images, (max(dx, 0), max(-dx, 0), max(dy, 0), max(-dy, 0)))   # (N, C, H+|dy|, W+|dx|)
+    top, left = max(-dy, 0), max(-dx, 0)
+    return padded[:, :, top:top + h, left:left + w]
 
-    The background prior must model the codes of the same VQ-VAE (see :func:`same_vqvae`).
-    """
-    lik = likelihoods(vqvae, prior, images, batch_size)
+
+def _scores_once(vqvae, prior, x: torch.Tensor, background_prior, compressor: str,
+                 batch_size: int) -> tuple[Likelihoods, dict[str, np.ndarray]]:
+    lik = likelihoods(vqvae, prior, x, batch_size)
     scores = {"nll": lik.nll,
-              "complexity": complexity_score(lik.nll, complexity_bits(compressor, lik.codes, images,
+              "complexity": complexity_score(lik.nll, complexity_bits(compressor, lik.codes, x,
                                                                       vqvae.config.num_codes))}
     if background_prior is not None:
         bg = position_nll(background_prior, torch.from_numpy(lik.codes), batch_size=batch_size).sum(axis=(1, 2))
         scores["ratio"] = ratio_score(lik.nll, bg)
+    return lik, scores
+
+
+def score_images(vqvae, prior, images: torch.Tensor | np.ndarray, background_prior=None,
+                 compressor: str = "adaptive-codes", batch_size: int = 500, shifts: int = 0) -> ScoredImages:
+    """All scores of ``images`` (N, C, H, W): nll, complexity, and ratio when a background is given.
+
+    The background prior must model the codes of the same VQ-VAE (see :func:`same_vqvae`).
+    ``shifts`` = s > 0 averages every score over the image moved by -s..s pixels in each
+    direction ((2s+1)^2 copies): the code grid of a digit changes when it moves by one pixel, and
+    the average is less sensitive to where the encoder's 4x4 cells happen to fall.
+    """
+    x = as_float_images(images)
+    lik, scores = _scores_once(vqvae, prior, x, background_prior, compressor, batch_size)
+    if shifts > 0:
+        offsets = [(dy, dx) for dy in range(-shifts, shifts + 1) for dx in range(-shifts, shifts + 1)]
+        total = {k: np.zeros_like(v) for k, v in scores.items()}
+        for dy, dx in offsets:
+            part = scores if (dy, dx) == (0, 0) else \
+                _scores_once(vqvae, prior, shifted(x, dy, dx), background_prior, compressor, batch_size)[1]
+            for k in total:
+                total[k] += part[k]
+        scores = {k: v / len(offsets) for k, v in total.items()}
     return ScoredImages(lik, scores)
 
 
@@ -291,10 +320,10 @@ class ImageLikelihood:
 
 @torch.no_grad()
 def image_likelihood(vqvae, prior, image: torch.Tensor | np.ndarray, background_prior=None,
-                     compressor: str = "adaptive-codes") -> ImageLikelihood:
+                     compressor: str = "adaptive-codes", shifts: int = 0) -> ImageLikelihood:
     """Score one image (C, H, W) (uint8, or float in [0, 1]) and decode its code grid."""
     x = as_float_images(torch.as_tensor(np.asarray(image))[None])            # (1, C, H, W)
-    scored = score_images(vqvae, prior, x, background_prior, compressor)
+    scored = score_images(vqvae, prior, x, background_prior, compressor, shifts=shifts)
     codes = torch.from_numpy(scored.likelihoods.codes)
     decoded = vqvae.decode(codes.to(vqvae.device)).clamp(0, 1)[0].cpu().numpy().astype(np.float32)
     return ImageLikelihood(scored.likelihoods.codes[0], scored.likelihoods.position_nll[0], decoded,
