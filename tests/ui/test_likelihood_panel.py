@@ -115,3 +115,16 @@ def test_a_click_in_the_least_likely_gallery_opens_it_in_the_editor(qtbot, main_
     assert np.array_equal(editor.grid.codes, scored.codes[j])
     assert editor.source_bar.label.text().startswith(scored.subset.names[j])
     assert math.isclose(float(editor.source.image.max()), scored.subset.images[j].max() / 255.0, rel_tol=1e-6)
+
+
+def test_shift_averaging_rescores_the_sets_in_the_worker(qtbot, tiny_bundle) -> None:
+    from explorer.core.anomaly import score_images
+    panel = _panel(qtbot, tiny_bundle)
+    box = panel.findChild(QWidget, "anomalyShiftAverage")
+    qtbot.mouseClick(box, Qt.LeftButton)
+    assert box.isChecked()
+    qtbot.waitUntil(lambda: not panel.is_busy() and "in" in panel.anomaly._scored, timeout=20_000)
+    scored = panel.anomaly._scored["in"]
+    expected = score_images(tiny_bundle.vqvae, tiny_bundle.prior, scored.subset.images, shifts=1).scores["nll"]
+    np.testing.assert_allclose(scored.scores["nll"], expected, rtol=1e-6)
+    assert "±1 px" in panel.findChild(QLabel, "anomalyStatus").text()

@@ -85,6 +85,7 @@ class AnomalyView(QWidget):
         self.background = None
         self.background_name = ""
         self.kind = SCORE_KINDS[0]
+        self.shifts = 0
         self._sources: dict[str, object] = {}       # set key -> ImageSubset or a ("dataset"|"folder", ...) spec
         self._scored: dict[str, ScoredSet] = {}
         self._errors: dict[str, str] = {}
@@ -98,6 +99,7 @@ class AnomalyView(QWidget):
         self._refresh.timeout.connect(self.rescore)
         self.picker.sets_changed.connect(self._sets_changed)
         self.picker.kind_changed.connect(self._kind_changed)
+        self.picker.shifts_changed.connect(self.set_shifts)
         self.scorer.scored.connect(self._set_scored)
         self.scorer.failed.connect(self._set_failed)
         self.threshold.threshold_changed.connect(self._threshold_moved)
@@ -120,7 +122,7 @@ class AnomalyView(QWidget):
         self._scored.clear()
         self._errors.clear()
         self.scorer.set_models(None if bundle is None else bundle.vqvae, None if bundle is None else bundle.prior,
-                               self.background)
+                               self.background, self.shifts)
         self._sets_changed()
 
     def request_refresh(self) -> None:
@@ -130,6 +132,11 @@ class AnomalyView(QWidget):
     def set_background(self, prior, name: str) -> None:
         self.background, self.background_name = prior, name
         self.picker.background.setToolTip(f"Background prior now: {name}. " if prior is not None else f"{name}. ")
+        self.rescore()
+
+    def set_shifts(self, shifts: int) -> None:
+        """Average every score over the image moved by up to ``shifts`` pixels; rescores."""
+        self.shifts = shifts
         self.rescore()
 
     def set_heldout(self, data: ImageSet | None, source: str, what: str) -> None:
@@ -259,6 +266,7 @@ class AnomalyView(QWidget):
         self.threshold.set_scores(s_in, s_out, unit)
         self._fill_gallery(normal, anomalous)
         bg = f" Background prior: {self.background_name}." if self.background is not None else ""
+        bg += " Scores averaged over ±1 px shifts." if self.shifts else ""
         self.status.setText(f"AUROC {aucs[self.kind]:.3f}: the chance that an anomalous image scores higher than "
                             f"a normal one (ties count ½). Held-out images from {self.heldout_what}.{bg}")
 

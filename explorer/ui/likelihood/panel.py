@@ -70,6 +70,7 @@ class LikelihoodPanel(QWidget):
         self.backgrounds.ready.connect(self._background_ready)
         self.backgrounds.unavailable.connect(lambda msg: self._background_ready(None, msg))
         self.anomaly.picker.background_requested.connect(self._choose_background)
+        self.anomaly.picker.shifts_changed.connect(self.single.set_shifts)
         state.bundle_changed.connect(self._rebuild)
         state.weights_updated.connect(self._weights_updated)
         self._rebuild()

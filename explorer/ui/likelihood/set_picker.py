@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QWidget
+from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QPushButton, QWidget
 
 from explorer.core.anomaly import SCORE_KINDS
 
@@ -18,6 +18,7 @@ class SetPicker(QWidget):
     sets_changed = Signal()
     kind_changed = Signal(str)
     background_requested = Signal()
+    shifts_changed = Signal(int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -39,9 +40,14 @@ class SetPicker(QWidget):
         self.in_set.currentIndexChanged.connect(lambda _: self.sets_changed.emit())
         self.out_set.currentIndexChanged.connect(lambda _: self.sets_changed.emit())
         self.kind.currentIndexChanged.connect(lambda _: self.kind_changed.emit(self.kind.currentData()))
+        self.shift_average = named(QCheckBox("±1 px average"), "anomalyShiftAverage",
+                                   "Average scores over shifted copies",
+                                   "Average every score over the image moved by up to one pixel (9 copies, 9× the "
+                                   "time): less sensitive to where the encoder's cells fall")
         self.background.clicked.connect(self.background_requested)
+        self.shift_average.toggled.connect(lambda on: self.shifts_changed.emit(1 if on else 0))
         for w in (QLabel("normal:"), self.in_set, QLabel("vs"), self.out_set, QLabel("score:"), self.kind,
-                  self.background):
+                  self.shift_average, self.background):
             row.addWidget(w)
         row.addStretch(1)
 

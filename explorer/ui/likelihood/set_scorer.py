@@ -28,7 +28,7 @@ class ScoredSet:
     codes: np.ndarray              # int64 (N, h, w)
 
 
-def load_and_score(vqvae, prior, background, source, compressor: str = "adaptive-codes") -> ScoredSet:
+def load_and_score(vqvae, prior, background, source, shifts: int = 0, compressor: str = "adaptive-codes") -> ScoredSet:
     """Runs in the worker: load the set if needed, then score it with copies of the models."""
     cfg = vqvae.config
     if isinstance(source, ImageSubset):
@@ -37,7 +37,7 @@ def load_and_score(vqvae, prior, background, source, compressor: str = "adaptive
         subset = registry_subset(source[1], source[2], cfg.image_size, cfg.in_channels, MAX_SET_IMAGES)
     else:
         subset = folder_subset(source[1], cfg.image_size, cfg.in_channels, MAX_SET_IMAGES)
-    scored = score_images(vqvae, prior, subset.images, background, compressor)
+    scored = score_images(vqvae, prior, subset.images, background, compressor, shifts=shifts)
     return ScoredSet(subset, {k: np.array(v) for k, v in scored.scores.items()}, scored.likelihoods.codes.copy())
 
 
@@ -55,12 +55,14 @@ class SetScorer(QObject):
         self._queue: list[tuple[str, object]] = []
         self._running: tuple[str, int] = ("", -1)
         self._models = (None, None, None)
+        self.shifts = 0
 
-    def set_models(self, vqvae, prior, background) -> None:
-        """New models: forget queued work; results of the running job will be dropped."""
+    def set_models(self, vqvae, prior, background, shifts: int = 0) -> None:
+        """New models (or shift averaging): forget queued work; results of the running job will be dropped."""
         self.generation += 1
         self._queue.clear()
         self._models = (vqvae, prior, background)
+        self.shifts = shifts
 
     def request(self, key: str, source) -> None:
         if any(k == key for k, _ in self._queue) or (self.worker is not None and self._running[0] == key
@@ -80,7 +82,7 @@ class SetScorer(QObject):
         vqvae, prior, background = self._models
         copies = (copy.deepcopy(vqvae).cpu().eval(), copy.deepcopy(prior).cpu().eval(),
                   None if background is None else copy.deepcopy(background).cpu().eval())
-        worker = thread_worker(load_and_score, start_thread=False, ignore_errors=True)(*copies, source)
+        worker = thread_worker(load_and_score, start_thread=False, ignore_errors=True)(*copies, source, self.shifts)
         self._running = (key, self.generation)
         # Bound methods of this QObject: Qt drops the connections if the scorer is destroyed first.
         worker.returned.connect(self._returned)

@@ -61,6 +61,7 @@ class SingleImageView(QWidget):
         layout.addWidget(self.score)
         self.setMinimumWidth(360)
         self.background = None                      # a prior over the same codes, for the ratio
+        self.shifts = 0                             # average the scores over +-shifts pixel moves
         self.result: ImageLikelihood | None = None
         self._splits: DataSplits | None = None
         self._file_image: np.ndarray | None = None
@@ -90,6 +91,10 @@ class SingleImageView(QWidget):
     def set_splits(self, splits: DataSplits | None) -> None:
         self._splits = splits
         self.source_bar.set_validation_available(splits is not None and len(splits.val) > 0)
+
+    def set_shifts(self, shifts: int) -> None:
+        self.shifts = shifts
+        self.refresh()
 
     def set_background(self, prior) -> None:
         self.background = prior
@@ -174,7 +179,7 @@ class SingleImageView(QWidget):
             self.heatmap.set_image(None, why)
             self.score.setText(why)
             return
-        self.result = image_likelihood(bundle.vqvae, bundle.prior, image, self.background)
+        self.result = image_likelihood(bundle.vqvae, bundle.prior, image, self.background, shifts=self.shifts)
         k = bundle.vqvae.config.num_codes
         self.heatmap.set_image(heatmap_rgb(self.result.decoded, self.result.position_nll, vmax=uniform_nats(k)))
         self.score.setText(self.score_text(self.result, k))
