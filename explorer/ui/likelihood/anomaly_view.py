@@ -226,6 +226,14 @@ class AnomalyView(QWidget):
     def is_busy(self) -> bool:
         return self.scorer.busy
 
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        super().showEvent(event)
+        self.scorer.set_paused(False)
+
+    def hideEvent(self, event) -> None:  # noqa: N802 (Qt API): another tab, or the window closes
+        super().hideEvent(event)
+        self.scorer.set_paused(True)
+
     # -- display ----------------------------------------------------------------------------
     def _kind_changed(self, kind: str) -> None:
         self.kind = kind

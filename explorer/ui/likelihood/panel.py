@@ -71,11 +71,25 @@ class LikelihoodPanel(QWidget):
         self.backgrounds.unavailable.connect(lambda msg: self._background_ready(None, msg))
         self.anomaly.picker.background_requested.connect(self._choose_background)
         self.anomaly.picker.shifts_changed.connect(self.single.set_shifts)
-        state.bundle_changed.connect(self._rebuild)
+        state.bundle_changed.connect(self._bundle_changed)
         state.weights_updated.connect(self._weights_updated)
-        self._rebuild()
+        self._rebuild_pending = True            # nothing is computed until the panel is first shown
+        self._weights_stale = False
+
+    def _bundle_changed(self) -> None:
+        self._rebuild_pending = not self.isVisible()
+        if not self._rebuild_pending:
+            self._rebuild()
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        super().showEvent(event)
+        if self._rebuild_pending:
+            self._rebuild()
+        elif self._weights_stale:
+            self._weights_updated("prior")
 
     def _rebuild(self) -> None:
+        self._rebuild_pending = self._weights_stale = False
         bundle = self.state.bundle
         self.setEnabled(bundle is not None)
         self.single.background = None
@@ -114,6 +128,10 @@ class LikelihoodPanel(QWidget):
             self.backgrounds.load(folder, self.state.bundle.vqvae)
 
     def _weights_updated(self, which: str) -> None:
+        """New weights (e.g. training snapshots): refresh while visible, else once when shown."""
+        self._weights_stale = not self.isVisible()
+        if self._weights_stale or self._rebuild_pending:
+            return
         self.single.refresh()
         self.anomaly.request_refresh()
 

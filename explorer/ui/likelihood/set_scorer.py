@@ -56,6 +56,7 @@ class SetScorer(QObject):
         self._running: tuple[str, int] = ("", -1)
         self._models = (None, None, None)
         self.shifts = 0
+        self.paused = False            # while the panel is hidden queued sets wait (the running one finishes)
 
     def set_models(self, vqvae, prior, background, shifts: int = 0) -> None:
         """New models (or shift averaging): forget queued work; results of the running job will be dropped."""
@@ -73,10 +74,14 @@ class SetScorer(QObject):
 
     @property
     def busy(self) -> bool:
-        return self.worker is not None or bool(self._queue)
+        return self.worker is not None or (bool(self._queue) and not self.paused)
+
+    def set_paused(self, paused: bool) -> None:
+        self.paused = paused
+        self._next()
 
     def _next(self) -> None:
-        if self.worker is not None or not self._queue or self._models[1] is None:
+        if self.paused or self.worker is not None or not self._queue or self._models[1] is None:
             return
         key, source = self._queue.pop(0)
         vqvae, prior, background = self._models
