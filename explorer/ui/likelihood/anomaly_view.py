@@ -43,6 +43,7 @@ class AnomalyView(QWidget):
         self.gallery = LeastLikelyGallery()
         self.status = named(QLabel(""), "anomalyStatus", "Anomaly detection status")
         self.status.setWordWrap(True)
+        self._fit_status()
         self.scorer = SetScorer(self)
         plots = QSplitter(Qt.Horizontal)
         plots.addWidget(self.histogram)
@@ -212,16 +213,24 @@ class AnomalyView(QWidget):
         source = self._sources.get(key)
         if isinstance(source, ImageSubset):
             return source.title
-        return {"folder": "the folder"}.get(key, key.split(":")[-1])
+        if key.startswith("dataset:"):
+            return DATASETS[key.split(":", 1)[1]].title
+        return {"folder": "the folder"}.get(key, key)
 
     def _set_scored(self, key: str, result: ScoredSet) -> None:
         self._scored[key] = result
         self._update()
 
     def _set_failed(self, key: str, message: str) -> None:
-        self._errors[key] = message
+        first = message.strip().splitlines()[0] if message.strip() else "unknown error"
+        self._errors[key] = first
         if key in self.picker.keys():
-            self._show_empty(f"Could not score {self._title(key)}: {message}")
+            hint = ""
+            if key.startswith("dataset:"):
+                hint = (" Put its files in the bundle's data folder, or choose another anomalous set "
+                        "(an image folder, or for a prior trained on some classes the other held-out classes).")
+            self._show_empty(f"Could not score {self._title(key)}: {first}{hint}")
+            self.histogram.clear(f"{self._title(key)}: not available")
 
     def is_busy(self) -> bool:
         return self.scorer.busy
@@ -302,6 +311,16 @@ class AnomalyView(QWidget):
         label = f"{scored.subset.names[j]}, {self.kind} score {scored.scores[self.kind][j]:.2f}"
         self.state.open_in_editor(scored.codes[j], label, image=image, kind="image")
 
+    def _fit_status(self) -> None:
+        """Room for two lines of status whatever the splitter does (the font grows in presentation mode)."""
+        self.status.setMinimumHeight(2 * self.status.fontMetrics().lineSpacing() + 6)
+
+    def changeEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        super().changeEvent(event)
+        if event.type() == event.Type.FontChange:
+            self._fit_status()
+
     def set_presentation(self, on: bool) -> None:
         for part in (self.histogram, self.roc, self.gallery, self.table):
             part.set_presentation(on)
+        self._fit_status()

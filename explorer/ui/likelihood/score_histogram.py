@@ -40,12 +40,14 @@ class ScoreHistogram(QWidget):
             counts, _ = np.histogram(s, bins=edges)
             curve.setData(edges, counts / max(len(s), 1))
         self.plot.setLabel("bottom", f"score ({unit})")
+        self.line.setVisible(True)
         set_title(self.plot, title)
         self.plot.enableAutoRange()
 
     def clear(self, message: str = "") -> None:
         self.in_curve.setData([], [])
         self.out_curve.setData([], [])
+        self.line.setVisible(False)
         set_title(self.plot, message)
 
     def set_threshold(self, value: float) -> None:

@@ -2,14 +2,14 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QPushButton, QWidget
+from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from explorer.core.anomaly import SCORE_KINDS
 
 from ..widgets.naming import named
 
-SCORE_TITLES = {"nll": "NLL  −log p(z)", "ratio": "likelihood ratio (Ren et al.)",
-                "complexity": "complexity-corrected (Serrà et al.)"}
+SCORE_TITLES = {"nll": "NLL  −log p(z)", "ratio": "likelihood ratio (Ren et al. 2019)",
+                "complexity": "complexity-corrected (Serrà et al. 2020)"}
 
 
 class SetPicker(QWidget):
@@ -24,8 +24,11 @@ class SetPicker(QWidget):
         super().__init__(parent)
         self.setObjectName("anomalySetBar")
         self.setAccessibleName("Anomaly detection sets")
-        row = QHBoxLayout(self)
-        row.setContentsMargins(0, 0, 0, 0)
+        rows = QVBoxLayout(self)
+        rows.setContentsMargins(0, 0, 0, 0)
+        sets_row, score_row = QHBoxLayout(), QHBoxLayout()
+        rows.addLayout(sets_row)
+        rows.addLayout(score_row)
         self.in_set = named(QComboBox(), "anomalyInSet", "Normal images",
                             "Images the prior should find likely: held-out images of the classes it was trained on")
         self.out_set = named(QComboBox(), "anomalyOutSet", "Anomalous images",
@@ -46,10 +49,15 @@ class SetPicker(QWidget):
                                    "time): less sensitive to where the encoder's cells fall")
         self.background.clicked.connect(self.background_requested)
         self.shift_average.toggled.connect(lambda on: self.shifts_changed.emit(1 if on else 0))
-        for w in (QLabel("normal:"), self.in_set, QLabel("vs"), self.out_set, QLabel("score:"), self.kind,
-                  self.shift_average, self.background):
-            row.addWidget(w)
-        row.addStretch(1)
+        for combo in (self.in_set, self.out_set):
+            combo.setSizeAdjustPolicy(QComboBox.AdjustToContents)
+        sets_row.addWidget(QLabel("normal:"))
+        sets_row.addWidget(self.in_set, 2)
+        sets_row.addWidget(QLabel("vs anomalous:"))
+        sets_row.addWidget(self.out_set, 3)
+        for w in (QLabel("score:"), self.kind, self.shift_average, self.background):
+            score_row.addWidget(w)
+        score_row.addStretch(1)
 
     def set_options(self, ins: list[tuple[str, str]], outs: list[tuple[str, str]]) -> None:
         """(title, key) items; keeps the current choices where they still exist."""
