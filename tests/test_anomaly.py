@@ -197,3 +197,18 @@ def test_shift_averaged_scores_are_the_mean_over_the_shifted_copies() -> None:
               for dy in (-1, 0, 1) for dx in (-1, 0, 1)]
     np.testing.assert_allclose(averaged.scores["nll"], np.mean(copies, axis=0), rtol=1e-9)
     np.testing.assert_allclose(averaged.likelihoods.nll, score_images(vqvae, prior, images).scores["nll"])
+
+
+def test_folder_subset_reads_images_as_the_model_sees_them(tmp_path) -> None:
+    from PIL import Image
+
+    from explorer.core.anomaly_sets import folder_subset
+    from explorer.core.data import DataError
+    (tmp_path / "a").mkdir()
+    Image.fromarray(np.zeros((32, 32, 3), dtype=np.uint8)).save(tmp_path / "big.png")       # resized, made grey
+    Image.fromarray(np.full((28, 28), 255, dtype=np.uint8)).save(tmp_path / "a" / "white.png")
+    sub = folder_subset(str(tmp_path), image_size=28, channels=1)
+    assert sub.images.shape == (2, 1, 28, 28) and sub.images.dtype == np.uint8
+    assert sub.names == ["big.png", "a/white.png"] and sub.labels.tolist() == [-1, 0]
+    with pytest.raises(DataError):
+        folder_subset(str(tmp_path / "missing"), 28, 1)

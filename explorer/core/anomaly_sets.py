@@ -145,7 +145,7 @@ def folder_subset(folder: str, image_size: int, channels: int, limit: int = 2000
     images = read_image_files(files, image_size=image_size, grayscale=channels == 1)
     if images.shape[1] != channels:
         raise DataError(f"The images in {folder} have {images.shape[1]} channels; this model reads {channels}.")
-    data = ImageSet(torch.from_numpy(images), torch.full((len(files),), -1, dtype=torch.long))
+    data = ImageSet(torch.from_numpy(images), torch.tensor(listing.labels[:limit], dtype=torch.long))   # -1: top level
     out = subset(data, np.ones(len(files), bool), f"folder {Path(folder).name}", "file", limit)
     out.names = [str(f.relative_to(folder)) for f in files]
     return out

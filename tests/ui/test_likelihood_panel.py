@@ -128,3 +128,23 @@ def test_shift_averaging_rescores_the_sets_in_the_worker(qtbot, tiny_bundle) -> 
     expected = score_images(tiny_bundle.vqvae, tiny_bundle.prior, scored.subset.images, shifts=1).scores["nll"]
     np.testing.assert_allclose(scored.scores["nll"], expected, rtol=1e-6)
     assert "±1 px" in panel.findChild(QLabel, "anomalyStatus").text()
+
+
+def test_an_image_folder_as_the_anomalous_set_and_a_missing_dataset_said_plainly(qtbot, tiny_bundle, tmp_path):
+    from PIL import Image
+    folder = tmp_path / "odd"
+    folder.mkdir()
+    for i in range(5):
+        Image.fromarray(np.full((28, 28), 40 * i, dtype=np.uint8)).save(folder / f"flat{i}.png")
+    panel = _panel(qtbot, tiny_bundle)
+    out_set = panel.findChild(QComboBox, "anomalyOutSet")
+    out_set.setCurrentIndex(out_set.findData("dataset:fashion-mnist"))       # no files anywhere here
+    status = panel.findChild(QLabel, "anomalyStatus")
+    qtbot.waitUntil(lambda: "Could not score Fashion-MNIST" in status.text(), timeout=20_000)
+    assert "Traceback" not in status.text() and len(status.text().splitlines()) == 1
+    panel.anomaly.choose_folder(str(folder))                                 # what "Image folder…" does
+    qtbot.waitUntil(lambda: not panel.is_busy() and "folder" in panel.anomaly._scored, timeout=20_000)
+    assert out_set.currentData() == "folder"
+    assert panel.anomaly.threshold.scores_out.shape == (5,)
+    assert panel.anomaly._scored["folder"].subset.names == [f"flat{i}.png" for i in range(5)]
+    assert panel.anomaly.roc.auc is not None
