@@ -148,3 +148,12 @@ def test_an_image_folder_as_the_anomalous_set_and_a_missing_dataset_said_plainly
     assert panel.anomaly.threshold.scores_out.shape == (5,)
     assert panel.anomaly._scored["folder"].subset.names == [f"flat{i}.png" for i in range(5)]
     assert panel.anomaly.roc.auc is not None
+
+
+def test_an_empty_set_is_said_plainly(qtbot, tiny_bundle) -> None:
+    tiny_bundle.examples = ImageSet(tiny_bundle.examples.images, torch.full((40,), 7))   # no 1-4 at all
+    panel = LikelihoodPanel(AppState(tiny_bundle))
+    show_sized(qtbot, panel, 1280, 760)
+    status = panel.findChild(QLabel, "anomalyStatus")
+    qtbot.waitUntil(lambda: not panel.is_busy() and "No images in held-out 1–4" in status.text(), timeout=20_000)
+    assert panel.anomaly.roc.auc is None

@@ -25,7 +25,7 @@ from .set_scorer import ScoredSet, SetScorer
 from .threshold_control import ThresholdControl
 
 OTHER_DATASETS = ("fashion-mnist", "kmnist")     # offered as anomalous sets when the bundle's data is MNIST-like
-REFRESH_MS = 500                                  # new training weights rescore at most this often
+REFRESH_MS = 2000                                 # new training weights rescore the sets at most this often
 
 
 class AnomalyView(QWidget):
@@ -262,11 +262,19 @@ class AnomalyView(QWidget):
             return self._scored[in_key], self._scored[out_key]
         return None
 
+    def refresh_view(self) -> None:
+        """Redraw from the scores at hand (e.g. after the status of the held-out data changed)."""
+        self._update()
+
     def _update(self) -> None:
         pair = self._pair()
         if pair is None:
             return
         normal, anomalous = pair
+        empty = [s.subset.title for s in pair if len(s.subset.images) == 0]
+        if empty:
+            self._show_empty(f"No images in {' and '.join(empty)}: choose other sets.")
+            return
         aucs = {k: auroc(normal.scores[k], anomalous.scores[k]) if k in normal.scores else None
                 for k in SCORE_KINDS}
         self.table.set_aucs(aucs, self.kind)

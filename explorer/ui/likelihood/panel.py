@@ -115,7 +115,7 @@ class LikelihoodPanel(QWidget):
         first_line = message.strip().splitlines()[0].rstrip(".:") if message.strip() else "no dataset"
         self.anomaly.heldout_what = f"the bundle's {n} examples ({first_line})"
         self.state.message.emit(message)
-        self.anomaly._update()
+        self.anomaly.refresh_view()
 
     def _background_ready(self, prior, name: str) -> None:
         self.single.set_background(prior)

@@ -37,8 +37,15 @@ def load_and_score(vqvae, prior, background, source, shifts: int = 0, compressor
         subset = registry_subset(source[1], source[2], cfg.image_size, cfg.in_channels, MAX_SET_IMAGES)
     else:
         subset = folder_subset(source[1], cfg.image_size, cfg.in_channels, MAX_SET_IMAGES)
+    if len(subset.images) == 0:                      # nothing to score: the view says so
+        empty = {kind: np.zeros(0) for kind in ("nll", "complexity") + (("ratio",) if background is not None else ())}
+        return ScoredSet(subset, empty, np.zeros((0,) + tuple(prior_grid(prior)), dtype=np.int64))
     scored = score_images(vqvae, prior, subset.images, background, compressor, shifts=shifts)
     return ScoredSet(subset, {k: np.array(v) for k, v in scored.scores.items()}, scored.likelihoods.codes.copy())
+
+
+def prior_grid(prior) -> tuple[int, int]:
+    return prior.config.height, prior.config.width
 
 
 class SetScorer(QObject):
