@@ -121,7 +121,8 @@ class SingleImageView(QWidget):
             self.refresh()
 
     def ask_open(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Score an image", "", "Images (*.png *.jpg *.jpeg *.bmp *.gif *.webp)")
+        path, _ = QFileDialog.getOpenFileName(self, "Score an image", "",
+                                              "Images (*.png *.jpg *.jpeg *.bmp *.gif *.webp)")
         if path:
             self.open_file(Path(path))
 
@@ -182,8 +183,8 @@ class SingleImageView(QWidget):
         k = bundle.vqvae.config.num_codes
         self.heatmap.set_image(heatmap_rgb(self.result.decoded, self.result.position_nll, vmax=uniform_nats(k)))
         self.score.setText(self.score_text(self.result, k))
-        self.scale.setText(f"Heatmap: −log p(z<sub>ij</sub> | z<sub>&lt;ij</sub>) of each code over the decoded image; "
-                           f"black 0 → red → yellow → white ≥ log K = {uniform_nats(k):.2f} nats (a uniform guess). "
+        self.scale.setText(f"Heatmap: −log p(z<sub>ij</sub> | z<sub>&lt;ij</sub>) of each code over the decoded "
+                           f"image; black 0 → red → yellow → white ≥ log K = {uniform_nats(k):.2f} nats (a uniform guess). "
                            f"Most surprising code: {self.result.position_nll.max():.2f} nats.")
 
     @staticmethod
