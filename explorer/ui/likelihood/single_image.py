@@ -184,7 +184,8 @@ class SingleImageView(QWidget):
         self.heatmap.set_image(heatmap_rgb(self.result.decoded, self.result.position_nll, vmax=uniform_nats(k)))
         self.score.setText(self.score_text(self.result, k))
         self.scale.setText(f"Heatmap: −log p(z<sub>ij</sub> | z<sub>&lt;ij</sub>) of each code over the decoded "
-                           f"image; black 0 → red → yellow → white ≥ log K = {uniform_nats(k):.2f} nats (a uniform guess). "
+                           f"image; black 0 → red → yellow → white ≥ log K = {uniform_nats(k):.2f} nats "
+                           f"(a uniform guess). "
                            f"Most surprising code: {self.result.position_nll.max():.2f} nats.")
 
     @staticmethod
