@@ -1,4 +1,4 @@
-"""Command line: ``python -m explorer [gui|train|sample|evaluate|ensemble|screenshot] ...``.
+"""Command line: ``python -m explorer [gui|train|sample|evaluate|ensemble|score|screenshot] ...``.
 
 Only ``gui`` and ``screenshot`` import Qt (lazily); everything else is headless. Mistakes
 a user can make (missing data, a corrupt bundle, an unavailable device) print a plain
@@ -75,6 +75,9 @@ def _dispatch(args) -> int:
     if args.command in ("compress", "decompress"):
         from .compress import run_compress, run_decompress
         return run_compress(args) if args.command == "compress" else run_decompress(args)
+    if args.command == "score":
+        from .score import run_score
+        return run_score(args)
     if args.command == "screenshot":
         from .app import run_screenshot
         return run_screenshot(args)

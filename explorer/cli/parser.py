@@ -1,4 +1,4 @@
-"""The argparse tree: gui, train vqvae, train prior, sample, evaluate, ensemble, screenshot."""
+"""The argparse tree: gui, train vqvae, train prior, sample, evaluate, ensemble, score, screenshot."""
 from __future__ import annotations
 
 import argparse
@@ -7,6 +7,7 @@ from ..core.device import DEVICE_CHOICES
 from .common import add_data_flags
 from .compress import add_compress_parsers
 from .ensemble import add_ensemble_parser
+from .score import add_score_parser
 
 DESCRIPTION = ("Discrete Latent Explorer: train, inspect and teach discrete latent models "
                "(VQ-VAE, PixelCNN priors, Gumbel-Softmax). Without a subcommand the GUI starts.")
@@ -17,6 +18,7 @@ EPILOG = """examples:
   python -m explorer sample --bundle runs/mnist --n 64 --out grid.png
   python -m explorer evaluate --bundle runs/mnist
   python -m explorer ensemble --bundle runs/a --bundle runs/b --out runs/ab
+  python -m explorer score digits/ --bundle runs/a --method ratio --background runs/b --json
   torchrun --nproc_per_node 2 -m explorer train vqvae ...   (data-parallel)"""
 
 
@@ -129,6 +131,7 @@ def build_parser(prog: str = "python -m explorer") -> argparse.ArgumentParser:
 
     add_ensemble_parser(sub)
     add_compress_parsers(sub)
+    add_score_parser(sub)
 
     shot = sub.add_parser("screenshot", help="render a panel of the app to a PNG",
                           description="Render one panel of the app offscreen and save it as a PNG.")

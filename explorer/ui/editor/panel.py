@@ -377,6 +377,8 @@ class LatentEditor(LiveRefreshMixin, QWidget):
         bundle = self.state.bundle
         if bundle is None:
             return
+        if self._rebuild_pending:          # hidden since the bundle changed: build for it now, not when shown
+            self._rebuild()
         num_codes, shape = self._grid_model()
         codes = np.asarray(request.codes, dtype=np.int64)
         if codes.shape != shape or codes.min() < 0 or codes.max() >= num_codes:

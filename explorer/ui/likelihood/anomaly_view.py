@@ -1,0 +1,334 @@
+"""Anomaly detection over datasets: normal vs anomalous scores, threshold rates, ROC, AUCs, least likely images.
+
+Normal = held-out images of the classes the prior was trained on; anomalous = other held-out
+classes, another dataset, or a folder. Every set is scored off the GUI thread (all three
+scores at once, so switching the score is instant); the plots follow the chosen score.
+"""
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QFileDialog, QLabel, QSplitter, QVBoxLayout, QWidget
+
+from explorer.core.anomaly import SCORE_KINDS, SCORE_UNITS, auroc, least_likely, roc_curve
+from explorer.core.anomaly_sets import ImageSubset, class_sets, prior_classes
+from explorer.core.data import DATASETS, ImageSet
+
+from ..state import AppState
+from ..widgets.naming import named
+from .auc_table import AucTable
+from .least_likely import GALLERY_SIZE, LeastLikelyGallery
+from .roc_plot import RocPlot
+from .score_histogram import ScoreHistogram
+from .set_picker import SetPicker
+from .set_scorer import ScoredSet, SetScorer
+from .threshold_control import ThresholdControl
+
+OTHER_DATASETS = ("fashion-mnist", "kmnist")     # offered as anomalous sets when the bundle's data is MNIST-like
+REFRESH_MS = 2000                                 # new training weights rescore the sets at most this often
+
+
+class AnomalyView(QWidget):
+    def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.state = state
+        self.setObjectName("anomalyView")
+        self.setAccessibleName("Anomaly detection")
+        self.picker = SetPicker()
+        self.histogram = ScoreHistogram()
+        self.roc = RocPlot()
+        self.threshold = ThresholdControl()
+        self.table = AucTable()
+        self.table.fit_height()
+        self.gallery = LeastLikelyGallery()
+        self.status = named(QLabel(""), "anomalyStatus", "Anomaly detection status")
+        self.status.setWordWrap(True)
+        self._fit_status()
+        self.scorer = SetScorer(self)
+        plots = QSplitter(Qt.Horizontal)
+        plots.addWidget(self.histogram)
+        plots.addWidget(self.roc)
+        plots.setStretchFactor(0, 3)
+        plots.setStretchFactor(1, 2)
+        side = QWidget()
+        side_layout = QVBoxLayout(side)
+        side_layout.setContentsMargins(0, 0, 0, 0)
+        side_layout.addWidget(self.table)
+        side_layout.addStretch(1)
+        gallery_box = QWidget()
+        gallery_layout = QVBoxLayout(gallery_box)
+        gallery_layout.setContentsMargins(0, 0, 0, 0)
+        gallery_layout.addWidget(QLabel("Least likely (highest score first) — click to open in the latent editor:"))
+        gallery_layout.addWidget(self.gallery, 1)
+        bottom = QSplitter(Qt.Horizontal)
+        bottom.addWidget(side)
+        bottom.addWidget(gallery_box)
+        bottom.setStretchFactor(0, 2)
+        bottom.setStretchFactor(1, 3)
+        top = QWidget()
+        top_layout = QVBoxLayout(top)
+        top_layout.setContentsMargins(0, 0, 0, 0)
+        top_layout.addWidget(plots, 1)
+        top_layout.addWidget(self.threshold)
+        top_layout.addWidget(self.status)
+        self.splitter = QSplitter(Qt.Vertical)
+        self.splitter.setObjectName("anomalySplitter")
+        self.splitter.addWidget(top)
+        self.splitter.addWidget(bottom)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 2)
+        self.splitter.setChildrenCollapsible(False)
+        plots.setMinimumHeight(220)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.picker)
+        layout.addWidget(self.splitter, 1)
+        self.background = None
+        self.background_name = ""
+        self.kind = SCORE_KINDS[0]
+        self.shifts = 0
+        self._sources: dict[str, object] = {}       # set key -> ImageSubset or a ("dataset"|"folder", ...) spec
+        self._scored: dict[str, ScoredSet] = {}
+        self._errors: dict[str, str] = {}
+        self._folder: str | None = None
+        self._previous_out: str | None = None
+        self._gallery_rows: list[tuple[str, int]] = []
+        self.heldout_what = ""
+        self._refresh = QTimer(self)
+        self._refresh.setSingleShot(True)
+        self._refresh.setInterval(REFRESH_MS)
+        self._refresh.timeout.connect(self.rescore)
+        self.picker.sets_changed.connect(self._sets_changed)
+        self.picker.kind_changed.connect(self._kind_changed)
+        self.picker.shifts_changed.connect(self.set_shifts)
+        self.scorer.scored.connect(self._set_scored)
+        self.scorer.failed.connect(self._set_failed)
+        self.threshold.threshold_changed.connect(self._threshold_moved)
+        self.gallery.image_chosen.connect(self._open_in_editor)
+
+    # -- models and sets --------------------------------------------------------------------
+    def reset(self) -> None:
+        """A new bundle: its examples are the held-out set until the validation split arrives."""
+        self.background, self.background_name = None, ""
+        self.rescore()
+        bundle = self.state.bundle
+        if bundle is not None and bundle.examples is not None and len(bundle.examples):
+            self.set_heldout(bundle.examples, "example", "the bundle's examples")
+        else:
+            self.set_heldout(None, "", "")
+
+    def rescore(self) -> None:
+        """Forget every score (new weights or background) and score the chosen sets again."""
+        bundle = self.state.bundle
+        self._scored.clear()
+        self._errors.clear()
+        self.scorer.set_models(None if bundle is None else bundle.vqvae, None if bundle is None else bundle.prior,
+                               self.background, self.shifts)
+        self._sets_changed()
+
+    def request_refresh(self) -> None:
+        if not self._refresh.isActive():
+            self._refresh.start()
+
+    def set_background(self, prior, name: str) -> None:
+        self.background, self.background_name = prior, name
+        self.picker.background.setToolTip(f"Background prior now: {name}. " if prior is not None else f"{name}. ")
+        self.rescore()
+
+    def set_shifts(self, shifts: int) -> None:
+        """Average every score over the image moved by up to ``shifts`` pixels; rescores."""
+        self.shifts = shifts
+        self.rescore()
+
+    def set_heldout(self, data: ImageSet | None, source: str, what: str) -> None:
+        """The held-out images the in/out sets are made of (validation split, or the examples)."""
+        bundle = self.state.bundle
+        self._sources = {}
+        if data is None or bundle is None:
+            self.picker.set_options([], [])
+            return
+        self.heldout_what = what
+        normal = prior_classes(bundle.history)
+        sets = class_sets(data, normal, source)
+        self._sources.update(sets)
+        ins = [(sets["in"].title, "in")]
+        outs = [(s.title, key) for key, s in sets.items() if key.startswith("class:")]
+        if "others" in sets:
+            outs.insert(0, (sets["others"].title, "others"))
+        own = str((bundle.data or {}).get("name", ""))
+        root = (bundle.data or {}).get("root")
+        for name in OTHER_DATASETS:
+            if name != own and DATASETS[name].channels == bundle.vqvae.config.in_channels:
+                self._sources[f"dataset:{name}"] = ("dataset", name, root)
+                outs.append((f"{DATASETS[name].title} (if its files are present)", f"dataset:{name}"))
+        outs.append(("Image folder…", "folder"))
+        self.picker.set_options(ins, outs)
+        if self.picker.out_set.currentData() in (None, "others", "folder"):
+            self.picker.select_out("class:5")                    # the notes' example: 1–4 against 5
+
+    # -- scoring ----------------------------------------------------------------------------
+    def _sets_changed(self) -> None:
+        in_key, out_key = self.picker.keys()
+        if out_key == "folder" and self._folder is None and not self._ask_folder():
+            return
+        self._previous_out = out_key
+        waiting = [key for key in (in_key, out_key) if key is not None and not self._ensure(key)]
+        if in_key is None or out_key is None:
+            self._show_empty("No labelled held-out images to compare: open a bundle whose data is available.")
+        elif waiting and not any(k in self._errors for k in waiting):
+            self._show_empty("Scoring " + " and ".join(self._title(k) for k in waiting) + "…")
+        self._update()
+
+    def _ask_folder(self) -> bool:
+        folder = QFileDialog.getExistingDirectory(self, "Folder of anomalous images")
+        if not folder:
+            if self._previous_out is not None and self._previous_out != "folder":
+                self.picker.select_out(self._previous_out)
+            return False
+        self.choose_folder(folder)
+        return True
+
+    def choose_folder(self, folder: str) -> None:
+        """Use the images below ``folder`` as the anomalous set."""
+        self._folder = folder
+        self._sources["folder"] = ("folder", folder)
+        self._scored.pop("folder", None)
+        self._errors.pop("folder", None)
+        if self.picker.out_set.currentData() != "folder":
+            self.picker.select_out("folder")
+        else:
+            self._sets_changed()
+
+    def _ensure(self, key: str) -> bool:
+        """True when the set is scored; otherwise queue it."""
+        if key in self._scored:
+            return True
+        source = self._sources.get(key)
+        if source is not None and key not in self._errors and self.state.bundle is not None \
+                and self.state.bundle.prior is not None:
+            self.scorer.request(key, source)
+        return False
+
+    def _title(self, key: str) -> str:
+        source = self._sources.get(key)
+        if isinstance(source, ImageSubset):
+            return source.title
+        if key.startswith("dataset:"):
+            return DATASETS[key.split(":", 1)[1]].title
+        return {"folder": "the folder"}.get(key, key)
+
+    def _set_scored(self, key: str, result: ScoredSet) -> None:
+        self._scored[key] = result
+        self._update()
+
+    def _set_failed(self, key: str, message: str) -> None:
+        first = message.strip().splitlines()[0] if message.strip() else "unknown error"
+        self._errors[key] = first
+        if key in self.picker.keys():
+            hint = ""
+            if key.startswith("dataset:"):
+                hint = (" Put its files in the bundle's data folder, or choose another anomalous set "
+                        "(an image folder, or for a prior trained on some classes the other held-out classes).")
+            self._show_empty(f"Could not score {self._title(key)}: {first}{hint}")
+            self.histogram.clear(f"{self._title(key)}: not available")
+
+    def is_busy(self) -> bool:
+        return self.scorer.busy
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        super().showEvent(event)
+        self.scorer.set_paused(False)
+
+    def hideEvent(self, event) -> None:  # noqa: N802 (Qt API): another tab, or the window closes
+        super().hideEvent(event)
+        self.scorer.set_paused(True)
+
+    # -- display ----------------------------------------------------------------------------
+    def _kind_changed(self, kind: str) -> None:
+        self.kind = kind
+        self._update()
+
+    def _show_empty(self, message: str) -> None:
+        self.histogram.clear(message)
+        self.roc.set_curve(None)
+        self.threshold.clear()
+        self.table.set_aucs({}, self.kind)
+        self.gallery.set_images([])
+        self.status.setText(message)
+
+    def _pair(self) -> tuple[ScoredSet, ScoredSet] | None:
+        in_key, out_key = self.picker.keys()
+        if in_key in self._scored and out_key in self._scored:
+            return self._scored[in_key], self._scored[out_key]
+        return None
+
+    def refresh_view(self) -> None:
+        """Redraw from the scores at hand (e.g. after the status of the held-out data changed)."""
+        self._update()
+
+    def _update(self) -> None:
+        pair = self._pair()
+        if pair is None:
+            return
+        normal, anomalous = pair
+        empty = [s.subset.title for s in pair if len(s.subset.images) == 0]
+        if empty:
+            self._show_empty(f"No images in {' and '.join(empty)}: choose other sets.")
+            return
+        aucs = {k: auroc(normal.scores[k], anomalous.scores[k]) if k in normal.scores else None
+                for k in SCORE_KINDS}
+        self.table.set_aucs(aucs, self.kind)
+        if self.kind not in normal.scores:
+            self._show_empty("The likelihood ratio needs a background prior over the same codes: press "
+                             "Background… and pick a bundle with the same VQ-VAE (e.g. the all-digit mnist).")
+            self.table.set_aucs(aucs, self.kind)
+            return
+        s_in, s_out = normal.scores[self.kind], anomalous.scores[self.kind]
+        unit = SCORE_UNITS[self.kind]
+        self.histogram.set_scores(s_in, s_out, unit, f"{normal.subset.title} (blue, {len(s_in)}) vs "
+                                  f"{anomalous.subset.title} (orange, {len(s_out)})")
+        self.roc.set_curve(roc_curve(s_in, s_out))
+        self.threshold.set_scores(s_in, s_out, unit)
+        self._fill_gallery(normal, anomalous)
+        bg = f" Background prior: {self.background_name}." if self.background is not None else ""
+        bg += " Scores averaged over ±1 px shifts." if self.shifts else ""
+        self.status.setText(f"AUROC {aucs[self.kind]:.3f}: the chance that an anomalous image scores higher than "
+                            f"a normal one (ties count ½). Held-out images from {self.heldout_what}.{bg}")
+
+    def _fill_gallery(self, normal: ScoredSet, anomalous: ScoredSet) -> None:
+        both = np.r_[normal.scores[self.kind], anomalous.scores[self.kind]]
+        n_in = len(normal.scores[self.kind])
+        entries, rows = [], []
+        in_key, out_key = self.picker.keys()
+        for pos, i in enumerate(least_likely(both, GALLERY_SIZE).tolist()):
+            key, scored, j = (out_key, anomalous, i - n_in) if i >= n_in else (in_key, normal, i)
+            caption = f"{both[i]:.1f}\n{scored.subset.names[j]}: score {both[i]:.2f} {SCORE_UNITS[self.kind]}"
+            entries.append((pos, scored.subset.images[j], i >= n_in, caption))
+            rows.append((key, j))
+        self._gallery_rows = rows
+        self.gallery.set_images(entries)
+
+    def _threshold_moved(self, threshold: float, tpr: float, fpr: float) -> None:
+        self.histogram.set_threshold(threshold)
+        self.roc.set_point(fpr, tpr)
+
+    def _open_in_editor(self, position: int) -> None:
+        key, j = self._gallery_rows[position]
+        scored = self._scored[key]
+        image = scored.subset.images[j].astype(np.float32) / 255.0
+        label = f"{scored.subset.names[j]}, {self.kind} score {scored.scores[self.kind][j]:.2f}"
+        self.state.open_in_editor(scored.codes[j], label, image=image, kind="image")
+
+    def _fit_status(self) -> None:
+        """Room for two lines of status whatever the splitter does (the font grows in presentation mode)."""
+        self.status.setMinimumHeight(2 * self.status.fontMetrics().lineSpacing() + 6)
+
+    def changeEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        super().changeEvent(event)
+        if event.type() == event.Type.FontChange:
+            self._fit_status()
+
+    def set_presentation(self, on: bool) -> None:
+        for part in (self.histogram, self.roc, self.gallery, self.table):
+            part.set_presentation(on)
+        self._fit_status()

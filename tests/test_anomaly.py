@@ -1,0 +1,214 @@
+"""Likelihood maps and anomaly scores (explorer.core.anomaly): the maths, without Qt."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from explorer.core.anomaly import (adaptive_code_bits, auroc, complexity_score, least_likely, likelihoods, midranks,
+                                   png_code_bits, png_image_bits, position_nll, rates_at, ratio_score, roc_curve,
+                                   same_vqvae, score_images)
+from explorer.core.models.pixelcnn import PriorConfig, build_prior
+from explorer.core.models.vqvae import VQVAE, VQVAEConfig
+from prior_helpers import randomize_positional_biases
+
+# Normal scores and anomalous scores with ties inside and across the sets.
+IN = [1.0, 2.0, 2.0, 3.0]
+OUT = [2.0, 3.0, 4.0]
+# By hand, counting each (out, in) pair: out > in scores 1, a tie 1/2.
+#   out 2: beats 1, ties 2 and 2, loses to 3     -> 1 + 0.5 + 0.5 = 2
+#   out 3: beats 1, 2, 2, ties 3                 -> 3.5
+#   out 4: beats all four                        -> 4
+HAND_AUROC = (2 + 3.5 + 4) / (4 * 3)
+
+
+def _prior(seed: int = 0):
+    torch.manual_seed(seed)
+    prior = build_prior(PriorConfig(num_codes=8, height=4, width=5, channels=16, layers=2, head_channels=16))
+    with torch.no_grad():
+        prior.head2.weight.mul_(3.0)
+    randomize_positional_biases(prior, seed)
+    return prior.eval()
+
+
+def test_auroc_with_ties_equals_the_hand_computed_value() -> None:
+    assert auroc(IN, OUT) == pytest.approx(HAND_AUROC)            # 0.7917
+    assert auroc(OUT, IN) == pytest.approx(1 - HAND_AUROC)         # swapping the sets mirrors it
+
+
+def test_auroc_extremes_and_all_ties() -> None:
+    assert auroc([0, 1, 2], [3, 4]) == 1.0
+    assert auroc([3, 4], [0, 1, 2]) == 0.0
+    assert auroc([5, 5, 5], [5, 5]) == 0.5
+
+
+def test_midranks_share_the_mean_rank() -> None:
+    assert midranks(np.array([3.0, 1.0, 3.0, 2.0, 3.0])).tolist() == [4.0, 1.0, 4.0, 2.0, 4.0]
+
+
+def test_roc_curve_runs_from_origin_to_one_and_its_area_is_the_auroc() -> None:
+    roc = roc_curve(IN, OUT)
+    assert (roc.fpr[0], roc.tpr[0]) == (0.0, 0.0)
+    assert (roc.fpr[-1], roc.tpr[-1]) == (1.0, 1.0)
+    assert np.all(np.diff(roc.fpr) >= 0) and np.all(np.diff(roc.tpr) >= 0)
+    assert roc.auc == pytest.approx(HAND_AUROC)
+    rng = np.random.default_rng(0)
+    a, b = rng.integers(0, 5, 40).astype(float), rng.integers(1, 7, 30).astype(float)   # many ties
+    assert roc_curve(a, b).auc == pytest.approx(auroc(a, b))
+
+
+def test_rates_at_a_threshold_flag_scores_at_or_above_it() -> None:
+    # threshold 3: anomalies 3 and 4 flagged (2 of 3), normal 3 flagged (1 of 4)
+    assert rates_at(IN, OUT, 3.0) == (pytest.approx(2 / 3), pytest.approx(1 / 4))
+    assert rates_at(IN, OUT, -math.inf) == (1.0, 1.0)
+    assert rates_at(IN, OUT, math.inf) == (0.0, 0.0)
+
+
+def test_empty_or_non_finite_sets_are_refused() -> None:
+    with pytest.raises(ValueError):
+        auroc([], [1.0])
+    with pytest.raises(ValueError):
+        auroc([1.0, float("nan")], [2.0])
+
+
+def test_position_map_sums_to_the_exact_nll() -> None:
+    prior = _prior()
+    codes = torch.randint(0, 8, (6, 4, 5), generator=torch.Generator().manual_seed(1))
+    per_position = position_nll(prior, codes, batch_size=4)                  # two batches
+    assert per_position.shape == (6, 4, 5)
+    assert np.all(per_position > 0)
+    with torch.no_grad():
+        total = -prior.log_prob(codes).double().numpy()
+    np.testing.assert_allclose(per_position.sum(axis=(1, 2)), total, rtol=1e-5)
+
+
+def test_each_position_is_the_conditional_of_that_code_given_the_codes_before() -> None:
+    prior = _prior()
+    codes = torch.randint(0, 8, (1, 4, 5), generator=torch.Generator().manual_seed(2))
+    changed = codes.clone()
+    changed[0, 3, 4] = (codes[0, 3, 4] + 1) % 8           # the last position: no other term may move
+    a, b = position_nll(prior, codes)[0], position_nll(prior, changed)[0]
+    assert np.array_equal(a.ravel()[:-1], b.ravel()[:-1])
+    assert a[3, 4] != b[3, 4]
+
+
+def test_scores_are_higher_for_what_the_prior_finds_less_likely() -> None:
+    prior = _prior()
+    likely = torch.zeros(1, 4, 5, dtype=torch.long)
+    for _ in range(20):                                   # greedy fixed point: each code the most likely
+        likely = prior.logits(likely).argmax(1).detach()
+    unlikely = prior.logits(likely).argmin(1).detach()
+    nll = position_nll(prior, torch.cat([likely, unlikely])).sum(axis=(1, 2))
+    assert nll[1] > nll[0]
+    assert complexity_score(nll, np.zeros(2))[1] > complexity_score(nll, np.zeros(2))[0]
+    # ratio: the same in-distribution NLL is more anomalous when the background finds it likelier
+    assert ratio_score([10.0, 10.0], [4.0, 8.0]).tolist() == [6.0, 2.0]
+    assert np.all(ratio_score(nll, nll) == 0.0)
+    # complexity: the same NLL is more anomalous when the input is simpler (compresses better)
+    assert complexity_score([10.0, 10.0], [20.0, 5.0])[1] > complexity_score([10.0, 10.0], [20.0, 5.0])[0]
+    assert complexity_score([math.log(2) * 8], [3.0])[0] == pytest.approx(5.0)
+    assert least_likely(np.array([0.5, 3.0, 1.0, 3.0]), 3).tolist() == [1, 3, 2]
+
+
+def test_compressors_charge_more_for_varied_grids() -> None:
+    constant = np.zeros((1, 7, 7), dtype=np.int64)
+    varied = np.arange(49).reshape(1, 7, 7) % 16
+    bits = adaptive_code_bits(np.concatenate([constant, varied]), 16)
+    assert bits[0] < bits[1]
+    # one symbol of K = 2 costs exactly 1 bit at first: -log2 (0 + 1/2) / (0 + 1)
+    assert adaptive_code_bits(np.zeros((1, 1, 1), dtype=np.int64), 2)[0] == pytest.approx(1.0)
+    assert png_code_bits(constant)[0] < png_code_bits(varied)[0]
+    flat = torch.zeros(1, 1, 28, 28)
+    noise = torch.rand(1, 1, 28, 28, generator=torch.Generator().manual_seed(0))
+    assert png_image_bits(flat)[0] < png_image_bits(noise)[0]
+
+
+def test_score_images_gives_every_score_and_ratio_zero_against_itself() -> None:
+    torch.manual_seed(0)
+    vqvae = VQVAE(VQVAEConfig(hidden_channels=16, res_channels=8, num_codes=8, code_dim=4)).eval()
+    prior = build_prior(PriorConfig(num_codes=8, height=7, width=7, channels=16, layers=2, head_channels=16)).eval()
+    images = torch.rand(5, 1, 28, 28, generator=torch.Generator().manual_seed(3))
+    scored = score_images(vqvae, prior, images, background_prior=prior)
+    assert set(scored.scores) == {"nll", "ratio", "complexity"}
+    np.testing.assert_allclose(scored.scores["ratio"], 0.0, atol=1e-9)
+    lik = likelihoods(vqvae, prior, images)
+    np.testing.assert_allclose(scored.scores["nll"], lik.nll)
+    np.testing.assert_allclose(lik.bits, lik.nll / math.log(2))
+    assert "ratio" not in score_images(vqvae, prior, images).scores
+    assert same_vqvae(vqvae, vqvae)
+    other = VQVAE(VQVAEConfig(hidden_channels=16, res_channels=8, num_codes=8, code_dim=4)).eval()
+    assert not same_vqvae(vqvae, other)
+
+
+def test_one_image_report_matches_the_batch_scores_and_heatmap_covers_the_image() -> None:
+    from explorer.core.anomaly import image_likelihood
+    from explorer.core.anomaly_sets import heatmap_rgb
+    torch.manual_seed(0)
+    vqvae = VQVAE(VQVAEConfig(hidden_channels=16, res_channels=8, num_codes=8, code_dim=4)).eval()
+    prior = build_prior(PriorConfig(num_codes=8, height=7, width=7, channels=16, layers=2, head_channels=16)).eval()
+    images = torch.rand(2, 1, 28, 28, generator=torch.Generator().manual_seed(4))
+    one = image_likelihood(vqvae, prior, images[1])
+    batch = score_images(vqvae, prior, images)
+    assert one.nll == pytest.approx(batch.scores["nll"][1], rel=1e-6)
+    assert one.bits == pytest.approx(one.nll / math.log(2))
+    assert one.codes.shape == one.position_nll.shape == (7, 7) and one.decoded.shape == (1, 28, 28)
+    rgb = heatmap_rgb(one.decoded, one.position_nll, vmax=math.log(8))
+    assert rgb.shape == (28, 28, 3) and rgb.dtype == np.uint8
+    hot = np.zeros((7, 7)); hot[2, 3] = 10.0                     # one very surprising cell: its 4x4 pixels are red
+    tinted = heatmap_rgb(np.zeros((1, 28, 28)), hot, vmax=1.0)
+    assert tinted[8:12, 12:16, 0].min() > 100 and tinted[:8, :, 0].max() == 0
+
+
+def test_class_sets_split_held_out_images_by_the_priors_classes() -> None:
+    from explorer.core.anomaly_sets import class_sets, describe_classes, prior_classes
+    from explorer.core.data import ImageSet
+    labels = torch.tensor([1, 5, 2, 7, 5, 4, 0])
+    data = ImageSet(torch.zeros(7, 1, 28, 28, dtype=torch.uint8), labels)
+    assert prior_classes({"prior": {"data": {"classes": [4, 1, 2, 3]}}}) == (1, 2, 3, 4)
+    assert prior_classes({}) is None
+    assert describe_classes((1, 2, 3, 4)) == "1–4" and describe_classes((0, 5, 6, 7)) == "0, 5–7"
+    sets = class_sets(data, (1, 2, 3, 4), "validation")
+    assert sets["in"].labels.tolist() == [1, 2, 4]
+    assert sets["others"].labels.tolist() == [5, 7, 5, 0]
+    assert sets["class:5"].labels.tolist() == [5, 5] and sets["class:5"].names[0] == "validation #1 (label 5)"
+    assert set(class_sets(data, None, "v")) == {"in"}
+
+
+def test_shifted_moves_pixels_and_fills_zeros() -> None:
+    from explorer.core.anomaly import shifted
+    x = torch.arange(16.0).reshape(1, 1, 4, 4)
+    down_right = shifted(x, 1, 1)
+    assert torch.equal(down_right[0, 0, 1:, 1:], x[0, 0, :-1, :-1])
+    assert down_right[0, 0, 0].abs().sum() == 0 and down_right[0, 0, :, 0].abs().sum() == 0
+    assert torch.equal(shifted(x, -1, 0)[0, 0, :-1], x[0, 0, 1:]) and shifted(x, -1, 0)[0, 0, -1].sum() == 0
+    assert torch.equal(shifted(x, 0, 0), x)
+
+
+def test_shift_averaged_scores_are_the_mean_over_the_shifted_copies() -> None:
+    from explorer.core.anomaly import shifted
+    torch.manual_seed(0)
+    vqvae = VQVAE(VQVAEConfig(hidden_channels=16, res_channels=8, num_codes=8, code_dim=4)).eval()
+    prior = build_prior(PriorConfig(num_codes=8, height=7, width=7, channels=16, layers=2, head_channels=16)).eval()
+    images = torch.rand(3, 1, 28, 28, generator=torch.Generator().manual_seed(5))
+    averaged = score_images(vqvae, prior, images, shifts=1)
+    copies = [score_images(vqvae, prior, shifted(images, dy, dx)).scores["nll"]
+              for dy in (-1, 0, 1) for dx in (-1, 0, 1)]
+    np.testing.assert_allclose(averaged.scores["nll"], np.mean(copies, axis=0), rtol=1e-9)
+    np.testing.assert_allclose(averaged.likelihoods.nll, score_images(vqvae, prior, images).scores["nll"])
+
+
+def test_folder_subset_reads_images_as_the_model_sees_them(tmp_path) -> None:
+    from PIL import Image
+
+    from explorer.core.anomaly_sets import folder_subset
+    from explorer.core.data import DataError
+    (tmp_path / "a").mkdir()
+    Image.fromarray(np.zeros((32, 32, 3), dtype=np.uint8)).save(tmp_path / "big.png")       # resized, made grey
+    Image.fromarray(np.full((28, 28), 255, dtype=np.uint8)).save(tmp_path / "a" / "white.png")
+    sub = folder_subset(str(tmp_path), image_size=28, channels=1)
+    assert sub.images.shape == (2, 1, 28, 28) and sub.images.dtype == np.uint8
+    assert sub.names == ["big.png", "a/white.png"] and sub.labels.tolist() == [-1, 0]
+    with pytest.raises(DataError):
+        folder_subset(str(tmp_path / "missing"), 28, 1)

@@ -1,0 +1,159 @@
+"""Likelihood panel, driven like a user: the heatmap of one image, the threshold rates, the gallery → editor."""
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+import pytest
+import torch
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QComboBox, QLabel, QListWidget, QSlider, QWidget
+
+from explorer.core.anomaly import image_likelihood
+from explorer.core.data import ImageSet
+from explorer.ui.likelihood.panel import LikelihoodPanel
+from explorer.ui.state import AppState
+from ui_helpers import show_sized
+
+
+@pytest.fixture
+def tiny_bundle(tiny_bundle, monkeypatch, tmp_path):
+    """The tiny bundle as a "digits 1-4" prior: labelled examples, no dataset files, no shipped background."""
+    monkeypatch.setenv("DLE_TRAINED_MODELS", str(tmp_path / "no_models"))
+    g = torch.Generator().manual_seed(0)
+    n = 40
+    images = (torch.rand(n, 1, 28, 28, generator=g) ** 4 * 255).to(torch.uint8)
+    tiny_bundle.examples = ImageSet(images, torch.arange(n) % 10)           # 4 of each digit
+    tiny_bundle.history = {"prior": {"data": {"classes": [1, 2, 3, 4]}}}
+    tiny_bundle.data = {}                                                    # the examples are the held-out set
+    return tiny_bundle
+
+
+def _panel(qtbot, bundle) -> LikelihoodPanel:
+    panel = LikelihoodPanel(AppState(bundle))
+    show_sized(qtbot, panel, 1280, 760)
+    qtbot.waitUntil(lambda: not panel.is_busy() and panel.anomaly.roc.auc is not None, timeout=20_000)
+    return panel
+
+
+def _percentages(text: str) -> list[float]:
+    return [float(x) for x in re.findall(r"([\d.]+) %", text)]
+
+
+def test_heatmap_and_score_show_the_example_image(qtbot, tiny_bundle) -> None:
+    panel = _panel(qtbot, tiny_bundle)
+    heatmap = panel.findChild(QWidget, "likelihoodHeatmap")
+    score = panel.findChild(QLabel, "likelihoodScore")
+    assert heatmap.image is not None and heatmap.image.shape == (28, 28, 3)
+    expected = image_likelihood(tiny_bundle.vqvae, tiny_bundle.prior, tiny_bundle.examples.images[0])
+    assert f"−{expected.nll:.2f} nats" in score.text() and f"−{expected.bits:.1f} bits" in score.text()
+    first = heatmap.image.copy()
+    qtbot.mouseClick(panel.findChild(QWidget, "likelihoodNext"), Qt.LeftButton)
+    second = image_likelihood(tiny_bundle.vqvae, tiny_bundle.prior, tiny_bundle.examples.images[1])
+    assert f"−{second.nll:.2f} nats" in score.text()
+    assert not np.array_equal(first, heatmap.image)
+    assert panel.findChild(QWidget, "likelihoodImage").caption.startswith("example 2/40")
+
+
+def test_drawing_is_scored_as_it_is_drawn(qtbot, tiny_bundle) -> None:
+    panel = _panel(qtbot, tiny_bundle)
+    source = panel.findChild(QComboBox, "likelihoodSource")
+    source.setCurrentIndex(source.findData("draw"))
+    canvas = panel.findChild(QWidget, "likelihoodCanvas")
+    assert canvas.isVisible()
+    before = panel.single.result.nll
+    qtbot.mousePress(canvas, Qt.LeftButton, pos=canvas.widget_point(10, 6))
+    qtbot.mouseMove(canvas, canvas.widget_point(14, 20))
+    qtbot.mouseRelease(canvas, Qt.LeftButton, pos=canvas.widget_point(14, 20))
+    qtbot.waitUntil(lambda: panel.single.result.nll != before)
+    assert "your drawing" == panel.findChild(QWidget, "likelihoodSourceLabel").text()
+
+
+def test_moving_the_threshold_changes_the_rates(qtbot, tiny_bundle) -> None:
+    panel = _panel(qtbot, tiny_bundle)
+    slider = panel.findChild(QSlider, "anomalyThreshold")
+    rates = panel.findChild(QLabel, "anomalyRates")
+    assert panel.findChild(QComboBox, "anomalyInSet").currentText() == "held-out 1–4"
+    assert panel.findChild(QComboBox, "anomalyOutSet").currentText() == "held-out 5s"
+    slider.setFocus()
+    qtbot.keyClick(slider, Qt.Key_Home)                  # lowest threshold: every image is flagged
+    assert _percentages(rates.text()) == [100.0, 100.0]
+    low_line = panel.anomaly.histogram.line.value()
+    qtbot.keyClick(slider, Qt.Key_End)                   # highest: only the top score is flagged
+    tpr, fpr = _percentages(rates.text())
+    assert tpr + fpr < 200.0 and (tpr, fpr) != (100.0, 100.0)
+    assert panel.anomaly.histogram.line.value() > low_line
+    s_in, s_out = panel.anomaly.threshold.scores_in, panel.anomaly.threshold.scores_out
+    assert (len(s_in), len(s_out)) == (16, 4)            # digits 1-4 and the 5s among 40 examples
+    t = panel.anomaly.threshold.threshold()
+    assert tpr == pytest.approx(100 * np.mean(s_out >= t), abs=0.05)
+    assert fpr == pytest.approx(100 * np.mean(s_in >= t), abs=0.05)
+
+
+def test_switching_the_score_redraws_with_its_auc_in_the_table(qtbot, tiny_bundle) -> None:
+    panel = _panel(qtbot, tiny_bundle)
+    kind = panel.findChild(QComboBox, "anomalyScoreKind")
+    table = panel.anomaly.table
+    kind.setCurrentIndex(kind.findData("complexity"))
+    assert panel.anomaly.roc.auc == pytest.approx(float(table.auc_text("complexity")), abs=6e-4)
+    kind.setCurrentIndex(kind.findData("ratio"))            # no background prior: said plainly
+    assert table.auc_text("ratio") == "—" and "background" in panel.findChild(QLabel, "anomalyStatus").text()
+
+
+def test_a_click_in_the_least_likely_gallery_opens_it_in_the_editor(qtbot, main_window) -> None:
+    panel = main_window.show_panel("likelihoodPanel")
+    gallery = panel.findChild(QListWidget, "anomalyLeastLikely")
+    qtbot.waitUntil(lambda: not panel.is_busy() and gallery.count() > 0, timeout=20_000)
+    key, j = panel.anomaly._gallery_rows[0]
+    scored = panel.anomaly._scored[key]
+    assert scored.scores["nll"][j] == max(max(s.scores["nll"]) for s in panel.anomaly._scored.values())
+    rect = gallery.visualItemRect(gallery.item(0))
+    qtbot.mouseClick(gallery.viewport(), Qt.LeftButton, pos=rect.center())
+    qtbot.waitUntil(lambda: main_window.current_panel().objectName() == "latentEditor")
+    editor = main_window.current_panel()
+    assert np.array_equal(editor.grid.codes, scored.codes[j])
+    assert editor.source_bar.label.text().startswith(scored.subset.names[j])
+    assert math.isclose(float(editor.source.image.max()), scored.subset.images[j].max() / 255.0, rel_tol=1e-6)
+
+
+def test_shift_averaging_rescores_the_sets_in_the_worker(qtbot, tiny_bundle) -> None:
+    from explorer.core.anomaly import score_images
+    panel = _panel(qtbot, tiny_bundle)
+    box = panel.findChild(QWidget, "anomalyShiftAverage")
+    qtbot.mouseClick(box, Qt.LeftButton)
+    assert box.isChecked()
+    qtbot.waitUntil(lambda: not panel.is_busy() and "in" in panel.anomaly._scored, timeout=20_000)
+    scored = panel.anomaly._scored["in"]
+    expected = score_images(tiny_bundle.vqvae, tiny_bundle.prior, scored.subset.images, shifts=1).scores["nll"]
+    np.testing.assert_allclose(scored.scores["nll"], expected, rtol=1e-6)
+    assert "±1 px" in panel.findChild(QLabel, "anomalyStatus").text()
+
+
+def test_an_image_folder_as_the_anomalous_set_and_a_missing_dataset_said_plainly(qtbot, tiny_bundle, tmp_path):
+    from PIL import Image
+    folder = tmp_path / "odd"
+    folder.mkdir()
+    for i in range(5):
+        Image.fromarray(np.full((28, 28), 40 * i, dtype=np.uint8)).save(folder / f"flat{i}.png")
+    panel = _panel(qtbot, tiny_bundle)
+    out_set = panel.findChild(QComboBox, "anomalyOutSet")
+    out_set.setCurrentIndex(out_set.findData("dataset:fashion-mnist"))       # no files anywhere here
+    status = panel.findChild(QLabel, "anomalyStatus")
+    qtbot.waitUntil(lambda: "Could not score Fashion-MNIST" in status.text(), timeout=20_000)
+    assert "Traceback" not in status.text() and len(status.text().splitlines()) == 1
+    panel.anomaly.choose_folder(str(folder))                                 # what "Image folder…" does
+    qtbot.waitUntil(lambda: not panel.is_busy() and "folder" in panel.anomaly._scored, timeout=20_000)
+    assert out_set.currentData() == "folder"
+    assert panel.anomaly.threshold.scores_out.shape == (5,)
+    assert panel.anomaly._scored["folder"].subset.names == [f"flat{i}.png" for i in range(5)]
+    assert panel.anomaly.roc.auc is not None
+
+
+def test_an_empty_set_is_said_plainly(qtbot, tiny_bundle) -> None:
+    tiny_bundle.examples = ImageSet(tiny_bundle.examples.images, torch.full((40,), 7))   # no 1-4 at all
+    panel = LikelihoodPanel(AppState(tiny_bundle))
+    show_sized(qtbot, panel, 1280, 760)
+    status = panel.findChild(QLabel, "anomalyStatus")
+    qtbot.waitUntil(lambda: not panel.is_busy() and "No images in held-out 1–4" in status.text(), timeout=20_000)
+    assert panel.anomaly.roc.auc is None
