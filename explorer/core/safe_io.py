@@ -1,0 +1,161 @@
+"""Reading untrusted files without hanging, blowing up memory or leaking odd exceptions.
+
+Every reader here raises :class:`UnsafeInput` (with a plain message) and nothing else for bad
+input; callers turn it into their own error type (BundleError, GridFileError).
+
+* :func:`read_regular_file`: at most ``max_bytes`` from a regular file. A FIFO, a device such
+  as ``/dev/zero`` (also behind a symlink) or a folder is refused before anything is read, and
+  opening never blocks (``O_NONBLOCK``).
+* :func:`parse_json`: strict UTF-8 JSON with bounded nesting and number sizes.
+* :func:`read_npy`: a ``.npy`` array whose header (dtype, shape) is checked before its data are
+  read, so a header claiming a huge shape costs nothing. Never unpickles.
+"""
+from __future__ import annotations
+
+import io
+import json
+import math
+import os
+import stat
+from pathlib import Path
+from typing import IO, Any, Callable
+
+import numpy as np
+
+MAX_JSON_DEPTH = 128         # nesting of objects and arrays a JSON file may have
+MAX_INT_DIGITS = 30          # longest integer literal a JSON file may hold
+
+
+class UnsafeInput(Exception):
+    """A file or value that cannot be read safely; the message says why in plain words."""
+
+
+def read_regular_file(path: str | os.PathLike, max_bytes: int) -> bytes:
+    """The bytes of ``path`` if it is a regular file (symlinks followed) of at most ``max_bytes``."""
+    name = Path(path).name
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags)
+    except (OSError, ValueError) as exc:           # ValueError: a NUL byte in the name
+        raise UnsafeInput(f"cannot open {name}: {_reason(exc)}") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise UnsafeInput(f"{name} is not a regular file")
+        if info.st_size > max_bytes:
+            raise UnsafeInput(f"{name} is {info.st_size:,} bytes, more than the {max_bytes:,} allowed")
+        chunks, total = [], 0
+        while total <= max_bytes:
+            chunk = os.read(fd, min(1 << 20, max_bytes + 1 - total))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+        if total > max_bytes:                        # the file grew while being read
+            raise UnsafeInput(f"{name} is more than the {max_bytes:,} bytes allowed")
+        return b"".join(chunks)
+    except OSError as exc:
+        raise UnsafeInput(f"cannot read {name}: {_reason(exc)}") from None
+    finally:
+        os.close(fd)
+
+
+def _reason(exc: BaseException) -> str:
+    return getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+
+
+def _parse_int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_INT_DIGITS:
+        raise ValueError(f"a number with {len(text)} digits")
+    return int(text)
+
+
+def parse_json(data: bytes, max_depth: int = MAX_JSON_DEPTH) -> Any:
+    """Parse UTF-8 JSON; UnsafeInput for invalid text, nesting deeper than ``max_depth`` or huge numbers.
+
+    Float literals beyond the float range become inf (the config checks refuse them where a
+    finite number is needed).
+    """
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise UnsafeInput(f"not UTF-8 text (byte {exc.start})") from None
+    try:
+        value = json.loads(text, parse_int=_parse_int)
+    except json.JSONDecodeError as exc:
+        raise UnsafeInput(f"not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from None
+    except RecursionError:
+        raise UnsafeInput(f"nested too deeply (at most {max_depth} levels allowed)") from None
+    except (ValueError, OverflowError) as exc:
+        raise UnsafeInput(f"not valid JSON ({describe_error(exc)})") from None
+    depth = _nesting(value)
+    if depth > max_depth:
+        raise UnsafeInput(f"nested {depth} levels deep (at most {max_depth} allowed)")
+    return value
+
+
+def _nesting(value: Any) -> int:
+    """Deepest nesting of lists and dicts in a parsed JSON value (iterative: no recursion)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            item = list(item.values())
+        if isinstance(item, list):
+            deepest = max(deepest, depth)
+            stack.extend((child, depth + 1) for child in item if isinstance(child, (list, dict)))
+    return deepest
+
+
+def describe_error(exc: BaseException, width: int = 120) -> str:
+    """``Type: message`` cut to ``width`` characters (for wrapping unexpected errors)."""
+    try:
+        text = f"{type(exc).__name__}: {exc}"
+    except Exception:
+        text = type(exc).__name__
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[:width - 3] + "..."
+
+
+def read_npy(stream: IO[bytes], check: Callable[[np.dtype, tuple[int, ...]], None], max_bytes: int) -> np.ndarray:
+    """One array from a ``.npy`` stream; ``check(dtype, shape)`` raises UnsafeInput to refuse it.
+
+    The header is read with numpy's own bounded parser; the data are read only once the
+    header's dtype and shape passed ``check`` and fit in ``max_bytes``.
+    """
+    from numpy.lib import format as npy_format
+    try:
+        version = npy_format.read_magic(stream)
+        if version == (1, 0):
+            shape, fortran, dtype = npy_format.read_array_header_1_0(stream)
+        elif version in ((2, 0), (3, 0)):
+            shape, fortran, dtype = npy_format.read_array_header_2_0(stream)
+        else:
+            raise UnsafeInput(f".npy format version {version} is unknown")
+    except UnsafeInput:
+        raise
+    except Exception as exc:  # numpy raises ValueError, SyntaxError, TokenError... for bad headers
+        raise UnsafeInput(f"not a valid .npy array ({describe_error(exc, 80)})") from None
+    if dtype.hasobject or dtype.fields is not None or dtype.subdtype is not None:
+        raise UnsafeInput("the array holds Python objects or records, which are never loaded")
+    if not all(isinstance(n, int) and n >= 0 for n in shape):
+        raise UnsafeInput(f"the array header has an invalid shape {shape!r}")
+    check(dtype, tuple(shape))
+    n_bytes = math.prod(shape) * dtype.itemsize
+    if n_bytes > max_bytes:
+        raise UnsafeInput(f"the array would take {n_bytes:,} bytes, more than the {max_bytes:,} allowed")
+    try:
+        data = stream.read(n_bytes)
+        extra = stream.read(1)
+    except Exception as exc:  # zlib.error, BadZipFile (CRC), OSError...
+        raise UnsafeInput(f"the array data are corrupt ({describe_error(exc, 80)})") from None
+    if len(data) != n_bytes:
+        raise UnsafeInput(f"the array data are truncated ({len(data)} of {n_bytes} bytes)")
+    if extra:
+        raise UnsafeInput("the file has data after the array")
+    return np.frombuffer(data, dtype=dtype).reshape(shape, order="F" if fortran else "C")
+
+
+def npy_from_bytes(data: bytes, check: Callable[[np.dtype, tuple[int, ...]], None], max_bytes: int) -> np.ndarray:
+    """:func:`read_npy` on bytes already read."""
+    return read_npy(io.BytesIO(data), check, max_bytes)
