@@ -213,6 +213,8 @@ def check_save_target(path: str | Path) -> dict | None:
         info = os.stat(path)
     except FileNotFoundError:
         info = None
+    except NotADirectoryError:
+        raise BundleError(f"Cannot save to {path}: a part of that path is a file, not a folder.") from None
     except OSError as exc:
         raise BundleError(f"Cannot save to {path}: {describe_error(exc, 80)}.") from None
     previous = None
@@ -221,7 +223,8 @@ def check_save_target(path: str | Path) -> dict | None:
             raise BundleError(f"{path} already exists and is a file, not a bundle folder; refusing to "
                               f"replace it. Choose a new folder name.")
         try:
-            empty = not any(True for _ in os.scandir(path))
+            with os.scandir(path) as entries:
+                empty = next(entries, None) is None
         except OSError as exc:
             raise BundleError(f"Cannot save to {path}: {describe_error(exc, 80)}.") from None
         if not empty:
@@ -261,7 +264,9 @@ def _link_or_copy(src: str, dst: str) -> None:
 
 def _carry_extras(old: Path, new: Path, owned: set[str]) -> None:
     """Put every entry of ``old`` that the bundle does not own into ``new`` (links kept as links)."""
-    for entry in os.scandir(old):
+    with os.scandir(old) as it:
+        entries = list(it)
+    for entry in entries:
         if entry.name in owned or os.path.lexists(new / entry.name):
             continue
         if entry.is_dir(follow_symlinks=False):
@@ -357,7 +362,9 @@ def recover_interrupted_save(path: str | Path) -> bool:
         prefix = f".{path.name}."
         stale: list[tuple[str, os.DirEntry]] = []
         with _SWAP_LOCK:
-            for entry in os.scandir(path.parent):
+            with os.scandir(path.parent) as it:
+                entries = list(it)
+            for entry in entries:
                 if not entry.name.startswith(prefix) or entry.name in _ACTIVE:
                     continue
                 match = _LEFTOVER.fullmatch(entry.name[len(prefix):])
@@ -373,10 +380,9 @@ def recover_interrupted_save(path: str | Path) -> bool:
         if olds and not os.path.lexists(path):
             os.replace(olds.pop(0).path, path)
             restored = True
-        for kind, entry in stale:
-            if os.path.lexists(entry.path) and (kind == "tmp" or entry in olds or kind == "old"):
-                if not (restored and entry.path == str(path)):
-                    _remove(entry)
+        for _, entry in stale:                  # killed saves' halves and superseded old bundles
+            if os.path.lexists(entry.path):
+                _remove(entry)
         return restored
     except Exception:  # a read-only or vanished folder: loading reports what is (not) there
         return False

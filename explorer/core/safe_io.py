@@ -123,15 +123,19 @@ def read_npy(stream: IO[bytes], check: Callable[[np.dtype, tuple[int, ...]], Non
     The header is read with numpy's own bounded parser; the data are read only once the
     header's dtype and shape passed ``check`` and fit in ``max_bytes``.
     """
+    import warnings
+
     from numpy.lib import format as npy_format
     try:
-        version = npy_format.read_magic(stream)
-        if version == (1, 0):
-            shape, fortran, dtype = npy_format.read_array_header_1_0(stream)
-        elif version in ((2, 0), (3, 0)):
-            shape, fortran, dtype = npy_format.read_array_header_2_0(stream)
-        else:
-            raise UnsafeInput(f".npy format version {version} is unknown")
+        with warnings.catch_warnings():             # numpy warns about Python 2 style headers
+            warnings.simplefilter("ignore")
+            version = npy_format.read_magic(stream)
+            if version == (1, 0):
+                shape, fortran, dtype = npy_format.read_array_header_1_0(stream)
+            elif version in ((2, 0), (3, 0)):
+                shape, fortran, dtype = npy_format.read_array_header_2_0(stream)
+            else:
+                raise UnsafeInput(f".npy format version {version} is unknown")
     except UnsafeInput:
         raise
     except Exception as exc:  # numpy raises ValueError, SyntaxError, TokenError... for bad headers
