@@ -255,10 +255,18 @@ def _owned_names(cfg: dict) -> set[str]:
 
 
 def _link_or_copy(src: str, dst: str) -> None:
-    """A hard link (instant, no extra space) where the file system allows it, else a copy."""
+    """A hard link (instant, no extra space) where the file system allows it, else a copy.
+
+    Symlinks stay symlinks (never followed); a FIFO, socket or device that cannot be linked
+    holds no data and is skipped (copying one would block or read without end).
+    """
     try:
         os.link(src, dst, follow_symlinks=False)
+        return
     except OSError:
+        pass
+    mode = os.lstat(src).st_mode
+    if stat.S_ISREG(mode) or stat.S_ISLNK(mode):
         shutil.copy2(src, dst, follow_symlinks=False)
 
 
