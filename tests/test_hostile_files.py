@@ -534,6 +534,29 @@ def test_examples_zip_bomb_is_refused_from_its_header_without_decompressing(copy
     assert elapsed < 2.0 and peak < 64 << 20
 
 
+def test_examples_zip_with_many_entries_is_refused_before_parsing_its_directory(copy_of) -> None:
+    path = copy_of()
+    (path / "examples.npz").write_bytes(_zip({f"m{i}.npy": b"" for i in range(20_000)}, zipfile.ZIP_STORED))
+    start = time.perf_counter()
+    refused(path, "20000 entries")
+    assert time.perf_counter() - start < 0.5
+
+
+def test_pt_weights_declaring_more_data_than_the_model_are_refused(copy_of) -> None:
+    path = copy_of()
+    state = load_bundle(path).vqvae.state_dict()
+    key = "decoder.net.0.weight"
+    state[key] = torch.zeros(20_000_000)[: state[key].numel()].view_as(state[key])   # a view of an 80 MB storage
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    with zipfile.ZipFile(buffer) as plain, zipfile.ZipFile(path / "vqvae.pt", "w", zipfile.ZIP_DEFLATED) as bomb:
+        for info in plain.infolist():                  # deflated: the file is small, its records are not
+            bomb.writestr(info.filename, plain.read(info.filename))
+    assert (path / "vqvae.pt").stat().st_size < 2 << 20
+    _edit_config(path, lambda c: c["vqvae"].update(weights="vqvae.pt"))
+    refused(path, "vqvae.pt", "unpack")
+
+
 @pytest.mark.parametrize("members, needle", [
     ({"images.npy": _npy({"descr": "|u1", "fortran_order": False, "shape": (10 ** 12, 1, 28, 28)})}, "images"),
     ({"images.npy": _npy({"descr": "|O", "fortran_order": False, "shape": (1, 1, 28, 28)})}, "objects"),
@@ -625,15 +648,29 @@ def test_special_files_are_refused_without_blocking(tmp_path: Path, kind: str) -
     _finishes_quickly(lambda: _grid_refused(file, "regular file"))
 
 
+def _seven_by_seven(value: str) -> str:
+    """A 7x7 JSON grid whose first cell is ``value`` (the others 0): passes the shape check."""
+    rows = [[value] + ["0"] * 6] + [["0"] * 7] * 6
+    return "[" + ",".join("[" + ",".join(row) + "]" for row in rows) + "]"
+
+
 @pytest.mark.parametrize("text", [
-    "[" * 100_000 + "]" * 100_000, "[[" + "9" * 5000 + "]]", "[[1e400]]", '{"codes": [[true, false]]}',
-    '{"codes": "abc"}', "[[1, 2], [3]]", "\xff\xfe", '{"codes": [[' + ",".join(["1"] * 5000) + "]]}",
-    "[[" + str(2 ** 64) + "]]",
+    "[" * 100_000 + "]" * 100_000, "[[" + "9" * 5000 + "]]", _seven_by_seven("1e400"),
+    '{"codes": ' + _seven_by_seven("true") + "}", '{"codes": "abc"}', "[[1, 2], [3]]", "\xff\xfe",
+    _seven_by_seven(str(2 ** 64)), _seven_by_seven('"3"'), _seven_by_seven("null"),
 ])
 def test_hostile_json_grids_are_grid_file_errors(tmp_path: Path, text: str) -> None:
     file = tmp_path / "g.json"
     file.write_bytes(text.encode("utf-8", "surrogateescape"))
     _grid_refused(file, "g.json")
+
+
+def test_a_grid_of_the_wrong_shape_is_refused_before_its_values_are_read(tmp_path: Path) -> None:
+    file = tmp_path / "g.json"
+    file.write_text("[" + ",".join(["[" + ",".join(["1"] * 1000) + "]"] * 1000) + "]")
+    start = time.perf_counter()
+    _grid_refused(file, "1000x1000", "7x7")
+    assert time.perf_counter() - start < 2.0
 
 
 def test_oversized_grid_file_is_refused(tmp_path: Path) -> None:

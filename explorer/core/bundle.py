@@ -50,7 +50,7 @@ from .config import describe_value
 from .data import DataConfig, ImageSet
 from .models.pixelcnn import AutoregressivePrior, PriorConfig, build_prior
 from .models.vqvae import VQVAE, VQVAEConfig
-from .safe_io import UnsafeInput, describe_error, parse_json, read_npy, read_regular_file
+from .safe_io import UnsafeInput, describe_error, parse_json, read_npy, read_regular_file, zip_member_count
 
 FORMAT_NAME = "discrete-latent-explorer-bundle"
 FORMAT_VERSION = 1
@@ -482,6 +482,7 @@ def _read_weights(file: Path, expected: dict[str, tuple], what: str) -> dict[str
             raise BundleError(f"The weights file {file.name} is truncated or corrupt "
                               f"({describe_error(exc, 100)}).") from None
     elif file.suffix in (".pt", ".pth", ".bin"):
+        _check_torch_archive(file, numel * 8 + (1 << 20))
         try:
             state = torch.load(file, map_location="cpu", weights_only=True)
         except Exception as exc:  # UnpicklingError for anything beyond plain tensors
@@ -501,6 +502,29 @@ def _read_weights(file: Path, expected: dict[str, tuple], what: str) -> dict[str
             raise BundleError(f"The {what} weights in {file.name} contain NaN or infinite values ({name}).")
         out[name] = tensor
     return out
+
+
+def _check_torch_archive(file: Path, max_bytes: int) -> None:
+    """A torch.save zip may hold compressed records: refuse one declaring more data than the model needs."""
+    try:
+        with open(file, "rb") as f:
+            head = f.read(4)
+        if head != b"PK\x03\x04":
+            return                                    # legacy format: bounded by the file size already
+        with open(file, "rb") as f:
+            f.seek(max(0, os.fstat(f.fileno()).st_size - 65557))
+            count = zip_member_count(f.read())
+        if count is not None and count > 10_000:
+            raise BundleError(f"The weights file {file.name} holds {count} records, far more than any model.")
+        with zipfile.ZipFile(file) as zf:
+            declared = sum(info.file_size for info in zf.infolist())
+    except BundleError:
+        raise
+    except Exception as exc:  # BadZipFile, OSError: torch.load would fail the same way
+        raise BundleError(f"The weights file {file.name} is truncated or corrupt ({type(exc).__name__}).") from None
+    if declared > max_bytes:
+        raise BundleError(f"The weights file {file.name} would unpack to {declared:,} bytes, far more than the "
+                          f"model described in config.json needs.")
 
 
 def _section(cfg: dict, key: str) -> dict | None:
@@ -652,6 +676,9 @@ def _read_examples(path: Path, name: str | None, vq_cfg: VQVAEConfig, num_classe
             raise UnsafeInput(f"images must be uint8 of shape (N <= {MAX_EXAMPLES}, {', '.join(map(str, want))}), "
                               f"not {dtype} {shape}")
 
+    members = zip_member_count(raw)
+    if members is not None and members > 8:
+        raise BundleError(f"The examples file {name} holds {members} entries; it should hold images and labels.")
     try:
         with zipfile.ZipFile(io.BytesIO(raw)) as zf:
             images = _npz_member(zf, "images", images_ok)

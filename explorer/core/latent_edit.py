@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from .config import describe_value
-from .safe_io import UnsafeInput, describe_error, npy_from_bytes, parse_json, read_regular_file
+from .safe_io import UnsafeInput, describe_error, npy_from_bytes, parse_json, printable_name, read_regular_file
 
 MAX_GRID_FILE_BYTES = 4 * 1024 * 1024
 
@@ -229,10 +229,7 @@ def load_grid(path: str | Path, num_codes: int, shape: tuple[int, int]) -> np.nd
 
 
 def _name(path: object) -> str:
-    try:
-        return describe_value(Path(str(path)).name, 80).strip("'")
-    except Exception:
-        return "the file"
+    return printable_name(path)
 
 
 def _load_grid(path: Path, num_codes: int, shape: tuple[int, int]) -> np.ndarray:
@@ -244,7 +241,7 @@ def _load_grid(path: Path, num_codes: int, shape: tuple[int, int]) -> np.ndarray
     except UnsafeInput as exc:
         raise GridFileError(f"Cannot load {_name(path)}: {exc}.") from None
     try:
-        arr = _npy_grid(raw) if suffix == ".npy" else _json_grid(raw)
+        arr = _npy_grid(raw) if suffix == ".npy" else _json_grid(raw, shape)
     except UnsafeInput as exc:
         raise GridFileError(f"{_name(path)} is not a readable grid file ({exc}).") from None
     arr = arr.astype(np.int64)
@@ -266,7 +263,7 @@ def _npy_grid(raw: bytes) -> np.ndarray:
     return arr
 
 
-def _json_grid(raw: bytes) -> np.ndarray:
+def _json_grid(raw: bytes, shape: tuple[int, int]) -> np.ndarray:
     data = parse_json(raw, max_depth=4)
     if isinstance(data, dict):
         data = data.get("codes")
@@ -275,6 +272,8 @@ def _json_grid(raw: bytes) -> np.ndarray:
     if len(data) > MAX_GRID_SIDE or any(len(row) != len(data[0]) for row in data) \
             or (data and len(data[0]) > MAX_GRID_SIDE):
         raise UnsafeInput("its rows have different lengths or are far longer than any code grid")
+    if data and (len(data), len(data[0])) != tuple(shape):    # before looking at every value
+        check_codes(np.zeros((len(data), len(data[0])), dtype=np.int8), 1, shape)
     for row in data:
         for value in row:
             if isinstance(value, bool) or not isinstance(value, int):

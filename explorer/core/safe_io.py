@@ -30,13 +30,25 @@ class UnsafeInput(Exception):
     """A file or value that cannot be read safely; the message says why in plain words."""
 
 
+def printable_name(path: str | os.PathLike, width: int = 80) -> str:
+    """The file name of ``path`` safe to show: control characters escaped, cut to ``width``."""
+    try:
+        name = Path(path).name
+    except (TypeError, ValueError):
+        name = str(path)
+    name = "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in name)
+    return name if len(name) <= width else name[:width - 3] + "..."
+
+
 def read_regular_file(path: str | os.PathLike, max_bytes: int) -> bytes:
     """The bytes of ``path`` if it is a regular file (symlinks followed) of at most ``max_bytes``."""
-    name = Path(path).name
+    name = printable_name(path)
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
     try:
         fd = os.open(path, flags)
-    except (OSError, ValueError) as exc:           # ValueError: a NUL byte in the name
+    except ValueError:                              # a NUL byte in the name
+        raise UnsafeInput(f"cannot open {name}: the name holds a NUL character") from None
+    except OSError as exc:
         raise UnsafeInput(f"cannot open {name}: {_reason(exc)}") from None
     try:
         info = os.fstat(fd)
@@ -113,7 +125,7 @@ def describe_error(exc: BaseException, width: int = 120) -> str:
         text = f"{type(exc).__name__}: {exc}"
     except Exception:
         text = type(exc).__name__
-    text = " ".join(text.split())
+    text = "".join(ch if ch.isprintable() else " " for ch in " ".join(text.split()))
     return text if len(text) <= width else text[:width - 3] + "..."
 
 
@@ -158,6 +170,18 @@ def read_npy(stream: IO[bytes], check: Callable[[np.dtype, tuple[int, ...]], Non
     if extra:
         raise UnsafeInput("the file has data after the array")
     return np.frombuffer(data, dtype=dtype).reshape(shape, order="F" if fortran else "C")
+
+
+def zip_member_count(data: bytes) -> int | None:
+    """Entries a zip archive declares in its end-of-central-directory record (None if there is none).
+
+    Read before ``zipfile`` parses the directory, so an archive of a million empty entries is
+    refused in microseconds. 0xFFFF means "see the zip64 record": treated as too many.
+    """
+    at = data.rfind(b"PK\x05\x06", max(0, len(data) - 65557))
+    if at < 0 or at + 22 > len(data):
+        return None
+    return int.from_bytes(data[at + 10:at + 12], "little")
 
 
 def npy_from_bytes(data: bytes, check: Callable[[np.dtype, tuple[int, ...]], None], max_bytes: int) -> np.ndarray:
