@@ -140,7 +140,7 @@ def test_stop_while_paused_does_no_further_step(qtbot, main_window, mnist_root):
 def test_nan_loss_shows_the_error_and_keeps_the_last_good_model(qtbot, main_window, mnist_root):
     panel = main_window.show_panel("trainPanel")
     configure_short_run(qtbot, panel, mnist_root, steps=200)
-    set_number(panel, "vqvaeTraining_lr", 1e6)   # the largest rate the config allows
+    set_number(panel, "vqvaeTraining_lr", 1e30)
     panel.snapshot_every = 5
     state = main_window.state
     last_good = snapshot(state.bundle.vqvae)
