@@ -102,9 +102,17 @@ def _add_train_prior(sub) -> None:
                    help="continue training the bundle's prior instead of starting a new one")
 
 
+class OneLineErrorParser(argparse.ArgumentParser):
+    """argparse whose usage errors are one line on stderr, ``error: argument --lr: ...``, exit code 2
+    (the same shape as the commands' own errors; the full usage stays behind ``--help``)."""
+
+    def error(self, message: str):  # noqa: D102 (argparse override)
+        self.exit(2, f"error: {' '.join(message.split())} (see `{self.prog} --help`)\n")
+
+
 def build_parser(prog: str = "python -m explorer") -> argparse.ArgumentParser:
-    """The full command-line parser."""
-    parser = argparse.ArgumentParser(prog=prog, description=DESCRIPTION, epilog=EPILOG,
+    """The full command-line parser (subcommand parsers share its class: one-line errors)."""
+    parser = OneLineErrorParser(prog=prog, description=DESCRIPTION, epilog=EPILOG,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
 

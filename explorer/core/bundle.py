@@ -33,6 +33,7 @@ import io
 import json
 import os
 import re
+import secrets
 import shutil
 import stat
 import tempfile
@@ -115,8 +116,9 @@ class Bundle:
         recover_interrupted_save(path)
         previous = check_save_target(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-{os.getpid()}-", dir=path.parent))
-        _ACTIVE.add(tmp.name)
+        with _SWAP_LOCK:                                  # registered before another thread's recovery looks
+            tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-{os.getpid()}-", dir=path.parent))
+            _ACTIVE.add(tmp.name)
         try:
             save_file(_tensors(self.vqvae, dtype), str(tmp / "vqvae.safetensors"))
             if self.prior is not None:
@@ -317,7 +319,7 @@ def _swap_into_place(tmp: Path, path: Path) -> None:
     old = None
     with _SWAP_LOCK:
         if os.path.lexists(path):
-            old = Path(tempfile.mktemp(prefix=f".{path.name}.old-{os.getpid()}-", dir=path.parent))
+            old = path.with_name(f".{path.name}.old-{os.getpid()}-{secrets.token_hex(4)}")
             _ACTIVE.add(old.name)
     try:
         if old is not None:

@@ -98,6 +98,8 @@ def _finite(value: int | float) -> bool:
 
 
 def _fmt(x: float) -> str:
+    if isinstance(x, int):
+        return str(x)
     if math.isinf(x):
         return "inf" if x > 0 else "-inf"
     return str(int(x)) if float(x).is_integer() and abs(x) < 1e15 else f"{x:g}"
