@@ -264,7 +264,7 @@ def _npy_grid(raw: bytes) -> np.ndarray:
 
 
 def _json_grid(raw: bytes, shape: tuple[int, int]) -> np.ndarray:
-    data = parse_json(raw, max_depth=4)
+    data = parse_json(raw, max_depth=None)           # the structure is checked below
     if isinstance(data, dict):
         data = data.get("codes")
     if not isinstance(data, list) or not all(isinstance(row, list) for row in data):

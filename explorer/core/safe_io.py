@@ -23,7 +23,6 @@ from typing import IO, Any, Callable
 import numpy as np
 
 MAX_JSON_DEPTH = 128         # nesting of objects and arrays a JSON file may have
-MAX_INT_DIGITS = 30          # longest integer literal a JSON file may hold
 
 
 class UnsafeInput(Exception):
@@ -76,47 +75,46 @@ def _reason(exc: BaseException) -> str:
     return getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
 
 
-def _parse_int(text: str) -> int:
-    if len(text.lstrip("-")) > MAX_INT_DIGITS:
-        raise ValueError(f"a number with {len(text)} digits")
-    return int(text)
+def parse_json(data: bytes, max_depth: int | None = MAX_JSON_DEPTH) -> Any:
+    """Parse UTF-8 JSON; UnsafeInput for invalid text or nesting deeper than ``max_depth``.
 
-
-def parse_json(data: bytes, max_depth: int = MAX_JSON_DEPTH) -> Any:
-    """Parse UTF-8 JSON; UnsafeInput for invalid text, nesting deeper than ``max_depth`` or huge numbers.
-
-    Float literals beyond the float range become inf (the config checks refuse them where a
-    finite number is needed).
+    Integer literals beyond Python's digit limit are refused by json itself; float literals
+    beyond the float range become inf (the config checks refuse them where a finite number is
+    needed). ``max_depth=None`` skips the nesting check (the caller checks the structure).
     """
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise UnsafeInput(f"not UTF-8 text (byte {exc.start})") from None
     try:
-        value = json.loads(text, parse_int=_parse_int)
+        value = json.loads(text)
     except json.JSONDecodeError as exc:
         raise UnsafeInput(f"not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from None
     except RecursionError:
-        raise UnsafeInput(f"nested too deeply (at most {max_depth} levels allowed)") from None
-    except (ValueError, OverflowError) as exc:
+        raise UnsafeInput(f"nested too deeply (at most {max_depth or MAX_JSON_DEPTH} levels allowed)") from None
+    except (ValueError, OverflowError) as exc:            # e.g. an integer of more than 4300 digits
         raise UnsafeInput(f"not valid JSON ({describe_error(exc)})") from None
-    depth = _nesting(value)
-    if depth > max_depth:
-        raise UnsafeInput(f"nested {depth} levels deep (at most {max_depth} allowed)")
+    if max_depth is not None and _too_deep(value, max_depth):
+        raise UnsafeInput(f"nested more than {max_depth} levels deep")
     return value
 
 
-def _nesting(value: Any) -> int:
-    """Deepest nesting of lists and dicts in a parsed JSON value (iterative: no recursion)."""
-    deepest, stack = 0, [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, dict):
-            item = list(item.values())
-        if isinstance(item, list):
-            deepest = max(deepest, depth)
-            stack.extend((child, depth + 1) for child in item if isinstance(child, (list, dict)))
-    return deepest
+_CONTAINERS = (list, dict)
+
+
+def _too_deep(value: Any, max_depth: int) -> bool:
+    """Whether lists and dicts nest deeper than ``max_depth`` (level by level: no recursion)."""
+    level = [value] if type(value) in _CONTAINERS else []
+    depth = 0
+    while level:
+        depth += 1
+        if depth > max_depth:
+            return True
+        deeper: list = []
+        for item in level:
+            deeper += [c for c in (item.values() if type(item) is dict else item) if type(c) in _CONTAINERS]
+        level = deeper
+    return False
 
 
 def describe_error(exc: BaseException, width: int = 120) -> str:
