@@ -21,7 +21,6 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import explorer.core.bundle as bundle_module
 from explorer.core.bundle import (MAX_EXAMPLES, Bundle, BundleError, check_save_target, load_bundle,
                                   recover_interrupted_save)
 from explorer.core.config import MAX_PARAMETERS
@@ -605,8 +604,23 @@ def test_fuzz_examples_npz(good: Path, tmp_path_factory, data) -> None:
     _load_only_bundle_errors(path)
 
 
-def test_examples_limit_matches_what_save_can_write() -> None:
-    assert MAX_EXAMPLES >= 256
+def test_save_refuses_what_load_would_refuse(tmp_path: Path) -> None:
+    """Bundle.save runs the loader's checks first: it never writes a bundle load_bundle refuses."""
+    cases = {
+        "data": lambda b: setattr(b, "data", {"root": 5, "limit": "x"}),
+        "weights_dtype": lambda b: setattr(b, "weights_dtype", []),
+        "labels": lambda b: setattr(b.examples, "labels", torch.tensor([3, 1, 4, 1, 50])),
+        "mse": lambda b: setattr(b, "metrics", {"mse": "low"}),
+        f"{MAX_EXAMPLES} uint8": lambda b: setattr(b.examples, "images", b.examples.images.float()),
+        "nest": lambda b: setattr(b, "history", {"resumed_from": json.loads('{"h": ' * 150 + "1" + "}" * 150)}),
+    }
+    for needle, spoil in cases.items():
+        bundle = make_bundle()
+        bundle.metrics = {"mse": np.float32(0.01), "codes_used_count": np.int64(9)}   # numpy numbers are fine
+        spoil(bundle)
+        with pytest.raises(BundleError, match=needle):
+            bundle.save(tmp_path / "b")
+        assert not (tmp_path / "b").exists() and leftovers(tmp_path) == []
 
 
 # ============================================================================ grid files

@@ -57,10 +57,14 @@ def _add_train_vqvae(sub) -> None:
     _schedule_flags(p, "training images", VQVAETrainConfig)
     m = p.add_argument_group("model (ignored with --resume: the bundle's architecture is kept)")
     m.add_argument("--num-codes", type=field_flag(VQVAEConfig, "num_codes"), metavar="K", help="codebook size K")
-    m.add_argument("--code-dim", type=field_flag(VQVAEConfig, "code_dim"), metavar="D", help="dimension D of each code vector")
-    m.add_argument("--hidden", type=field_flag(VQVAEConfig, "hidden_channels"), metavar="C", help="channels of the conv trunk")
-    m.add_argument("--res-channels", type=field_flag(VQVAEConfig, "res_channels"), metavar="C", help="bottleneck width of the residual blocks")
-    m.add_argument("--res-blocks", type=field_flag(VQVAEConfig, "res_blocks"), metavar="N", help="residual blocks in the decoder (and encoder)")
+    m.add_argument("--code-dim", type=field_flag(VQVAEConfig, "code_dim"), metavar="D",
+                   help="dimension D of each code vector")
+    m.add_argument("--hidden", type=field_flag(VQVAEConfig, "hidden_channels"), metavar="C",
+                   help="channels of the conv trunk")
+    m.add_argument("--res-channels", type=field_flag(VQVAEConfig, "res_channels"), metavar="C",
+                   help="bottleneck width of the residual blocks")
+    m.add_argument("--res-blocks", type=field_flag(VQVAEConfig, "res_blocks"), metavar="N",
+                   help="residual blocks in the decoder (and encoder)")
     m.add_argument("--encoder-res-blocks", type=field_flag(VQVAEConfig, "encoder_res_blocks"), metavar="N",
                    help="residual blocks in the encoder (default: as --res-blocks; 0 = local codes)")
     m.add_argument("--encoder-kernel", type=int, choices=(1, 3),
@@ -90,7 +94,8 @@ def _add_train_prior(sub) -> None:
     m.add_argument("--channels", type=field_flag(PriorConfig, "channels"), help="feature width of the stack")
     m.add_argument("--layers", type=field_flag(PriorConfig, "layers"), help="gated layers / residual blocks")
     m.add_argument("--kernel-size", type=field_flag(PriorConfig, "kernel_size"), help="masked convolution kernel size")
-    m.add_argument("--head-channels", type=field_flag(PriorConfig, "head_channels"), help="width of the 1x1 output head")
+    m.add_argument("--head-channels", type=field_flag(PriorConfig, "head_channels"),
+                   help="width of the 1x1 output head")
     m.add_argument("--dropout", type=field_flag(PriorConfig, "dropout"),
                    help="dropout rate during training (also when continuing with --resume-prior)")
     m.add_argument("--class-conditional", action="store_true", help="condition the prior on the labels")
@@ -137,7 +142,8 @@ def build_parser(prog: str = "python -m explorer") -> argparse.ArgumentParser:
     sample.add_argument("--top-k", type=limited(Limit(int, 1, 8192), "top_k"), metavar="K",
                         help="sample only among the K most likely codes")
     sample.add_argument("--seed", type=field_flag(VQVAETrainConfig, "seed"), default=0, help="random seed (default 0)")
-    sample.add_argument("--label", type=limited(Limit(int, 0, 999), "label"), metavar="C", help="class for a class-conditional prior "
+    sample.add_argument("--label", type=limited(Limit(int, 0, 999), "label"), metavar="C",
+                        help="class for a class-conditional prior "
                         "(default: cycle through the classes)")
     sample.add_argument("--padding", type=limited(Limit(int, 0, MAX_PADDING), "padding"), default=2,
                         help=f"pixels between grid cells (default 2, at most {MAX_PADDING})")

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import io
 import json
+import numbers
 import os
 import re
 import secrets
@@ -41,7 +42,6 @@ import threading
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
@@ -51,7 +51,8 @@ from .config import describe_value
 from .data import DataConfig, ImageSet
 from .models.pixelcnn import AutoregressivePrior, PriorConfig, build_prior
 from .models.vqvae import VQVAE, VQVAEConfig
-from .safe_io import UnsafeInput, describe_error, parse_json, read_npy, read_regular_file, zip_member_count
+from .safe_io import (MAX_JSON_DEPTH, UnsafeInput, too_deep, describe_error, parse_json, read_npy, read_regular_file,
+                      zip_member_count)
 
 FORMAT_NAME = "discrete-latent-explorer-bundle"
 FORMAT_VERSION = 1
@@ -99,6 +100,22 @@ class Bundle:
             "data": self.data, "history": self.history, "metrics": self.metrics,
         }
 
+    def check(self) -> None:
+        """BundleError if load_bundle would refuse what save writes (never write an unloadable bundle)."""
+        cfg = self.config_dict()
+        prior_cfg = self.prior.config if self.prior is not None else None
+        _check_sections(cfg, self.vqvae.config, prior_cfg)
+        if too_deep(cfg, MAX_JSON_DEPTH):
+            raise BundleError(f"The bundle's history or metrics nest more than {MAX_JSON_DEPTH} levels deep.")
+        if self.examples is not None:
+            images, labels = self.examples.images, self.examples.labels
+            want = (self.vqvae.config.in_channels, self.vqvae.config.image_size, self.vqvae.config.image_size)
+            if images.dtype != torch.uint8 or tuple(images.shape[1:]) != want or len(images) > MAX_EXAMPLES \
+                    or tuple(labels.shape) != (len(images),):
+                raise BundleError(f"The examples must be at most {MAX_EXAMPLES} uint8 images of shape {want} "
+                                  f"with one label each.")
+            _check_labels(labels.cpu().numpy(), "examples.npz", prior_cfg.num_classes if prior_cfg else 0)
+
     def save(self, path: str | Path) -> None:
         """Write the bundle atomically: into a temporary folder, then swap it into place.
 
@@ -108,9 +125,7 @@ class Bundle:
         """
         from safetensors.torch import save_file
 
-        if self.weights_dtype not in WEIGHT_DTYPES:
-            raise BundleError(f"weights_dtype must be one of {', '.join(WEIGHT_DTYPES)}, not "
-                              f"{describe_value(self.weights_dtype)}.")
+        self.check()
         dtype = WEIGHT_DTYPES[self.weights_dtype]
         path = _absolute(path)
         recover_interrupted_save(path)
@@ -567,7 +582,7 @@ def _check_sections(cfg: dict, vq_cfg: VQVAEConfig, prior_cfg: PriorConfig | Non
     metrics = cfg.get("metrics") or {}
     for key in _NUMERIC_METRICS:
         value = metrics.get(key)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+        if value is not None and (isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real)):
             raise BundleError(f"config.json: the metric '{key}' must be a number, not {describe_value(value)}.")
     data = cfg.get("data") or {}
     data_cfg = None
@@ -694,10 +709,15 @@ def _read_examples(path: Path, name: str | None, vq_cfg: VQVAEConfig, num_classe
         raise BundleError(f"The examples in {name} are refused: {exc}.") from None
     except Exception as exc:  # BadZipFile, zlib.error, NotImplementedError (compression), ...
         raise BundleError(f"The examples file {name} is corrupt ({type(exc).__name__}).") from None
+    _check_labels(labels, name, num_classes)
+    return ImageSet(torch.from_numpy(images.copy()), torch.from_numpy(labels.astype(np.int64)))
+
+
+def _check_labels(labels: np.ndarray, name: str, num_classes: int) -> None:
+    """Labels are -1 (unknown) or a class the prior knows (any class below 2**31 without a conditional prior)."""
     if labels.size and (int(labels.min()) < -1 or (num_classes and int(labels.max()) >= num_classes)
                         or int(labels.max()) >= 1 << 31):
         raise BundleError(f"The examples in {name} have labels outside -1..{(num_classes or 1 << 31) - 1}.")
-    return ImageSet(torch.from_numpy(images.copy()), torch.from_numpy(labels.astype(np.int64)))
 
 
 def _npz_member(zf: zipfile.ZipFile, key: str, check) -> np.ndarray:

@@ -94,7 +94,7 @@ def parse_json(data: bytes, max_depth: int | None = MAX_JSON_DEPTH) -> Any:
         raise UnsafeInput(f"nested too deeply (at most {max_depth or MAX_JSON_DEPTH} levels allowed)") from None
     except (ValueError, OverflowError) as exc:            # e.g. an integer of more than 4300 digits
         raise UnsafeInput(f"not valid JSON ({describe_error(exc)})") from None
-    if max_depth is not None and _too_deep(value, max_depth):
+    if max_depth is not None and too_deep(value, max_depth):
         raise UnsafeInput(f"nested more than {max_depth} levels deep")
     return value
 
@@ -102,7 +102,7 @@ def parse_json(data: bytes, max_depth: int | None = MAX_JSON_DEPTH) -> Any:
 _CONTAINERS = (list, dict)
 
 
-def _too_deep(value: Any, max_depth: int) -> bool:
+def too_deep(value: Any, max_depth: int) -> bool:
     """Whether lists and dicts nest deeper than ``max_depth`` (level by level: no recursion)."""
     level = [value] if type(value) in _CONTAINERS else []
     depth = 0

@@ -19,6 +19,7 @@ How a dataset becomes a `DataSplits`:
 from __future__ import annotations
 
 import math
+import numbers
 import os
 import re
 import warnings
@@ -106,14 +107,14 @@ _MAX_CLASSES = 10_000               # longest class filter
 
 
 def _read_int(value: Any, low: int = 0, high: int = _MAX_COUNT) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) or not math.isfinite(value) \
             or int(value) != value or not low <= value <= high:
         raise TypeError
     return int(value)
 
 
 def _read_fraction(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value < 1.0:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) or not 0.0 <= value < 1.0:
         raise TypeError                              # also NaN: every comparison is False
     return float(value)
 
