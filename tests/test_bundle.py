@@ -198,7 +198,7 @@ CORRUPTIONS = {
         lambda p: _edit_config(p, lambda c: c["vqvae"]["config"].update(hidden_channels="wide")), "invalid"),
     "absurd model size": (
         lambda p: _edit_config(p, lambda c: c["vqvae"]["config"].update(hidden_channels=60000)),
-        "do not match config.json"),
+        "hidden_channels"),
     "weights outside the folder": (
         lambda p: _edit_config(p, lambda c: c["vqvae"].update(weights="../x.safetensors")), "inside the bundle"),
     "unknown weights dtype": (lambda p: _edit_config(p, lambda c: c.update(weights_dtype="int4")), "int4"),

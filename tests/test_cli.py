@@ -299,6 +299,107 @@ def test_other_user_errors(trained: dict, tmp_path: Path) -> None:
     assert_plain_error(code, err, "multiple of downsample")
 
 
+# ---------------------------------------------------------------------------------- checked before any work
+def _no_work(monkeypatch) -> None:
+    """Make loading data or training fail loudly: a refused command must stop before either."""
+    def forbidden(*args, **kwargs):
+        raise AssertionError("work started before the arguments were checked")
+    for name in ("load_data", "train_vqvae", "train_prior", "load_bundle"):
+        monkeypatch.setattr(cli_train, name, forbidden)
+    import explorer.cli.ensemble as cli_ensemble
+    import explorer.cli.inspect as cli_inspect
+    monkeypatch.setattr(cli_ensemble, "load_bundle", forbidden)
+    monkeypatch.setattr(cli_inspect, "load_bundle", forbidden)
+
+
+def test_out_is_checked_before_loading_data_or_training(tmp_path: Path, monkeypatch) -> None:
+    _no_work(monkeypatch)
+    existing_file = tmp_path / "results.txt"
+    existing_file.write_text("keep")
+    folder = tmp_path / "papers"
+    folder.mkdir()
+    (folder / "thesis.tex").write_text("keep")
+    (folder / "config.json").write_text("{}")
+    for out, needle in ((existing_file, "is a file"), (folder, "not a model bundle"),
+                        (existing_file / "sub", "not a folder")):
+        assert_plain_error(*run("train", "vqvae", "--out", str(out), *QUICK)[::2], needle)
+        assert_plain_error(*run("train", "prior", "--bundle", str(tmp_path / "b"), "--out", str(out))[::2], needle)
+        assert_plain_error(*run("ensemble", "--bundle", "a", "--bundle", "b", "--out", str(out))[::2], needle)
+    assert_plain_error(*run("train", "prior", "--bundle", str(folder))[::2], "not a model bundle")
+    png_folder = tmp_path / "grid.png"
+    png_folder.mkdir()
+    assert_plain_error(*run("sample", "--bundle", "b", "--out", str(png_folder))[::2], "is a folder")
+    assert_plain_error(*run("sample", "--bundle", "b", "--out", str(existing_file / "g.png"))[::2], "not a folder")
+    assert_plain_error(*run("screenshot", "--panel", "codebook", "--out", str(png_folder))[::2], "is a folder")
+    assert existing_file.read_text() == "keep" and (folder / "thesis.tex").read_text() == "keep"
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may write anywhere")
+def test_unwritable_out_is_refused_before_training(tmp_path: Path, monkeypatch) -> None:
+    _no_work(monkeypatch)
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        assert_plain_error(*run("train", "vqvae", "--out", str(locked / "m"), *QUICK)[::2], "not writable")
+    finally:
+        locked.chmod(0o700)
+
+
+BAD_FLAGS = [
+    ("train", "vqvae", "--out", "x", "--epochs", "nan"), ("train", "vqvae", "--out", "x", "--epochs", "inf"),
+    ("train", "vqvae", "--out", "x", "--lr", "nan"), ("train", "vqvae", "--out", "x", "--seed", str(2 ** 70)),
+    ("train", "vqvae", "--out", "x", "--num-codes", "70000"),
+    ("train", "vqvae", "--out", "x", "--res-blocks", "65536"),
+    ("train", "vqvae", "--out", "x", "--encoder-res-blocks", "-2"), ("train", "vqvae", "--out", "x", "--hidden", "0"),
+    ("train", "vqvae", "--out", "x", "--image-size", "100000"),
+    ("train", "vqvae", "--out", "x", "--examples", "9999999"),
+    ("train", "vqvae", "--out", "x", "--max-steps", "1e3"), ("train", "vqvae", "--out", "x", "--beta", "-inf"),
+    ("train", "vqvae", "--out", "x", "--holdout-last", "-1"),
+    ("train", "vqvae", "--out", "x", "--val-fraction", "1.5"),
+    ("train", "vqvae", "--out", "x", "--limit", "1" + "0" * 5000),
+    ("train", "prior", "--bundle", "b", "--kernel-size", "4"), ("train", "prior", "--bundle", "b", "--dropout", "2"),
+    ("train", "prior", "--bundle", "b", "--augment-shifts", "1000"),
+    ("train", "prior", "--bundle", "b", "--layers", "0"), ("train", "prior", "--bundle", "b", "--channels", "100000"),
+    ("train", "prior", "--bundle", "b", "--batch-size", "0"),
+    ("sample", "--bundle", "b", "--out", "g.png", "--n", "1000000000"),
+    ("sample", "--bundle", "b", "--out", "g.png", "--padding", "100000"),
+    ("sample", "--bundle", "b", "--out", "g.png", "--temperature", "inf"),
+    ("sample", "--bundle", "b", "--out", "g.png", "--seed", "-1"),
+    ("sample", "--bundle", "b", "--out", "g.png", "--top-k", "0"),
+]
+
+
+@pytest.mark.parametrize("argv", BAD_FLAGS, ids=lambda a: " ".join(a[:2] + a[-2:])[:60])
+def test_out_of_range_flags_are_one_line_usage_errors(argv, monkeypatch) -> None:
+    _no_work(monkeypatch)
+    code, _, err = run(*argv)
+    assert code == 2 and "Traceback" not in err
+    assert len(err.splitlines()) == 1 and err.startswith(f"error: argument {argv[-2]}"), err
+
+
+def test_train_flags_accept_every_value_the_loader_accepts(mnist_root: Path, tmp_path: Path) -> None:
+    out = tmp_path / "m"
+    code, _, err = run("train", "vqvae", "--data-root", str(mnist_root), "--out", str(out), *QUICK, *TINY_VQ,
+                       "--max-steps", "2", "--encoder-res-blocks", "-1", "--seed", str(2 ** 63 - 1),
+                       "--num-codes", "8192", "--code-dim", "2")
+    assert code == 0, err
+    assert load_bundle(out).vqvae.config.encoder_res_blocks == -1
+
+
+def test_sample_refuses_a_grid_too_large_to_draw(tmp_path: Path) -> None:
+    from explorer.core.bundle import Bundle
+    from explorer.core.models.pixelcnn import PriorConfig, build_prior
+    from explorer.core.models.vqvae import VQVAE, VQVAEConfig
+    vqvae = VQVAE(VQVAEConfig(image_size=256, downsample=8, hidden_channels=4, res_channels=2, res_blocks=0,
+                              num_codes=4, code_dim=2))
+    prior = build_prior(PriorConfig(num_codes=4, height=32, width=32, channels=2, layers=1, head_channels=2))
+    Bundle(vqvae=vqvae, prior=prior, name="big").save(tmp_path / "big")
+    code, _, err = run("sample", "--bundle", str(tmp_path / "big"), "--out", str(tmp_path / "g.png"), "--n", "1024")
+    assert_plain_error(code, err, "lower --n")
+    assert not (tmp_path / "g.png").exists()
+
+
 # ---------------------------------------------------------------------------------- gui, screenshot
 def test_gui_and_screenshot_hand_over_to_the_ui(monkeypatch, tmp_path: Path, trained: dict) -> None:
     """The CLI passes its arguments on to run_app / render_panel (stand-ins here: no Qt in this test)."""

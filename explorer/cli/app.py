@@ -5,7 +5,7 @@ import argparse
 import re
 from pathlib import Path
 
-from .common import CliError
+from .common import CliError, check_output_file
 
 
 def run_gui(args: argparse.Namespace) -> int:
@@ -49,6 +49,7 @@ def run_screenshot(args: argparse.Namespace) -> int:
     except ImportError as exc:
         raise CliError("Screenshots need the GUI. " + _gui_missing(exc)) from None
     out = Path(args.out)
+    check_output_file(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     try:
         clipped: list[str] | None = [] if getattr(args, "check_fit", False) else None

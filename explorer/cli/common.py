@@ -3,14 +3,18 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import shlex
 import sys
 import time
+from pathlib import Path
 from typing import TextIO
 
 import torch
 
+from ..core.config import Limit, describe_value
 from ..core.data import DataConfig, parse_classes
+from ..core.models.vqvae import VQVAEConfig
 
 
 class CliError(Exception):
@@ -19,6 +23,45 @@ class CliError(Exception):
 
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
+
+
+# ------------------------------------------------------------------------------ bounded flags
+def limited(limit: Limit, name: str):
+    """An argparse ``type`` that parses a flag and checks it against ``limit`` (the same table the
+    bundle loader and the configs use), so a bad value stops the command before any work."""
+    def parse(text: str):
+        try:
+            value = limit.parse(text)
+        except (ValueError, OverflowError):
+            what = "whole number" if limit.kind is int else "number"
+            raise argparse.ArgumentTypeError(f"invalid {what}: {describe_value(text)}") from None
+        try:
+            limit.check(name, value)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc).removeprefix(name + " ")) from None
+        return value
+    parse.__name__ = name
+    return parse
+
+
+def field_flag(cls, name: str):
+    """``limited`` with the limit of config field ``cls.name``."""
+    return limited(cls.LIMITS[name], name)
+
+
+def check_output_file(path: Path, flag: str = "--out") -> None:
+    """CliError unless a file can be written at ``path``: not a folder, in a writable folder."""
+    if path.is_dir():
+        raise CliError(f"{flag} {path} is a folder; give a file name.")
+    if path.exists() and not path.is_file():
+        raise CliError(f"{flag} {path} exists and is not a regular file.")
+    parent = path.absolute().parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise CliError(f"{flag} {path}: {parent} is not a folder.")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise CliError(f"{flag} {path}: the folder {parent} is not writable.")
 
 
 # ------------------------------------------------------------------------------ data flags
@@ -39,12 +82,14 @@ def add_data_flags(parser: argparse.ArgumentParser, default_hint: str) -> None:
                    help="let torchvision download missing files (needs internet)")
     g.add_argument("--classes", type=_classes_arg, metavar="LIST",
                    help="keep only these labels, e.g. 1-4 or 0,2,5-7")
-    g.add_argument("--holdout-last", type=int, metavar="N",
+    g.add_argument("--holdout-last", type=limited(Limit(int, 0, 10 ** 9), "holdout_last"), metavar="N",
                    help="the last N images (by original index) are the validation set")
-    g.add_argument("--val-fraction", type=float, metavar="F",
+    g.add_argument("--val-fraction", type=limited(Limit(float, 0, 1, high_open=True), "val_fraction"), metavar="F",
                    help="random validation fraction when --holdout-last is 0 (default 0.1)")
-    g.add_argument("--limit", type=int, metavar="N", help="use only the first N images (quick runs)")
-    g.add_argument("--image-size", type=int, metavar="PX", help="resize images to PX x PX")
+    g.add_argument("--limit", type=limited(Limit(int, 0, 10 ** 9), "limit"), metavar="N",
+                   help="use only the first N images (quick runs)")
+    g.add_argument("--image-size", type=field_flag(VQVAEConfig, "image_size"), metavar="PX",
+                   help="resize images to PX x PX")
     g.add_argument("--grayscale", action="store_true", default=None, help="convert images to one channel")
 
 

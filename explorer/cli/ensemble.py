@@ -7,7 +7,7 @@ from pathlib import Path
 
 import torch
 
-from ..core.bundle import WEIGHT_DTYPES, Bundle, load_bundle
+from ..core.bundle import WEIGHT_DTYPES, Bundle, check_save_target, load_bundle
 from ..core.data import load_data
 from ..core.metrics import encode_images, evaluate_prior
 from ..core.models.pixelcnn import PriorEnsemble
@@ -27,6 +27,7 @@ def run_ensemble(args: argparse.Namespace) -> int:
     """Load the bundles, check they share one VQ-VAE, mix their priors, evaluate, save."""
     if len(args.bundle) < 2:
         raise CliError("give at least two --bundle folders whose priors to combine.")
+    check_save_target(args.out)
     bundles = [load_bundle(path, "cpu") for path in args.bundle]
     first = bundles[0]
     for path, bundle in zip(args.bundle, bundles):

@@ -13,7 +13,10 @@ from ..core.bundle import load_bundle
 from ..core.data import load_data
 from ..core.device import pick_device
 from ..core.metrics import encode_images, evaluate_prior, evaluate_vqvae
-from .common import CliError, check_image_shape, data_config_from, describe_data, prior_metrics
+from .common import (CliError, check_image_shape, check_output_file, data_config_from, describe_data,
+                     prior_metrics)
+
+MAX_GRID_PIXELS = 64 << 20          # pixels (times channels) of the PNG grid and of the decoded batch
 
 
 def _device(name: str) -> torch.device:
@@ -59,12 +62,22 @@ def run_sample(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.suffix.lower() != ".png":
         raise CliError(f"--out must name a .png file, got {out.name}.")
+    check_output_file(out)
     device = _device(args.device)
     bundle = load_bundle(args.bundle, device)
     prior = bundle.prior
     if prior is None:
         raise CliError(f"The bundle {args.bundle} has no prior to sample from. Train one first:\n"
                        f"  python -m explorer train prior --bundle {args.bundle}")
+    vq_cfg = bundle.vqvae.config
+    side, c = vq_cfg.image_size, vq_cfg.in_channels
+    cols = min(args.nrow, args.n)
+    rows = math.ceil(args.n / cols)
+    grid_pixels = (rows * (side + args.padding) + args.padding) * (cols * (side + args.padding) + args.padding) * c
+    if max(grid_pixels, args.n * side * side * c) > MAX_GRID_PIXELS:
+        raise CliError(f"{args.n} samples of {side}x{side} pixels with --nrow {args.nrow} and --padding "
+                       f"{args.padding} make a {grid_pixels:,}-value image, more than the {MAX_GRID_PIXELS:,} "
+                       f"allowed: lower --n or --padding.")
     classes = prior.config.num_classes
     if classes:
         if args.label is not None and not 0 <= args.label < classes:

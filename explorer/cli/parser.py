@@ -3,9 +3,15 @@ from __future__ import annotations
 
 import argparse
 
+from ..core.bundle import MAX_EXAMPLES
+from ..core.config import Limit
 from ..core.device import DEVICE_CHOICES
 from .common import add_data_flags
 from .compress import add_compress_parsers
+from ..core.models.pixelcnn import PriorConfig
+from ..core.models.vqvae import VQVAEConfig
+from ..core.training import PriorTrainConfig, VQVAETrainConfig
+from .common import add_data_flags, field_flag, limited
 from .ensemble import add_ensemble_parser
 from .score import add_score_parser
 
@@ -22,20 +28,25 @@ EPILOG = """examples:
   torchrun --nproc_per_node 2 -m explorer train vqvae ...   (data-parallel)"""
 
 
+MAX_SAMPLES = 1024                 # sample --n
+MAX_PADDING = 64                   # sample --padding
+
+
 def _device_flag(parser: argparse.ArgumentParser, default: str = "auto") -> None:
     parser.add_argument("--device", default=default, metavar="NAME",
                         help=f"{', '.join(DEVICE_CHOICES)} or cuda:N (default {default})")
 
 
-def _schedule_flags(parser: argparse.ArgumentParser, what: str) -> None:
+def _schedule_flags(parser: argparse.ArgumentParser, what: str, cls) -> None:
     g = parser.add_argument_group("optimisation")
-    g.add_argument("--epochs", type=float, help=f"passes over the {what} (fractions allowed)")
-    g.add_argument("--max-steps", type=int, help="train exactly this many steps instead of --epochs")
-    g.add_argument("--batch-size", type=int, help="batch size per process")
-    g.add_argument("--lr", type=float, help="peak Adam learning rate")
-    g.add_argument("--warmup-steps", type=int, help="linear learning-rate warm-up steps")
-    g.add_argument("--val-every", type=int, help="validate every this many steps")
-    g.add_argument("--seed", type=int, help="seeds the model initialisation and the batch order")
+    g.add_argument("--epochs", type=field_flag(cls, "epochs"), help=f"passes over the {what} (fractions allowed)")
+    g.add_argument("--max-steps", type=field_flag(cls, "max_steps"),
+                   help="train exactly this many steps instead of --epochs")
+    g.add_argument("--batch-size", type=field_flag(cls, "batch_size"), help="batch size per process")
+    g.add_argument("--lr", type=field_flag(cls, "lr"), help="peak Adam learning rate")
+    g.add_argument("--warmup-steps", type=field_flag(cls, "warmup_steps"), help="linear learning-rate warm-up steps")
+    g.add_argument("--val-every", type=field_flag(cls, "val_every"), help="validate every this many steps")
+    g.add_argument("--seed", type=field_flag(cls, "seed"), help="seeds the model initialisation and the batch order")
 
 
 def _add_train_vqvae(sub) -> None:
@@ -43,29 +54,33 @@ def _add_train_vqvae(sub) -> None:
                        description="Train a VQ-VAE (progress on stderr) and save a bundle to --out.")
     p.add_argument("--out", required=True, metavar="DIR", help="bundle folder to write, e.g. runs/mnist")
     p.add_argument("--resume", metavar="BUNDLE", help="continue training this bundle's VQ-VAE")
-    p.add_argument("--examples", type=int, default=256, metavar="N",
+    p.add_argument("--examples", type=limited(Limit(int, 0, MAX_EXAMPLES), "examples"), default=256, metavar="N",
                    help="store the first N validation images in the bundle for the GUI (default 256)")
     _device_flag(p)
     add_data_flags(p, "mnist with a random 10% validation split; with --resume, the bundle's data")
-    _schedule_flags(p, "training images")
+    _schedule_flags(p, "training images", VQVAETrainConfig)
     m = p.add_argument_group("model (ignored with --resume: the bundle's architecture is kept)")
-    m.add_argument("--num-codes", type=int, metavar="K", help="codebook size K")
-    m.add_argument("--code-dim", type=int, metavar="D", help="dimension D of each code vector")
-    m.add_argument("--hidden", type=int, metavar="C", help="channels of the conv trunk")
-    m.add_argument("--res-channels", type=int, metavar="C", help="bottleneck width of the residual blocks")
-    m.add_argument("--res-blocks", type=int, metavar="N", help="residual blocks in the decoder (and encoder)")
-    m.add_argument("--encoder-res-blocks", type=int, metavar="N",
+    m.add_argument("--num-codes", type=field_flag(VQVAEConfig, "num_codes"), metavar="K", help="codebook size K")
+    m.add_argument("--code-dim", type=field_flag(VQVAEConfig, "code_dim"), metavar="D",
+                   help="dimension D of each code vector")
+    m.add_argument("--hidden", type=field_flag(VQVAEConfig, "hidden_channels"), metavar="C",
+                   help="channels of the conv trunk")
+    m.add_argument("--res-channels", type=field_flag(VQVAEConfig, "res_channels"), metavar="C",
+                   help="bottleneck width of the residual blocks")
+    m.add_argument("--res-blocks", type=field_flag(VQVAEConfig, "res_blocks"), metavar="N",
+                   help="residual blocks in the decoder (and encoder)")
+    m.add_argument("--encoder-res-blocks", type=field_flag(VQVAEConfig, "encoder_res_blocks"), metavar="N",
                    help="residual blocks in the encoder (default: as --res-blocks; 0 = local codes)")
     m.add_argument("--encoder-kernel", type=int, choices=(1, 3),
                    help="kernel of the encoder's last conv (1 = each code sees only its own patch)")
     m.add_argument("--downsample", type=int, choices=(1, 2, 4, 8), help="image -> code grid factor")
     m.add_argument("--quantizer", choices=("vq", "gumbel"), help="nearest-neighbour VQ or Gumbel-Softmax")
-    m.add_argument("--beta", type=float, help="commitment weight")
+    m.add_argument("--beta", type=field_flag(VQVAEConfig, "beta"), help="commitment weight")
     m.add_argument("--no-ema", dest="ema", action="store_false", default=None,
                    help="train the codebook with its loss term instead of EMA updates")
     m.add_argument("--no-kmeans-init", dest="kmeans_init", action="store_false", default=None,
                    help="keep the random codebook instead of k-means on the first batch")
-    m.add_argument("--dead-code-steps", type=int, metavar="N",
+    m.add_argument("--dead-code-steps", type=field_flag(VQVAEConfig, "dead_code_steps"), metavar="N",
                    help="re-seed codes unused for N steps (0 = never)")
 
 
@@ -77,27 +92,36 @@ def _add_train_prior(sub) -> None:
     p.add_argument("--out", metavar="DIR", help="write here instead of back into --bundle")
     _device_flag(p)
     add_data_flags(p, "the bundle's own data settings")
-    _schedule_flags(p, "code grids")
+    _schedule_flags(p, "code grids", PriorTrainConfig)
     m = p.add_argument_group("prior model")
     m.add_argument("--kind", choices=("gated", "plain"), help="gated PixelCNN (no blind spot) or plain")
-    m.add_argument("--channels", type=int, help="feature width of the stack")
-    m.add_argument("--layers", type=int, help="gated layers / residual blocks")
-    m.add_argument("--kernel-size", type=int, help="masked convolution kernel size")
-    m.add_argument("--head-channels", type=int, help="width of the 1x1 output head")
-    m.add_argument("--dropout", type=float,
+    m.add_argument("--channels", type=field_flag(PriorConfig, "channels"), help="feature width of the stack")
+    m.add_argument("--layers", type=field_flag(PriorConfig, "layers"), help="gated layers / residual blocks")
+    m.add_argument("--kernel-size", type=field_flag(PriorConfig, "kernel_size"), help="masked convolution kernel size")
+    m.add_argument("--head-channels", type=field_flag(PriorConfig, "head_channels"),
+                   help="width of the 1x1 output head")
+    m.add_argument("--dropout", type=field_flag(PriorConfig, "dropout"),
                    help="dropout rate during training (also when continuing with --resume-prior)")
     m.add_argument("--class-conditional", action="store_true", help="condition the prior on the labels")
     m.add_argument("--positional", action=argparse.BooleanOptionalAction, default=None,
                    help="learned per-position biases in every layer (the prior knows where on the grid it is)")
-    m.add_argument("--augment-shifts", type=int, metavar="N",
+    m.add_argument("--augment-shifts", type=field_flag(PriorTrainConfig, "augment_shifts"), metavar="N",
                    help="also train on images shifted by up to +-N pixels")
     m.add_argument("--resume-prior", action="store_true",
                    help="continue training the bundle's prior instead of starting a new one")
 
 
+class OneLineErrorParser(argparse.ArgumentParser):
+    """argparse whose usage errors are one line on stderr, ``error: argument --lr: ...``, exit code 2
+    (the same shape as the commands' own errors; the full usage stays behind ``--help``)."""
+
+    def error(self, message: str):  # noqa: D102 (argparse override)
+        self.exit(2, f"error: {' '.join(message.split())} (see `{self.prog} --help`)\n")
+
+
 def build_parser(prog: str = "python -m explorer") -> argparse.ArgumentParser:
-    """The full command-line parser."""
-    parser = argparse.ArgumentParser(prog=prog, description=DESCRIPTION, epilog=EPILOG,
+    """The full command-line parser (subcommand parsers share its class: one-line errors)."""
+    parser = OneLineErrorParser(prog=prog, description=DESCRIPTION, epilog=EPILOG,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
 
@@ -113,14 +137,20 @@ def build_parser(prog: str = "python -m explorer") -> argparse.ArgumentParser:
                             description="Draw code grids from the bundle's prior, decode them, save a PNG grid.")
     sample.add_argument("--bundle", required=True, metavar="DIR")
     sample.add_argument("--out", required=True, metavar="FILE.png")
-    sample.add_argument("--n", type=int, default=64, help="number of samples (default 64)")
-    sample.add_argument("--nrow", type=int, default=8, help="images per row of the grid (default 8)")
-    sample.add_argument("--temperature", type=float, default=1.0, help="softmax temperature (0 = greedy)")
-    sample.add_argument("--top-k", type=int, metavar="K", help="sample only among the K most likely codes")
-    sample.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    sample.add_argument("--label", type=int, metavar="C", help="class for a class-conditional prior "
+    sample.add_argument("--n", type=limited(Limit(int, 1, MAX_SAMPLES), "n"), default=64,
+                        help=f"number of samples (default 64, at most {MAX_SAMPLES})")
+    sample.add_argument("--nrow", type=limited(Limit(int, 1, MAX_SAMPLES), "nrow"), default=8,
+                        help="images per row of the grid (default 8)")
+    sample.add_argument("--temperature", type=limited(Limit(float, 0, 100), "temperature"), default=1.0,
+                        help="softmax temperature (0 = greedy)")
+    sample.add_argument("--top-k", type=limited(Limit(int, 1, 8192), "top_k"), metavar="K",
+                        help="sample only among the K most likely codes")
+    sample.add_argument("--seed", type=field_flag(VQVAETrainConfig, "seed"), default=0, help="random seed (default 0)")
+    sample.add_argument("--label", type=limited(Limit(int, 0, 999), "label"), metavar="C",
+                        help="class for a class-conditional prior "
                         "(default: cycle through the classes)")
-    sample.add_argument("--padding", type=int, default=2, help="pixels between grid cells (default 2)")
+    sample.add_argument("--padding", type=limited(Limit(int, 0, MAX_PADDING), "padding"), default=2,
+                        help=f"pixels between grid cells (default 2, at most {MAX_PADDING})")
     _device_flag(sample, "cpu")
 
     evaluate = sub.add_parser("evaluate", help="held-out metrics of a bundle, as JSON",

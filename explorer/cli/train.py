@@ -18,7 +18,7 @@ import torch
 import torch.distributed as dist
 
 from ..core import distributed
-from ..core.bundle import Bundle, load_bundle
+from ..core.bundle import Bundle, check_save_target, load_bundle
 from ..core.data import DataSplits, ImageSet, load_data
 from ..core.device import describe_device
 from ..core.metrics import encode_images, evaluate_prior, evaluate_vqvae
@@ -167,6 +167,7 @@ def _with_process_group(args: argparse.Namespace, body: Callable[..., int]) -> i
 def run_train_vqvae(args: argparse.Namespace) -> int:
     """``train vqvae``: train (or resume) a VQ-VAE and save a bundle."""
     _check_positive(args)
+    check_save_target(args.out)                 # refuse a bad --out now, not after the training
     return _with_process_group(args, _train_vqvae)
 
 
@@ -235,6 +236,7 @@ def _train_vqvae(args: argparse.Namespace, device: torch.device, rank: int, worl
 def run_train_prior(args: argparse.Namespace) -> int:
     """``train prior``: train a PixelCNN prior on a bundle's codes and save it into the bundle."""
     _check_positive(args)
+    check_save_target(args.out or args.bundle)  # refuse a bad --out now, not after the training
     return _with_process_group(args, _train_prior)
 
 

@@ -9,37 +9,71 @@ Layout (format version 1)::
       prior.safetensors     prior weights (optional; an ensemble's members as members.N.*)
       examples.npz          a few held-out images (optional; uint8, loaded without pickle)
 
+      MODEL_CARD.md         optional notes; any other file a user puts in the folder is theirs
+
 Weights are safetensors (a plain tensor container: loading one cannot run code); torch
 ``.pt`` files named in config.json are also accepted and loaded with ``weights_only=True``.
 Models always compute in float32: float16 files are widened on load.
-Every way a folder can be wrong raises :class:`BundleError` with a plain message.
+
+Loading: every way a folder can be wrong raises :class:`BundleError` with a plain message and
+nothing else. Files are read with bounded sizes, configs are range-checked (and the model's size
+computed from them) before anything is allocated, weight headers (names, shapes, dtypes) are
+checked before weight data are read, and ``examples.npz`` is checked member by member from its
+.npy headers before anything is decompressed.
+
+Saving: the bundle is written into ``.NAME.tmp-PID-*`` next to the target, then swapped in with
+two renames (the old folder goes to ``.NAME.old-PID-*`` first). Only an empty folder or a folder
+that is recognisably a bundle (its config.json has the format marker) is replaced, and files the
+bundle does not own (notes, MODEL_CARD.md) are carried over. If a save is killed between the two
+renames, the next load or save of that path puts the previous bundle back and cleans up.
 """
 from __future__ import annotations
 
+import io
 import json
-import math
+import numbers
 import os
+import re
+import secrets
 import shutil
+import stat
 import tempfile
-from dataclasses import dataclass, field, fields
+import threading
+import zipfile
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn as nn
 
-from .data import ImageSet
+from .config import describe_value
+from .data import DataConfig, ImageSet
 from .models.pixelcnn import AutoregressivePrior, PriorConfig, build_prior
 from .models.vqvae import VQVAE, VQVAEConfig
+from .safe_io import (MAX_JSON_DEPTH, UnsafeInput, too_deep, describe_error, parse_json, read_npy, read_regular_file,
+                      zip_member_count)
 
 FORMAT_NAME = "discrete-latent-explorer-bundle"
 FORMAT_VERSION = 1
 CONFIG_FILE = "config.json"
 WEIGHT_DTYPES = {"float32": torch.float32, "float16": torch.float16}   # how weights may be stored
+MODEL_CARD = "MODEL_CARD.md"
+OWNED_FILES = (CONFIG_FILE, "vqvae.safetensors", "prior.safetensors", "examples.npz")  # what save writes
+
+MAX_CONFIG_BYTES = 4 << 20         # config.json
+MAX_CARD_BYTES = 4 << 20           # MODEL_CARD.md copied by Save as
+MAX_EXAMPLES_FILE_BYTES = 64 << 20  # examples.npz on disk
+MAX_EXAMPLES_BYTES = 64 << 20      # each decompressed array in examples.npz
+MAX_EXAMPLES = 4096                # images in examples.npz
+WEIGHT_SUFFIXES = (".safetensors", ".pt", ".pth", ".bin")
+_FLOAT_STORAGE = {"F16": torch.float16, "BF16": torch.bfloat16, "F32": torch.float32, "F64": torch.float64}
+_EXACT_STORAGE = {torch.bool: "BOOL", torch.int64: "I64", torch.int32: "I32", torch.uint8: "U8"}
 
 
 class BundleError(Exception):
-    """A bundle folder is missing, corrupt, from an unknown version, or inconsistent."""
+    """A bundle folder is missing, corrupt, from an unknown version, or inconsistent; or a save
+    would replace something that is not a bundle."""
 
 
 @dataclass
@@ -66,22 +100,40 @@ class Bundle:
             "data": self.data, "history": self.history, "metrics": self.metrics,
         }
 
+    def check(self) -> None:
+        """BundleError if load_bundle would refuse what save writes (never write an unloadable bundle)."""
+        cfg = self.config_dict()
+        prior_cfg = self.prior.config if self.prior is not None else None
+        _check_sections(cfg, self.vqvae.config, prior_cfg)
+        if too_deep(cfg, MAX_JSON_DEPTH):
+            raise BundleError(f"The bundle's history or metrics nest more than {MAX_JSON_DEPTH} levels deep.")
+        if self.examples is not None:
+            images, labels = self.examples.images, self.examples.labels
+            want = (self.vqvae.config.in_channels, self.vqvae.config.image_size, self.vqvae.config.image_size)
+            if images.dtype != torch.uint8 or tuple(images.shape[1:]) != want or len(images) > MAX_EXAMPLES \
+                    or tuple(labels.shape) != (len(images),):
+                raise BundleError(f"The examples must be at most {MAX_EXAMPLES} uint8 images of shape {want} "
+                                  f"with one label each.")
+            _check_labels(labels.cpu().numpy(), "examples.npz", prior_cfg.num_classes if prior_cfg else 0)
+
     def save(self, path: str | Path) -> None:
         """Write the bundle atomically: into a temporary folder, then swap it into place.
 
-        A failure at any point leaves a previous bundle at ``path`` untouched.
+        A failure at any point leaves a previous bundle at ``path`` untouched. ``path`` must not
+        exist, be an empty folder or be a bundle folder; a bundle's extra files (notes,
+        MODEL_CARD.md) are kept. Saving to a new folder copies this bundle's MODEL_CARD.md.
         """
         from safetensors.torch import save_file
 
-        path = Path(path).resolve()
-        if self.weights_dtype not in WEIGHT_DTYPES:
-            raise BundleError(f"weights_dtype must be one of {', '.join(WEIGHT_DTYPES)}, not {self.weights_dtype!r}.")
+        self.check()
         dtype = WEIGHT_DTYPES[self.weights_dtype]
-        if path.exists() and not (path / CONFIG_FILE).is_file() and (not path.is_dir() or any(path.iterdir())):
-            raise BundleError(f"{path} already exists and is not a model bundle; refusing to replace it. "
-                              f"Choose a new folder name.")
+        path = _absolute(path)
+        recover_interrupted_save(path)
+        previous = check_save_target(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
+        with _SWAP_LOCK:                                  # registered before another thread's recovery looks
+            tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-{os.getpid()}-", dir=path.parent))
+            _ACTIVE.add(tmp.name)
         try:
             save_file(_tensors(self.vqvae, dtype), str(tmp / "vqvae.safetensors"))
             if self.prior is not None:
@@ -89,18 +141,21 @@ class Bundle:
             if self.examples is not None:
                 np.savez_compressed(tmp / "examples.npz", images=self.examples.images.cpu().numpy(),
                                     labels=self.examples.labels.cpu().numpy())
-            for extra in ("MODEL_CARD.md",):          # keep human-written files across re-saves
-                if (path / extra).is_file():
-                    shutil.copy2(path / extra, tmp / extra)
             with open(tmp / CONFIG_FILE, "w", encoding="utf-8") as f:
                 json.dump(self.config_dict(), f, indent=2, default=_json_default)
                 f.flush()
                 os.fsync(f.fileno())
             _apply_umask(tmp)
+            if previous is not None:                       # keep what the user put in the old bundle
+                _carry_extras(path, tmp, _owned_names(previous))
+            if not os.path.lexists(tmp / MODEL_CARD) and self.path is not None:
+                _copy_model_card(Path(self.path), tmp)
             _swap_into_place(tmp, path)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
+        finally:
+            _ACTIVE.discard(tmp.name)
         self.path = path
 
 
@@ -138,36 +193,313 @@ def _apply_umask(folder: Path) -> None:
         os.chmod(file, 0o666 & ~mask)
 
 
-def _swap_into_place(tmp: Path, path: Path) -> None:
-    """rename(tmp -> path), moving an existing bundle aside first and restoring it on failure."""
-    old = None
-    if path.exists():
-        old = path.with_name(f".{path.name}.old-{os.getpid()}")
-        if old.exists():
-            shutil.rmtree(old)
-        os.replace(path, old)
+# -------------------------------------------------------------------------------------- save targets
+def _absolute(path: str | Path) -> Path:
     try:
-        os.replace(tmp, path)
-    except BaseException:
-        if old is not None:
-            os.replace(old, path)
-        raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+        return Path(path).resolve()
+    except (OSError, RuntimeError, ValueError) as exc:
+        raise BundleError(f"Cannot use {describe_value(str(path), 80)} as a bundle folder "
+                          f"({describe_error(exc, 80)}).") from None
 
 
-# --------------------------------------------------------------------------------------
-def _read_weights(file: Path) -> dict[str, torch.Tensor]:
-    if not file.is_file():
-        raise BundleError(f"The weights file {file.name} is missing from {file.parent}.")
-    if file.suffix == ".safetensors":
-        from safetensors import SafetensorError
-        from safetensors.torch import load_file
+def _plain_name(name: object, suffixes: tuple[str, ...]) -> bool:
+    """True for a file name inside the bundle folder (no path, no NUL, sane length and suffix)."""
+    return (isinstance(name, str) and 0 < len(name) <= 255 and "/" not in name and "\\" not in name
+            and "\x00" not in name and name not in (".", "..") and name.lower().endswith(suffixes))
+
+
+def read_bundle_marker(path: Path) -> dict | None:
+    """The parsed config.json of ``path`` if it is recognisably a bundle (has the format marker), else None."""
+    try:
+        cfg = parse_json(read_regular_file(path / CONFIG_FILE, MAX_CONFIG_BYTES))
+    except UnsafeInput:
+        return None
+    return cfg if isinstance(cfg, dict) and cfg.get("format") == FORMAT_NAME else None
+
+
+def check_save_target(path: str | Path) -> dict | None:
+    """Refuse (BundleError) a path a bundle cannot be saved to, before any work is done.
+
+    Allowed: a new name in a writable folder, an empty folder, or an existing bundle (whose
+    parsed config.json is returned, so its own files can be told from the user's). Refused:
+    an existing file, a folder with other contents, a parent that is not a writable folder.
+    The command line calls this before training so a long run is never lost at the end.
+    """
+    path = _absolute(path)
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        info = None
+    except NotADirectoryError:
+        raise BundleError(f"Cannot save to {path}: a part of that path is a file, not a folder.") from None
+    except OSError as exc:
+        raise BundleError(f"Cannot save to {path}: {describe_error(exc, 80)}.") from None
+    previous = None
+    if info is not None:
+        if not stat.S_ISDIR(info.st_mode):
+            raise BundleError(f"{path} already exists and is a file, not a bundle folder; refusing to "
+                              f"replace it. Choose a new folder name.")
         try:
-            return load_file(str(file))
-        except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
-            raise BundleError(f"The weights file {file.name} is truncated or corrupt ({exc}).") from None
-    if file.suffix in (".pt", ".pth", ".bin"):
+            with os.scandir(path) as entries:
+                empty = next(entries, None) is None
+        except OSError as exc:
+            raise BundleError(f"Cannot save to {path}: {describe_error(exc, 80)}.") from None
+        if not empty:
+            previous = read_bundle_marker(path)
+            if previous is None:
+                raise BundleError(f"{path} already exists and is not a model bundle (no bundle {CONFIG_FILE}); "
+                                  f"refusing to replace it. Choose a new folder name.")
+    parent = path.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise BundleError(f"Cannot save to {path}: {parent} is not a folder.")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise BundleError(f"Cannot save to {path}: the folder {parent} is not writable.")
+    return previous
+
+
+def _owned_names(cfg: dict) -> set[str]:
+    """Files a bundle owns: what save writes, plus the weights and examples its config names."""
+    owned = set(OWNED_FILES)
+    for key in ("vqvae", "prior"):
+        sec = cfg.get(key)
+        if isinstance(sec, dict) and _plain_name(sec.get("weights"), WEIGHT_SUFFIXES):
+            owned.add(sec["weights"])
+    if _plain_name(cfg.get("examples"), (".npz",)):
+        owned.add(cfg["examples"])
+    return owned
+
+
+def _link_or_copy(src: str, dst: str) -> None:
+    """A hard link (instant, no extra space) where the file system allows it, else a copy.
+
+    Symlinks stay symlinks (never followed); a FIFO, socket or device that cannot be linked
+    holds no data and is skipped (copying one would block or read without end).
+    """
+    try:
+        os.link(src, dst, follow_symlinks=False)
+        return
+    except OSError:
+        pass
+    mode = os.lstat(src).st_mode
+    if stat.S_ISREG(mode) or stat.S_ISLNK(mode):
+        shutil.copy2(src, dst, follow_symlinks=False)
+
+
+def _carry_extras(old: Path, new: Path, owned: set[str]) -> None:
+    """Put every entry of ``old`` that the bundle does not own into ``new`` (links kept as links)."""
+    with os.scandir(old) as it:
+        entries = list(it)
+    for entry in entries:
+        if entry.name in owned or os.path.lexists(new / entry.name):
+            continue
+        if entry.is_dir(follow_symlinks=False):
+            shutil.copytree(entry.path, new / entry.name, symlinks=True, copy_function=_link_or_copy)
+        else:
+            _link_or_copy(entry.path, str(new / entry.name))
+
+
+def _copy_model_card(source: Path, dest: Path) -> None:
+    """Copy source/MODEL_CARD.md if it is a regular file (never through a symlink) of sane size."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(source / MODEL_CARD, flags)
+    except OSError:                                   # none, a symlink (ELOOP) or unreadable
+        return
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_CARD_BYTES:
+            return
+        with os.fdopen(os.dup(fd), "rb") as f:
+            text = f.read(MAX_CARD_BYTES + 1)
+    finally:
+        os.close(fd)
+    if len(text) <= MAX_CARD_BYTES:
+        (dest / MODEL_CARD).write_bytes(text)
+
+
+# -------------------------------------------------------------------------------------- atomic swap
+_ACTIVE: set[str] = set()          # temporary and moved-aside folder names this process is using now
+_SWAP_LOCK = threading.Lock()
+_LEFTOVER = re.compile(r"(old|tmp)-(\d+)(?:-.*)?", re.DOTALL)
+
+
+def _swap_into_place(tmp: Path, path: Path) -> None:
+    """rename(tmp -> path), moving an existing bundle aside first and restoring it on failure.
+
+    A kill between the two renames leaves ``.NAME.old-PID-*`` and no ``path``: the next load
+    or save of ``path`` calls :func:`recover_interrupted_save`, which renames it back.
+    """
+    old = None
+    with _SWAP_LOCK:
+        if os.path.lexists(path):
+            old = path.with_name(f".{path.name}.old-{os.getpid()}-{secrets.token_hex(4)}")
+            _ACTIVE.add(old.name)
+    try:
+        if old is not None:
+            os.replace(path, old)
+        try:
+            os.replace(tmp, path)
+        except BaseException:
+            if old is not None:
+                os.replace(old, path)
+            raise
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    finally:
+        if old is not None:
+            _ACTIVE.discard(old.name)
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    except (OSError, OverflowError, ValueError):
+        return False
+    return True
+
+
+def _remove(entry: os.DirEntry) -> None:
+    try:
+        if entry.is_dir(follow_symlinks=False):
+            shutil.rmtree(entry.path, ignore_errors=True)
+        else:
+            os.unlink(entry.path)
+    except OSError:
+        pass
+
+
+def recover_interrupted_save(path: str | Path) -> bool:
+    """Repair what a killed save of ``path`` left behind; True if a bundle was put back.
+
+    ``.NAME.old-PID-*`` (the previous bundle, moved aside) is renamed back to ``path`` when
+    ``path`` is missing; otherwise it is obsolete and removed, as are ``.NAME.tmp-PID-*``
+    folders. Leftovers of a process that is still running (another save in progress) are
+    left alone. Never raises: a folder that cannot be repaired stays as it is.
+    """
+    try:
+        path = Path(path).absolute()
+        prefix = f".{path.name}."
+        stale: list[tuple[str, os.DirEntry]] = []
+        with _SWAP_LOCK:
+            with os.scandir(path.parent) as it:
+                entries = list(it)
+            for entry in entries:
+                if not entry.name.startswith(prefix) or entry.name in _ACTIVE:
+                    continue
+                match = _LEFTOVER.fullmatch(entry.name[len(prefix):])
+                if match is None:
+                    continue
+                pid = int(match.group(2)) if len(match.group(2)) < 12 else -1
+                if pid != os.getpid() and _process_alive(pid):
+                    continue
+                stale.append((match.group(1), entry))
+        olds = sorted((e for kind, e in stale if kind == "old" and e.is_dir(follow_symlinks=False)),
+                      key=lambda e: e.stat(follow_symlinks=False).st_mtime, reverse=True)
+        restored = False
+        if olds and not os.path.lexists(path):
+            os.replace(olds.pop(0).path, path)
+            restored = True
+        for _, entry in stale:                  # killed saves' halves and superseded old bundles
+            if os.path.lexists(entry.path):
+                _remove(entry)
+        return restored
+    except Exception:  # a read-only or vanished folder: loading reports what is (not) there
+        return False
+
+
+# --------------------------------------------------------------------------------------------- load
+def _restore(factory, config, file: Path, what: str) -> nn.Module:
+    """Build the model from ``config`` and fill it from ``file``, checking the file first.
+
+    The config's limits and size estimate have already bounded the model; its skeleton is
+    built on the "meta" device (no storage) to know every tensor's name, shape and dtype, and
+    the weights file's header must match before any weight data are read.
+    """
+    try:
+        with torch.device("meta"):
+            skeleton = factory(config)
+    except (TypeError, ValueError, RuntimeError) as exc:
+        raise BundleError(f"config.json: the {what} configuration cannot be built ({describe_error(exc, 100)}).") \
+            from None
+    expected = {k: (tuple(v.shape), v.dtype) for k, v in skeleton.state_dict().items()}
+    state = _read_weights(file, expected, what)
+    model = factory(config)
+    model.load_state_dict(state, strict=True)
+    return model
+
+
+def _check_names(file: Path, expected: dict, names: list, what: str) -> None:
+    bad_keys = [k for k in names if not isinstance(k, str)]
+    if bad_keys:
+        raise BundleError(f"The {what} weights file {file.name} has names that are not text "
+                          f"({describe_value(bad_keys[:3])}).")
+    missing = sorted(set(expected) - set(names))
+    unexpected = sorted(set(names) - set(expected))
+    if missing or unexpected:
+        parts = []
+        if missing:
+            parts.append(f"missing {', '.join(missing[:5])}")
+        if unexpected:
+            parts.append(f"unexpected {', '.join(describe_value(k) for k in unexpected[:5])}")
+        raise BundleError(f"The {what} weights in {file.name} do not match config.json: {'; '.join(parts)}.")
+
+
+def _check_tensor(file: Path, name: str, shape: tuple, storage: str, expected: tuple, what: str) -> None:
+    want_shape, want_dtype = expected
+    if tuple(shape) != want_shape:
+        raise BundleError(f"The {what} weights in {file.name} do not match config.json: {name} is "
+                          f"{tuple(shape)} but the config needs {want_shape}.")
+    ok = storage in _FLOAT_STORAGE if want_dtype.is_floating_point else storage == _EXACT_STORAGE.get(want_dtype)
+    if not ok:
+        need = "a float tensor (float32 or float16)" if want_dtype.is_floating_point else \
+            f"a {str(want_dtype).removeprefix('torch.')} tensor"
+        raise BundleError(f"The {what} weights file {file.name} stores {name} as {storage}; it must be {need}.")
+
+
+def _storage_name(dtype: torch.dtype) -> str:
+    for name, d in _FLOAT_STORAGE.items():
+        if d == dtype:
+            return name
+    return _EXACT_STORAGE.get(dtype, str(dtype).removeprefix("torch."))
+
+
+def _read_weights(file: Path, expected: dict[str, tuple], what: str) -> dict[str, torch.Tensor]:
+    """The tensors of ``file``, converted to the model's dtypes, after checking names, shapes and dtypes."""
+    try:
+        info = os.stat(file)
+    except FileNotFoundError:
+        raise BundleError(f"The weights file {file.name} is missing from {file.parent}.") from None
+    except OSError as exc:
+        raise BundleError(f"Cannot read the weights file {file.name}: {describe_error(exc, 80)}.") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise BundleError(f"The weights file {file.name} is not a regular file.")
+    numel = sum(int(np.prod(shape)) for shape, _ in expected.values())
+    if info.st_size > numel * 8 + (16 << 20):
+        raise BundleError(f"The weights file {file.name} is {info.st_size:,} bytes, far more than the "
+                          f"{what} described in config.json needs.")
+    if file.suffix == ".safetensors":
+        from safetensors import safe_open
+        try:
+            with safe_open(str(file), framework="pt") as f:
+                names = list(f.keys())
+                _check_names(file, expected, names, what)
+                for name in names:
+                    piece = f.get_slice(name)
+                    _check_tensor(file, name, piece.get_shape(), piece.get_dtype(), expected[name], what)
+                state = {name: f.get_tensor(name) for name in names}
+        except BundleError:
+            raise
+        except Exception as exc:  # SafetensorError, OSError, ...: the file is damaged
+            raise BundleError(f"The weights file {file.name} is truncated or corrupt "
+                              f"({describe_error(exc, 100)}).") from None
+    elif file.suffix in (".pt", ".pth", ".bin"):
+        _check_torch_archive(file, numel * 8 + (1 << 20))
         try:
             state = torch.load(file, map_location="cpu", weights_only=True)
         except Exception as exc:  # UnpicklingError for anything beyond plain tensors
@@ -175,27 +507,41 @@ def _read_weights(file: Path) -> dict[str, torch.Tensor]:
                               f"code, which is never run ({type(exc).__name__}).") from None
         if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
             raise BundleError(f"The weights file {file.name} does not hold a plain name -> tensor mapping.")
-        return state
-    raise BundleError(f"Unsupported weights file type {file.name}; expected .safetensors or .pt.")
+        _check_names(file, expected, list(state), what)
+        for name, tensor in state.items():
+            _check_tensor(file, name, tuple(tensor.shape), _storage_name(tensor.dtype), expected[name], what)
+    else:
+        raise BundleError(f"Unsupported weights file type {file.name}; expected .safetensors or .pt.")
+    out = {}
+    for name, tensor in state.items():
+        tensor = tensor.to(expected[name][1])
+        if tensor.is_floating_point() and not torch.isfinite(tensor).all():
+            raise BundleError(f"The {what} weights in {file.name} contain NaN or infinite values ({name}).")
+        out[name] = tensor
+    return out
 
 
-def _check_state(expected: dict[str, torch.Tensor], state: dict[str, torch.Tensor], what: str) -> None:
-    """BundleError unless ``state`` has exactly the expected names and shapes and only finite values."""
-    missing = sorted(set(expected) - set(state))
-    unexpected = sorted(set(state) - set(expected))
-    wrong = sorted(k for k in set(expected) & set(state) if tuple(expected[k].shape) != tuple(state[k].shape))
-    if missing or unexpected or wrong:
-        parts = []
-        if missing:
-            parts.append(f"missing {', '.join(missing[:5])}")
-        if unexpected:
-            parts.append(f"unexpected {', '.join(unexpected[:5])}")
-        for k in wrong[:3]:
-            parts.append(f"{k} is {tuple(state[k].shape)} but the config needs {tuple(expected[k].shape)}")
-        raise BundleError(f"The {what} weights do not match config.json: {'; '.join(parts)}.")
-    bad = [k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()]
-    if bad:
-        raise BundleError(f"The {what} weights contain NaN or infinite values ({', '.join(bad[:3])}).")
+def _check_torch_archive(file: Path, max_bytes: int) -> None:
+    """A torch.save zip may hold compressed records: refuse one declaring more data than the model needs."""
+    try:
+        with open(file, "rb") as f:
+            head = f.read(4)
+        if head != b"PK\x03\x04":
+            return                                    # legacy format: bounded by the file size already
+        with open(file, "rb") as f:
+            f.seek(max(0, os.fstat(f.fileno()).st_size - 65557))
+            count = zip_member_count(f.read())
+        if count is not None and count > 10_000:
+            raise BundleError(f"The weights file {file.name} holds {count} records, far more than any model.")
+        with zipfile.ZipFile(file) as zf:
+            declared = sum(info.file_size for info in zf.infolist())
+    except BundleError:
+        raise
+    except Exception as exc:  # BadZipFile, OSError: torch.load would fail the same way
+        raise BundleError(f"The weights file {file.name} is truncated or corrupt ({type(exc).__name__}).") from None
+    if declared > max_bytes:
+        raise BundleError(f"The weights file {file.name} would unpack to {declared:,} bytes, far more than the "
+                          f"model described in config.json needs.")
 
 
 def _section(cfg: dict, key: str) -> dict | None:
@@ -204,121 +550,182 @@ def _section(cfg: dict, key: str) -> dict | None:
         return None
     if not isinstance(sec, dict) or not isinstance(sec.get("config"), dict) or not isinstance(sec.get("weights"), str):
         raise BundleError(f"config.json: the '{key}' entry needs a 'config' object and a 'weights' file name.")
-    if Path(sec["weights"]).name != sec["weights"]:
-        raise BundleError(f"config.json: the '{key}' weights must be a file inside the bundle folder.")
+    if not _plain_name(sec["weights"], WEIGHT_SUFFIXES):
+        raise BundleError(f"config.json: the '{key}' weights must be a .safetensors or .pt file inside the "
+                          f"bundle folder, not {describe_value(sec['weights'])}.")
     return sec
 
 
-_MAX_CONFIG_INT = 1 << 16     # no sensible layer count, width or size is larger
-
-
-def _checked_values(values: dict, cls, what: str) -> dict:
-    """Reject values of the wrong type or absurd size before any model is allocated from them."""
-    defaults = {f.name: f.default for f in fields(cls)}
-    for key, value in values.items():
-        default = defaults.get(key)
-        if isinstance(default, bool):
-            ok = isinstance(value, bool)
-        elif isinstance(default, int):
-            ok = isinstance(value, int) and not isinstance(value, bool) and min(0, default) <= value <= _MAX_CONFIG_INT
-        elif isinstance(default, float):
-            ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-        elif isinstance(default, str):
-            ok = isinstance(value, str)
-        else:
-            ok = True                 # unknown keys are reported by from_dict
-        if not ok:
-            raise ValueError(f"{what} setting {key!r} has an invalid value {value!r}")
-    return values
-
-
-def _restore(factory, config, state: dict[str, torch.Tensor], what: str) -> nn.Module:
-    """Build the model and load ``state`` into it, checking shapes on a memory-free skeleton first.
-
-    The skeleton lives on the "meta" device (no storage), so a config.json asking for an
-    absurdly large model is refused by the shape check before anything is allocated.
-    """
+def _model_config(cls, sec: dict, what: str):
     try:
-        with torch.device("meta"):
-            skeleton = factory(config)
-        _check_state(skeleton.state_dict(), state, what)
-        model = factory(config)
-    except (TypeError, ValueError, RuntimeError) as exc:
-        raise BundleError(f"config.json: the {what} configuration cannot be built ({exc}).") from None
-    expected = model.state_dict()
-    model.load_state_dict({k: v.to(expected[k].dtype) for k, v in state.items()}, strict=True)
-    return model
+        return cls.from_dict(sec["config"])
+    except (TypeError, ValueError) as exc:
+        reason = " ".join(str(exc).split())[:200]
+        raise BundleError(f"config.json holds an invalid model configuration: {what} {reason}.") from None
+
+
+_NUMERIC_METRICS = ("mse", "perplexity", "codes_used_count", "prior_nll", "prior_bits_per_latent", "prior_accuracy")
+
+
+def _check_sections(cfg: dict, vq_cfg: VQVAEConfig, prior_cfg: PriorConfig | None) -> dict:
+    """Check name, data, history, metrics, weights_dtype and that the parts fit together."""
+    name = cfg.get("name")
+    if name is not None and (not isinstance(name, str) or len(name) > 1000):
+        raise BundleError(f"config.json: 'name' must be text of at most 1000 characters, not {describe_value(name)}.")
+    for key in ("data", "history", "metrics"):
+        if cfg.get(key) is not None and not isinstance(cfg.get(key), dict):
+            raise BundleError(f"config.json: '{key}' must be an object.")
+    weights_dtype = cfg.get("weights_dtype", "float32")
+    if not isinstance(weights_dtype, str) or weights_dtype not in WEIGHT_DTYPES:
+        raise BundleError(f"config.json: unknown weights_dtype {describe_value(weights_dtype)} (expected "
+                          f"{' or '.join(WEIGHT_DTYPES)}).")
+    metrics = cfg.get("metrics") or {}
+    for key in _NUMERIC_METRICS:
+        value = metrics.get(key)
+        if value is not None and (isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real)):
+            raise BundleError(f"config.json: the metric '{key}' must be a number, not {describe_value(value)}.")
+    data = cfg.get("data") or {}
+    data_cfg = None
+    if data:
+        try:
+            data_cfg = DataConfig.from_dict(data)
+        except ValueError as exc:
+            raise BundleError(f"config.json: the 'data' settings are invalid ({exc}).") from None
+        if data_cfg.image_size is not None and data_cfg.image_size != vq_cfg.image_size:
+            raise BundleError(f"config.json: the data are resized to {data_cfg.image_size} pixels but the "
+                              f"VQ-VAE takes {vq_cfg.image_size}x{vq_cfg.image_size} images.")
+    if prior_cfg is not None:
+        if prior_cfg.num_codes != vq_cfg.num_codes:
+            raise BundleError(f"The prior models K={prior_cfg.num_codes} codes but the VQ-VAE has "
+                              f"K={vq_cfg.num_codes}.")
+        g = vq_cfg.grid_size
+        if (prior_cfg.height, prior_cfg.width) != (g, g):
+            raise BundleError(f"The prior models {prior_cfg.height}x{prior_cfg.width} code grids but the VQ-VAE "
+                              f"makes {g}x{g} grids.")
+        classes = data_cfg.classes if data_cfg is not None else None
+        if prior_cfg.num_classes and classes and max(classes) >= prior_cfg.num_classes:
+            raise BundleError(f"The prior knows {prior_cfg.num_classes} classes but the data use class "
+                              f"{max(classes)}.")
+    return {"weights_dtype": weights_dtype}
 
 
 def load_bundle(path: str | Path, device: str | torch.device = "cpu") -> Bundle:
     """Load and validate a bundle folder written by :meth:`Bundle.save`.
 
-    Raises BundleError (never anything else for bad files) when: the folder or a file is
-    missing, config.json is not valid JSON, the format or version is unknown, the configs
-    are invalid, weights are truncated/corrupt or hold code, or weights and configs disagree.
+    Raises BundleError, and nothing else, for any folder: missing folder or files, config.json
+    not valid (or absurd) JSON, unknown format or version, invalid or inconsistent configs,
+    weights truncated/corrupt/holding code/of the wrong dtype, weights and configs disagreeing,
+    bad examples. A save killed half-way is repaired first (:func:`recover_interrupted_save`).
     """
+    try:
+        return _load_bundle(path, device)
+    except BundleError:
+        raise
+    except MemoryError:
+        raise BundleError(f"The bundle {describe_value(str(path), 80)} is too large to load.") from None
+    except Exception as exc:  # a safety net: a bundle never shows a raw Python error
+        raise BundleError(f"The bundle {describe_value(str(path), 80)} cannot be loaded "
+                          f"({describe_error(exc, 120)}).") from None
+
+
+def _load_bundle(path: str | Path, device: str | torch.device) -> Bundle:
     path = Path(path)
-    if not path.is_dir():
-        raise BundleError(f"No bundle folder at {path}.")
+    recover_interrupted_save(path)
+    try:
+        is_dir = path.is_dir()
+    except (OSError, ValueError):
+        is_dir = False
+    if not is_dir:
+        raise BundleError(f"No bundle folder at {describe_value(str(path), 200)}.")
     cfg_file = path / CONFIG_FILE
-    if not cfg_file.is_file():
+    if not os.path.lexists(cfg_file):
         raise BundleError(f"{path} is not a model bundle: {CONFIG_FILE} is missing.")
     try:
-        cfg = json.loads(cfg_file.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        cfg = parse_json(read_regular_file(cfg_file, MAX_CONFIG_BYTES))
+    except UnsafeInput as exc:
         raise BundleError(f"{CONFIG_FILE} in {path} is not valid JSON ({exc}).") from None
     if not isinstance(cfg, dict) or cfg.get("format") != FORMAT_NAME:
         raise BundleError(f"{path} is not a Discrete Latent Explorer bundle (unknown format).")
     version = cfg.get("version")
-    if version != FORMAT_VERSION:
-        raise BundleError(f"{path} uses bundle format version {version!r}; this program reads version "
-                          f"{FORMAT_VERSION}. Update the program or re-save the bundle.")
+    if type(version) is not int or version != FORMAT_VERSION:
+        raise BundleError(f"{path} uses bundle format version {describe_value(version)}; this program reads "
+                          f"version {FORMAT_VERSION}. Update the program or re-save the bundle.")
     vq_sec, prior_sec = _section(cfg, "vqvae"), _section(cfg, "prior")
     if vq_sec is None:
         raise BundleError("config.json has no 'vqvae' entry.")
-    try:
-        vq_cfg = VQVAEConfig.from_dict(_checked_values(vq_sec["config"], VQVAEConfig, "vqvae"))
-        prior_cfg = (PriorConfig.from_dict(_checked_values(prior_sec["config"], PriorConfig, "prior"))
-                     if prior_sec else None)
-    except (TypeError, ValueError) as exc:
-        raise BundleError(f"config.json holds an invalid model configuration: {exc}.") from None
-    for key in ("data", "history", "metrics"):
-        if cfg.get(key) is not None and not isinstance(cfg.get(key), dict):
-            raise BundleError(f"config.json: '{key}' must be an object.")
-    weights_dtype = cfg.get("weights_dtype", "float32")
-    if weights_dtype not in WEIGHT_DTYPES:
-        raise BundleError(f"config.json: unknown weights_dtype {weights_dtype!r} (expected "
-                          f"{' or '.join(WEIGHT_DTYPES)}).")
-    if prior_cfg is not None and prior_cfg.num_codes != vq_cfg.num_codes:
-        raise BundleError(f"The prior models K={prior_cfg.num_codes} codes but the VQ-VAE has "
-                          f"K={vq_cfg.num_codes}.")
-    vqvae = _restore(VQVAE, vq_cfg, _read_weights(path / vq_sec["weights"]), "VQ-VAE")
+    vq_cfg = _model_config(VQVAEConfig, vq_sec, "vqvae")
+    prior_cfg = _model_config(PriorConfig, prior_sec, "prior") if prior_sec else None
+    checked = _check_sections(cfg, vq_cfg, prior_cfg)
+    examples_name = cfg.get("examples")
+    if examples_name is not None and not _plain_name(examples_name, (".npz",)):
+        raise BundleError(f"config.json: 'examples' must name a .npz file inside the bundle folder, not "
+                          f"{describe_value(examples_name)}.")
+    vqvae = _restore(VQVAE, vq_cfg, path / vq_sec["weights"], "VQ-VAE")
     prior = None
     if prior_cfg is not None:
-        prior = _restore(build_prior, prior_cfg, _read_weights(path / prior_sec["weights"]), "prior")
-    examples = _read_examples(path, cfg.get("examples"), vq_cfg)
+        prior = _restore(build_prior, prior_cfg, path / prior_sec["weights"], "prior")
+    examples = _read_examples(path, examples_name, vq_cfg, prior_cfg.num_classes if prior_cfg else 0)
     vqvae.to(device).eval()
     if prior is not None:
         prior.to(device).eval()
-    return Bundle(vqvae=vqvae, prior=prior, name=str(cfg.get("name") or path.name),
+    return Bundle(vqvae=vqvae, prior=prior, name=cfg.get("name") or path.name,
                   data=dict(cfg.get("data") or {}), history=dict(cfg.get("history") or {}),
                   metrics=dict(cfg.get("metrics") or {}), examples=examples, path=path.resolve(),
-                  weights_dtype=weights_dtype)
+                  weights_dtype=checked["weights_dtype"])
 
 
-def _read_examples(path: Path, name: object, vq_cfg: VQVAEConfig) -> ImageSet | None:
+# ----------------------------------------------------------------------------------------- examples
+def _read_examples(path: Path, name: str | None, vq_cfg: VQVAEConfig, num_classes: int) -> ImageSet | None:
+    """examples.npz, checked member by member from the .npy headers before anything is decompressed."""
     if not name:
         return None
-    file = path / str(name)
-    if Path(str(name)).name != str(name) or not file.is_file():
+    file = path / name
+    if not os.path.lexists(file):
         raise BundleError(f"The examples file {name} is missing from {path}.")
     try:
-        with np.load(file, allow_pickle=False) as z:
-            images, labels = z["images"], z["labels"]
-    except Exception as exc:
-        raise BundleError(f"The examples file {name} is corrupt ({type(exc).__name__}).") from None
+        raw = read_regular_file(file, MAX_EXAMPLES_FILE_BYTES)
+    except UnsafeInput as exc:
+        raise BundleError(f"The examples file cannot be read: {exc}.") from None
     want = (vq_cfg.in_channels, vq_cfg.image_size, vq_cfg.image_size)
-    if images.dtype != np.uint8 or images.ndim != 4 or tuple(images.shape[1:]) != want \
-            or labels.shape != (images.shape[0],) or not np.issubdtype(labels.dtype, np.integer):
-        raise BundleError(f"The examples in {name} are not uint8 images of shape (N, {want}) with N labels.")
+
+    def images_ok(dtype: np.dtype, shape: tuple) -> None:
+        if dtype != np.uint8 or len(shape) != 4 or shape[1:] != want or shape[0] > MAX_EXAMPLES:
+            raise UnsafeInput(f"images must be uint8 of shape (N <= {MAX_EXAMPLES}, {', '.join(map(str, want))}), "
+                              f"not {dtype} {shape}")
+
+    members = zip_member_count(raw)
+    if members is not None and members > 8:
+        raise BundleError(f"The examples file {name} holds {members} entries; it should hold images and labels.")
+    try:
+        with zipfile.ZipFile(io.BytesIO(raw)) as zf:
+            images = _npz_member(zf, "images", images_ok)
+
+            def labels_ok(dtype: np.dtype, shape: tuple) -> None:
+                if dtype.kind not in "iu" or dtype.itemsize > 8 or shape != (images.shape[0],):
+                    raise UnsafeInput(f"labels must be {images.shape[0]} whole numbers, not {dtype} {shape}")
+
+            labels = _npz_member(zf, "labels", labels_ok)
+    except UnsafeInput as exc:
+        raise BundleError(f"The examples in {name} are refused: {exc}.") from None
+    except Exception as exc:  # BadZipFile, zlib.error, NotImplementedError (compression), ...
+        raise BundleError(f"The examples file {name} is corrupt ({type(exc).__name__}).") from None
+    _check_labels(labels, name, num_classes)
     return ImageSet(torch.from_numpy(images.copy()), torch.from_numpy(labels.astype(np.int64)))
+
+
+def _check_labels(labels: np.ndarray, name: str, num_classes: int) -> None:
+    """Labels are -1 (unknown) or a class the prior knows (any class below 2**31 without a conditional prior)."""
+    if labels.size and (int(labels.min()) < -1 or (num_classes and int(labels.max()) >= num_classes)
+                        or int(labels.max()) >= 1 << 31):
+        raise BundleError(f"The examples in {name} have labels outside -1..{(num_classes or 1 << 31) - 1}.")
+
+
+def _npz_member(zf: zipfile.ZipFile, key: str, check) -> np.ndarray:
+    try:
+        info = zf.getinfo(f"{key}.npy")
+    except KeyError:
+        raise UnsafeInput(f"there is no '{key}' array") from None
+    if info.file_size > MAX_EXAMPLES_BYTES + 4096:
+        raise UnsafeInput(f"'{key}' would decompress to {info.file_size:,} bytes, more than allowed")
+    with zf.open(info) as stream:
+        return read_npy(stream, check, MAX_EXAMPLES_BYTES)

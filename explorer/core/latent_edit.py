@@ -18,6 +18,9 @@ from typing import Callable
 import numpy as np
 import torch
 
+from .config import describe_value
+from .safe_io import UnsafeInput, describe_error, npy_from_bytes, parse_json, printable_name, read_regular_file
+
 MAX_GRID_FILE_BYTES = 4 * 1024 * 1024
 
 
@@ -204,40 +207,80 @@ def save_grid(path: str | Path, codes: np.ndarray, num_codes: int) -> None:
         raise
 
 
+MAX_GRID_SIDE = 4096                # rows or columns a grid file may claim
+
+
 def load_grid(path: str | Path, num_codes: int, shape: tuple[int, int]) -> np.ndarray:
     """Read a .npy or .json grid and check it against the model (K and grid shape).
 
-    Never runs code from the file (no pickle); every problem is a GridFileError with a
+    Never runs code from the file (no pickle), reads at most MAX_GRID_FILE_BYTES from regular
+    files only (a FIFO or /dev/zero is refused without blocking), checks a .npy header's shape
+    before reading its data; every problem is a GridFileError (and nothing else) with a
     message a user can act on.
     """
-    path = Path(path)
     try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise GridFileError(f"Cannot open {path.name}: {exc.strerror or exc}.") from None
-    if size > MAX_GRID_FILE_BYTES:
-        raise GridFileError(f"{path.name} is {size} bytes: too large to be a code grid.")
-    suffix = path.suffix.lower()
-    try:
-        if suffix == ".npy":
-            arr = np.load(path, allow_pickle=False)
-        elif suffix == ".json":
-            data = json.loads(path.read_text(encoding="utf-8"))
-            if isinstance(data, dict):
-                data = data.get("codes")
-            arr = np.asarray(data)
-        else:
-            raise GridFileError(f"{path.name}: grid files are .npy or .json.")
+        return _load_grid(Path(path), num_codes, shape)
     except GridFileError:
         raise
-    except (OSError, ValueError, UnicodeDecodeError, EOFError) as exc:
-        raise GridFileError(f"{path.name} is not a readable grid file ({type(exc).__name__}: {exc}).") from None
-    if not isinstance(arr, np.ndarray) or arr.dtype.kind not in "iu":
-        kind = getattr(arr, "dtype", type(arr))
-        raise GridFileError(f"{path.name} does not hold whole-number code indices (found {kind}).")
+    except MemoryError:
+        raise GridFileError(f"{_name(path)} is too large to be a code grid.") from None
+    except Exception as exc:  # a safety net: the editor never shows a raw Python error
+        raise GridFileError(f"{_name(path)} is not a readable grid file ({describe_error(exc, 100)}).") from None
+
+
+def _name(path: object) -> str:
+    return printable_name(path)
+
+
+def _load_grid(path: Path, num_codes: int, shape: tuple[int, int]) -> np.ndarray:
+    suffix = path.suffix.lower()
+    if suffix not in (".npy", ".json"):
+        raise GridFileError(f"{_name(path)}: grid files are .npy or .json.")
+    try:
+        raw = read_regular_file(path, MAX_GRID_FILE_BYTES)
+    except UnsafeInput as exc:
+        raise GridFileError(f"Cannot load {_name(path)}: {exc}.") from None
+    try:
+        arr = _npy_grid(raw) if suffix == ".npy" else _json_grid(raw, shape)
+    except UnsafeInput as exc:
+        raise GridFileError(f"{_name(path)} is not a readable grid file ({exc}).") from None
     arr = arr.astype(np.int64)
     check_codes(arr, num_codes, shape)
     return arr
+
+
+def _npy_grid(raw: bytes) -> np.ndarray:
+    def check(dtype: np.dtype, dims: tuple[int, ...]) -> None:
+        if dtype.kind not in "iu" or dtype.itemsize > 8:
+            raise UnsafeInput(f"it holds {dtype} values, not whole-number code indices")
+        if len(dims) != 2:
+            raise UnsafeInput(f"a code grid must be 2-D; this one has shape {dims}")
+        if max(dims) > MAX_GRID_SIDE:
+            raise UnsafeInput(f"its shape {dims} is far larger than any code grid")
+    arr = npy_from_bytes(raw, check, MAX_GRID_FILE_BYTES)
+    if arr.dtype.kind == "u" and arr.size and int(arr.max()) > np.iinfo(np.int64).max:
+        raise UnsafeInput("it holds codes beyond any codebook")
+    return arr
+
+
+def _json_grid(raw: bytes, shape: tuple[int, int]) -> np.ndarray:
+    data = parse_json(raw, max_depth=None)           # the structure is checked below
+    if isinstance(data, dict):
+        data = data.get("codes")
+    if not isinstance(data, list) or not all(isinstance(row, list) for row in data):
+        raise UnsafeInput("expected a list of rows of codes, or {\"codes\": [[...], ...]}")
+    if len(data) > MAX_GRID_SIDE or any(len(row) != len(data[0]) for row in data) \
+            or (data and len(data[0]) > MAX_GRID_SIDE):
+        raise UnsafeInput("its rows have different lengths or are far longer than any code grid")
+    if data and (len(data), len(data[0])) != tuple(shape):    # before looking at every value
+        check_codes(np.zeros((len(data), len(data[0])), dtype=np.int8), 1, shape)
+    for row in data:
+        for value in row:
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise UnsafeInput(f"it holds {describe_value(value)}, not a whole-number code index")
+            if not -(1 << 62) < value < 1 << 62:
+                raise UnsafeInput(f"it holds code {describe_value(value)}, beyond any codebook")
+    return np.array(data, dtype=np.int64).reshape(len(data), len(data[0]) if data else 0)
 
 
 # -- how well a cell fits its code ----------------------------------------------------------

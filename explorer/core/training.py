@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Iterator
+from typing import ClassVar, Iterator
 
 import numpy as np
 import torch
@@ -21,15 +21,24 @@ import torch.distributed as dist
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .config import JsonConfig, Limit
 from .data import DataSplits
 from .device import pick_device
 from .metrics import encode_images, evaluate_prior, evaluate_vqvae
 from .models.pixelcnn import AutoregressivePrior, PriorConfig, build_prior
 from .models.vqvae import VQVAE, VQVAEConfig
 
+# Limits of the schedule fields, shared by both training configs (and the command line's flags).
+_SCHEDULE_LIMITS: dict[str, Limit] = {
+    "epochs": Limit(float, 0, 100_000), "max_steps": Limit(int, 0, 10 ** 9), "batch_size": Limit(int, 1, 65536),
+    "lr": Limit(float, 0, math.inf, low_open=True), "warmup_steps": Limit(int, 0, 10 ** 9),
+    "final_lr_ratio": Limit(float, 0, 1), "grad_clip": Limit(float, 0, 1e6), "val_every": Limit(int, 1, 10 ** 9),
+    "seed": Limit(int, 0, 2 ** 63 - 1),
+}
+
 
 @dataclass
-class VQVAETrainConfig:
+class VQVAETrainConfig(JsonConfig):
     model: VQVAEConfig = field(default_factory=VQVAEConfig)  # architecture and bottleneck
     epochs: float = 40.0           # passes over the training set (fractions allowed)
     max_steps: int = 0             # if > 0, train exactly this many steps instead
@@ -42,9 +51,14 @@ class VQVAETrainConfig:
     preview_size: int = 16         # validation images whose reconstructions are reported
     seed: int = 0                  # seeds the model init and the batch order
 
+    LIMITS: ClassVar[dict[str, Limit]] = {**_SCHEDULE_LIMITS, "preview_size": Limit(int, 0, 256)}
+
+    def __post_init__(self) -> None:
+        self.check_fields()
+
 
 @dataclass
-class PriorTrainConfig:
+class PriorTrainConfig(JsonConfig):
     model: PriorConfig = field(default_factory=PriorConfig)  # prior architecture
     epochs: float = 60.0           # passes over the (augmented) code grids
     max_steps: int = 0             # if > 0, train exactly this many steps instead
@@ -56,6 +70,11 @@ class PriorTrainConfig:
     val_every: int = 200           # validate (held-out NLL, accuracy) every this many steps
     augment_shifts: int = 1        # also encode training images shifted by up to +-N pixels
     seed: int = 0                  # seeds the model init and the batch order
+
+    LIMITS: ClassVar[dict[str, Limit]] = {**_SCHEDULE_LIMITS, "augment_shifts": Limit(int, 0, 4)}
+
+    def __post_init__(self) -> None:
+        self.check_fields()
 
 
 @dataclass

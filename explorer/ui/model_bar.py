@@ -14,12 +14,21 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QGridLayout, QLabel, QMessageBox, QSizePolicy, QToolButton, QWidget
 
+from explorer.core.bundle import BundleError
 from explorer.core.models.vqvae import VQVAE
 
 from .state import AppState
 from .train.outcome import bundle_with_new_vqvae
 from .train.settings import TrainSettings
 from .workers import load_bundle_async, save_bundle_async
+
+
+def load_error_text(exc: BaseException) -> str:
+    """What the user reads when a bundle cannot be opened: a BundleError's plain message, never
+    raw Python text (load_bundle raises nothing else; anything else is named as unexpected)."""
+    if isinstance(exc, BundleError):
+        return str(exc)
+    return f"The bundle could not be opened: an unexpected {type(exc).__name__} occurred."
 
 
 class ModelBar(QWidget):
@@ -198,12 +207,12 @@ class ModelBar(QWidget):
     def _on_load_failed_quietly(self, exc: Exception) -> None:
         self.loading = False
         self.refresh()
-        self.state.message.emit(str(exc))
+        self.state.message.emit(load_error_text(exc))
 
     def _on_load_failed(self, exc: Exception) -> None:
         self.loading = False
         self.refresh()
-        self._show_error("Could not open the bundle", str(exc), "bundleErrorDialog")
+        self._show_error("Could not open the bundle", load_error_text(exc), "bundleErrorDialog")
 
     # ------------------------------------------------------------------ Save as
     def ask_save_path(self) -> str | None:

@@ -321,3 +321,32 @@ def test_another_panel_opens_a_grid_in_the_editor_as_one_undo_step(qtbot, main_w
     np.testing.assert_array_equal(editor.grid.codes, before)
     main_window.state.open_in_editor(np.zeros((2, 2), dtype=np.int64), "wrong size")
     np.testing.assert_array_equal(editor.grid.codes, before)        # refused with a message, nothing lost
+
+
+def test_each_failed_grid_load_shows_its_own_message(qtbot, editor, tmp_path, monkeypatch) -> None:
+    """A FIFO (which once hung the GUI), a .npy claiming a huge shape (once a MemoryError) and bad
+    JSON each replace the error line with their own message; a good file then clears it."""
+    import os
+    fifo = tmp_path / "pipe.json"
+    os.mkfifo(fifo)
+    huge = tmp_path / "huge.npy"
+    header = "{'descr': '<i8', 'fortran_order': False, 'shape': (1000000, 1000000), }"
+    header += " " * (64 - (len(header) + 11) % 64) + "\n"
+    huge.write_bytes(b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header.encode())
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000)
+    good = tmp_path / "good.npy"
+    np.save(good, np.zeros((7, 7), dtype=np.int64))
+    codes0 = editor.grid.codes.copy()
+    error = editor.findChild(QLabel, "editorError")
+    seen = []
+    for path, needle in ((fifo, "regular file"), (huge, "larger"), (deep, "deeply"), (fifo, "regular file")):
+        monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, p=path, **k: (str(p), ""))
+        qtbot.mouseClick(editor.findChild(QPushButton, "loadGrid"), Qt.LeftButton)
+        assert error.isVisible() and path.name in error.text() and needle in error.text(), error.text()
+        assert error.text() not in seen[-1:]                 # the new message, not the previous one
+        seen.append(error.text())
+        np.testing.assert_array_equal(editor.grid.codes, codes0)
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(good), ""))
+    qtbot.mouseClick(editor.findChild(QPushButton, "loadGrid"), Qt.LeftButton)
+    assert not error.isVisible() and (editor.grid.codes == 0).all()

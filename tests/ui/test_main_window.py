@@ -109,6 +109,31 @@ def test_open_a_corrupt_bundle_shows_the_message_and_keeps_the_model(qtbot, main
     dialog.button(QMessageBox.StandardButton.Ok).click()
 
 
+def test_open_a_hostile_bundle_shows_a_plain_message_never_python_text(qtbot, main_window, tmp_path, monkeypatch):
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(tmp_path / "good"), ""))
+    save_tiny(qtbot, main_window, tmp_path / "good")
+    bad = tmp_path / "good"
+    cfg = json.loads((bad / "config.json").read_text())
+    cfg["weights_dtype"] = []                          # once: "unhashable type: 'list'" in the dialog
+    (bad / "config.json").write_text(json.dumps(cfg))
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(bad))
+    kept = main_window.state.bundle
+    qtbot.mouseClick(main_window.model_bar.findChild(QWidget, "openButton"), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: visible_dialog("bundleErrorDialog") is not None, timeout=20_000)
+    dialog = visible_dialog("bundleErrorDialog")
+    assert "weights_dtype" in dialog.text() and "unhashable" not in dialog.text()
+    assert main_window.state.bundle is kept
+    dialog.button(QMessageBox.StandardButton.Ok).click()
+
+
+def test_load_error_text_hides_python_errors() -> None:
+    from explorer.core.bundle import BundleError
+    from explorer.ui.model_bar import load_error_text
+    assert load_error_text(BundleError("config.json is broken.")) == "config.json is broken."
+    text = load_error_text(TypeError("unhashable type: 'list'"))
+    assert "unhashable" not in text and "TypeError" in text
+
+
 def test_open_a_good_bundle_replaces_the_model(qtbot, main_window, tmp_path, monkeypatch):
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(tmp_path / "copy"), ""))
     save_tiny(qtbot, main_window, tmp_path / "copy")

@@ -18,6 +18,8 @@ How a dataset becomes a `DataSplits`:
 """
 from __future__ import annotations
 
+import math
+import numbers
 import os
 import re
 import warnings
@@ -29,6 +31,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..config import describe_value
 from .formats import DataError, list_image_folder, read_cifar_batch, read_idx, read_image_files
 
 __all__ = ["DATASETS", "DataConfig", "DataError", "DataSplits", "DatasetSpec", "ImageSet", "default_data_root",
@@ -93,34 +96,57 @@ class DataConfig:
             if f.name in d:
                 try:
                     kwargs[f.name] = _FIELD_READERS[f.name](d[f.name])
-                except (TypeError, ValueError):
-                    raise ValueError(f"data config field {f.name!r} has an invalid value {d[f.name]!r}") from None
+                except (TypeError, ValueError, OverflowError):
+                    raise ValueError(f"data config field {f.name!r} has an invalid value "
+                                     f"{describe_value(d[f.name])}") from None
         return cls(**kwargs)
 
 
-def _read_int(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value:
+_MAX_COUNT = 10 ** 9                # largest image count / seed a data config may name
+_MAX_CLASSES = 10_000               # longest class filter
+
+
+def _read_int(value: Any, low: int = 0, high: int = _MAX_COUNT) -> int:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) or not math.isfinite(value) \
+            or int(value) != value or not low <= value <= high:
         raise TypeError
     return int(value)
 
 
-def _read_typed(kind: type, optional: bool = False) -> Any:
-    def read(value: Any) -> Any:
-        if optional and value is None:
-            return None
-        if kind is float and isinstance(value, int) and not isinstance(value, bool):
-            return float(value)
-        if not isinstance(value, kind):
-            raise TypeError
-        return value
-    return read
+def _read_fraction(value: Any) -> float:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) or not 0.0 <= value < 1.0:
+        raise TypeError                              # also NaN: every comparison is False
+    return float(value)
 
 
+def _read_classes(value: Any) -> tuple[int, ...] | None:
+    if value is None:
+        return None
+    if not isinstance(value, (list, tuple)) or len(value) > _MAX_CLASSES:
+        raise TypeError
+    return tuple(_read_int(c, 0, _MAX_CLASSES) for c in value)
+
+
+def _read_text(value: Any, optional: bool = False) -> str | None:
+    if optional and value is None:
+        return None
+    if not isinstance(value, str) or len(value) > 4096 or "\x00" in value:
+        raise TypeError
+    return value
+
+
+def _read_bool(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError
+    return value
+
+
+# Each field's reader: the value if it is valid (type and range), else TypeError.
 _FIELD_READERS: dict[str, Any] = {
-    "name": _read_typed(str), "root": _read_typed(str, optional=True), "download": _read_typed(bool),
-    "classes": lambda v: None if v is None else tuple(_read_int(c) for c in v),
-    "val_fraction": _read_typed(float), "holdout_last": _read_int, "seed": _read_int,
-    "image_size": lambda v: None if v is None else _read_int(v), "grayscale": _read_typed(bool),
+    "name": _read_text, "root": lambda v: _read_text(v, optional=True), "download": _read_bool,
+    "classes": _read_classes, "val_fraction": _read_fraction, "holdout_last": _read_int,
+    "seed": lambda v: _read_int(v, 0, 2 ** 63 - 1),
+    "image_size": lambda v: None if v is None else _read_int(v, 1, 4096), "grayscale": _read_bool,
     "limit": _read_int,
 }
 

@@ -27,7 +27,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..config import JsonConfig
+from ..config import MAX_PARAMETERS, JsonConfig, Limit, conv_size
 from .masked_conv import MaskedConv2d, pointwise
 from ..sampling import RasterSampler, RasterStep
 
@@ -50,11 +50,37 @@ class PriorConfig(JsonConfig):
 
     LEGACY_DEFAULTS: ClassVar[dict] = {"positional": False}   # bundles from before positional biases
 
+    LIMITS: ClassVar[dict[str, Limit]] = {
+        "kind": Limit(str, choices=("gated", "plain")), "num_codes": Limit(int, 2, 8192),
+        "height": Limit(int, 1, 256), "width": Limit(int, 1, 256), "channels": Limit(int, 2, 1024),
+        "layers": Limit(int, 1, 64), "kernel_size": Limit(int, 1, 15, odd=True),
+        "first_kernel": Limit(int, 1, 15, odd=True), "head_channels": Limit(int, 1, 4096),
+        "num_classes": Limit(int, 0, 1000), "dropout": Limit(float, 0, 1, high_open=True),
+        "positional": Limit(bool), "members": Limit(int, 1, 32),
+    }
+
     def __post_init__(self) -> None:
-        if self.kind not in ("gated", "plain"):
-            raise ValueError("prior kind must be 'gated' or 'plain'")
-        if self.members < 1:
-            raise ValueError("an ensemble needs at least one member")
+        self.check_fields()
+        if self.state_size() > MAX_PARAMETERS:
+            raise ValueError(f"this prior would hold {self.state_size():,} weights, more than the "
+                             f"{MAX_PARAMETERS:,} allowed: lower channels, layers, members or the grid size")
+
+    def state_size(self) -> int:
+        """Elements of the prior's state dict (weights, masks, biases), computed without building it."""
+        c, k, hw, n_cls = self.channels, self.kernel_size, self.height * self.width, self.num_classes
+        size = self.num_codes * c + conv_size(c, self.head_channels, 1) + conv_size(self.head_channels,
+                                                                                    self.num_codes, 1)
+        if self.kind == "gated":
+            layer = (conv_size(c, 2 * c, k) + k * k + conv_size(c, 2 * c, 1, k) + k
+                     + conv_size(2 * c, 2 * c, 1) + conv_size(c, c, 1) + 2 * n_cls * 2 * c)
+            layer += 2 * 2 * c * hw if self.positional else 0
+            size += self.layers * layer
+        else:
+            f, half = self.first_kernel, c // 2
+            block = conv_size(c, half, 1) + conv_size(half, half, k) + k * k + conv_size(half, c, 1)
+            size += conv_size(c, c, f) + f * f + self.layers * block + n_cls * c
+            size += c * hw if self.positional else 0
+        return size * self.members
 
     def describe(self) -> str:
         """A short name for people, e.g. "gated PixelCNN" or "ensemble of 2 gated PixelCNNs"."""

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..config import JsonConfig
+from ..config import MAX_PARAMETERS, JsonConfig, Limit, conv_size
 from .quantizers import GumbelQuantizer, QuantizerOutput, VectorQuantizer, gumbel_temperature
 
 
@@ -39,15 +40,50 @@ class VQVAEConfig(JsonConfig):
     tau_min: float = 0.1           # Gumbel temperature floor
     tau_rate: float = 2e-4         # Gumbel temperature decay per step: tau = start*exp(-rate*step)
 
+    LIMITS: ClassVar[dict[str, Limit]] = {
+        "in_channels": Limit(int, 1, 4), "image_size": Limit(int, 1, 1024),
+        "downsample": Limit(int, choices=(1, 2, 4, 8)), "hidden_channels": Limit(int, 2, 1024),
+        "res_blocks": Limit(int, 0, 64), "encoder_res_blocks": Limit(int, -1, 64),
+        "encoder_kernel": Limit(int, choices=(1, 3)), "res_channels": Limit(int, 1, 1024),
+        "num_codes": Limit(int, 2, 8192), "code_dim": Limit(int, 1, 1024),
+        "quantizer": Limit(str, choices=("vq", "gumbel")), "beta": Limit(float, 0, 1000),
+        "ema": Limit(bool), "ema_decay": Limit(float, 0, 1, high_open=True), "kmeans_init": Limit(bool),
+        "dead_code_steps": Limit(int, 0, 10 ** 9), "gumbel_hard": Limit(bool),
+        "gumbel_kl_weight": Limit(float, 0, 1000), "tau_start": Limit(float, 0, 1000, low_open=True),
+        "tau_min": Limit(float, 0, 1000, low_open=True), "tau_rate": Limit(float, 0, 1000),
+    }
+
     def __post_init__(self) -> None:
-        if self.downsample not in (1, 2, 4, 8):
-            raise ValueError("downsample must be 1, 2, 4 or 8")
+        self.check_fields()
         if self.image_size % self.downsample:
-            raise ValueError("image_size must be a multiple of downsample")
-        if self.encoder_kernel not in (1, 3):
-            raise ValueError("encoder_kernel must be 1 or 3")
-        if self.quantizer not in ("vq", "gumbel"):
-            raise ValueError("quantizer must be 'vq' or 'gumbel'")
+            raise ValueError(f"image_size ({self.image_size}) must be a multiple of downsample ({self.downsample})")
+        if self.state_size() > MAX_PARAMETERS:
+            raise ValueError(f"this VQ-VAE would hold {self.state_size():,} weights, more than the "
+                             f"{MAX_PARAMETERS:,} allowed: lower hidden_channels, res_blocks, num_codes or code_dim")
+
+    def state_size(self) -> int:
+        """Elements of the model's state dict (weights and buffers), computed without building it."""
+        hid, res, k, d, c = self.hidden_channels, self.res_channels, self.num_codes, self.code_dim, self.in_channels
+        n_scale = int(math.log2(self.downsample))
+        block = conv_size(hid, res, 3) + conv_size(res, hid, 1)
+        n_enc_res = self.res_blocks if self.encoder_res_blocks < 0 else self.encoder_res_blocks
+        size, ch = 0, c
+        for i in range(n_scale):                                   # encoder: stride-2 convs
+            nxt = hid // 2 if i < n_scale - 1 else hid
+            size += conv_size(ch, nxt, 4)
+            ch = nxt
+        size += conv_size(ch, hid, self.encoder_kernel) + n_enc_res * block
+        size += conv_size(hid, d if self.quantizer == "vq" else k, 1)
+        size += k * d if self.quantizer == "gumbel" else 2 * k * d + 2 * k + 1   # codebook (+ EMA state)
+        size += conv_size(d, hid, 3) + self.res_blocks * block      # decoder
+        ch = hid
+        for i in range(n_scale):
+            nxt = c if i == n_scale - 1 else hid // 2
+            size += conv_size(ch, nxt, 4)
+            ch = nxt
+        if n_scale == 0:
+            size += conv_size(hid, c, 3)
+        return size
 
     @property
     def grid_size(self) -> int:

@@ -44,6 +44,9 @@ class GridFiles(QObject):
         except GridFileError as exc:
             self.error.emit(f"Could not load the grid: {exc}")
             return False
+        except Exception as exc:  # load_grid promises GridFileError only; never leave the old message up
+            self.error.emit(f"Could not load the grid ({type(exc).__name__}).")
+            return False
         self.loaded.emit(codes, Path(path).name)
         return True
 
