@@ -296,3 +296,17 @@ def measure_sampling_cost(prior, n: int = 1, repeats: int = 1, label: int | None
         best = min(best, time.perf_counter() - start)
     prior.train(was_training)
     return SamplingCost(cfg.height * cfg.width, n, timings["naive"], timings["fast"], best)
+
+
+@torch.no_grad()
+def decode_grids(vqvae, grids: np.ndarray, batch_size: int = 64) -> np.ndarray:
+    """Decoded images (n, C, H, W) float32 in [0, 1] of code grids (n, h, w) (no -1 entries)."""
+    codes = torch.as_tensor(np.asarray(grids), dtype=torch.long)
+    out = [vqvae.decode(codes[s:s + batch_size]).clamp(0, 1).float() for s in range(0, len(codes), batch_size)]
+    return torch.cat(out).numpy()
+
+
+def sample_gallery(prior, vqvae, settings: SamplingSettings) -> tuple[np.ndarray, np.ndarray]:
+    """The whole batch of a run, sampled at once and decoded: grids (n, h, w) int64, images (n, C, H, W)."""
+    grids = sample_batch(prior, settings).numpy().astype(np.int64)
+    return grids, decode_grids(vqvae, grids)

@@ -369,6 +369,8 @@ class LatentEditor(LiveRefreshMixin, QWidget):
         bundle = self.state.bundle
         if bundle is None:
             return
+        if self._rebuild_pending:             # a new bundle not taken in yet (editor never shown since)
+            self._rebuild()
         num_codes, shape = self._grid_model()
         codes = np.asarray(request.codes, dtype=np.int64)
         if codes.shape != shape or codes.min() < 0 or codes.max() >= num_codes:
