@@ -134,6 +134,7 @@ def test_plain_receptive_field_misses_up_right_cells_that_gated_sees(qtbot, pane
     for _ in range(25):                                       # step 25 decides position (3, 3)
         click(qtbot, panel, "samplingStep")
     i, j = 3, 3
+    panel.tabs.setCurrentWidget(panel.receptive)
     assert panel.receptive.position == (i, j)
     h, w = panel.current_grid().shape
     later_or_current = np.arange(h * w).reshape(h, w) >= i * w + j
@@ -222,6 +223,7 @@ def test_gallery_click_opens_the_grid_in_the_editor(qtbot, main_window) -> None:
     panel = main_window.show_panel("samplingPanel")
     wait_idle(qtbot, panel)
     gallery = panel.gallery
+    panel.tabs.setCurrentWidget(gallery)
     assert len(panel.gallery_grids) == panel.sampling_settings()["n"]
     rect = gallery.tile_rect(2)
     qtbot.mouseClick(gallery, Qt.LeftButton, pos=QPoint(int(rect.center().x()), int(rect.center().y())))

@@ -42,14 +42,14 @@ class SamplingControls(QWidget):
         self.step_back = named(QPushButton("◀ Back"), "samplingStepBack", "Step back",
                                "Left arrow: undo one step exactly (the same random numbers are reused)")
         self.step = named(QPushButton("Step ▶"), "samplingStep", "Step", "Right arrow: sample the next position")
-        self.run_to_end = named(QPushButton("Run to end ⏭"), "samplingRunToEnd", "Run to end",
+        self.run_to_end = named(QPushButton("Run to end"), "samplingRunToEnd", "Run to end",
                                 "Sample every remaining position at once")
-        self.reset = named(QPushButton("⏮ Reset"), "samplingReset", "Reset", "Home: back to the empty grid")
+        self.reset = named(QPushButton("Reset"), "samplingReset", "Reset", "Home: back to the empty grid")
         self.speed = named(QSlider(Qt.Horizontal), "samplingSpeed", "Animation speed",
                            "Steps per second, from 1 to as fast as this machine goes")
         self.speed.setRange(0, len(SPEEDS) - 1)
         self.speed.setValue(SPEEDS.index(4))
-        self.speed.setMinimumWidth(90)
+        self.speed.setMinimumWidth(60)
         self.speed_label = QLabel()
         self.export_gif = named(QPushButton("Export GIF…"), "samplingExportGif", "Export the animation as a GIF",
                                 "One frame per step, 1280×720 (slides)")
@@ -59,7 +59,7 @@ class SamplingControls(QWidget):
                                  "T in softmax(logits / T): below 1 sharper, above 1 flatter")
         self.temperature.setRange(0, len(TEMPERATURES) - 1)
         self.temperature.setValue(TEMPERATURES.index(1.0))
-        self.temperature.setMinimumWidth(90)
+        self.temperature.setMinimumWidth(60)
         self.temperature_label = QLabel()
         self.top_k = named(QSpinBox(), "samplingTopK", "Top-k", "Keep only the k most likely codes (off: all K)")
         self.top_k.setSpecialValueText("off")
@@ -67,6 +67,8 @@ class SamplingControls(QWidget):
                             "Take the most likely code at every position (temperature 0)")
         self.seed = named(QSpinBox(), "samplingSeed", "Seed", "torch.Generator().manual_seed(seed)")
         self.seed.setRange(0, 2**31 - 1)
+        self.seed.setMinimumWidth(70)
+        self.seed.setMaximumWidth(150)
         self.label_combo = named(QComboBox(), "samplingClass", "Class", "The class a class-conditional prior draws")
         self.batch = named(QSpinBox(), "samplingBatch", "Grids in the batch", "Sample this many grids together")
         self.batch.setRange(1, MAX_BATCH)
@@ -85,9 +87,8 @@ class SamplingControls(QWidget):
         top.addWidget(self.export_gif)
         top.addWidget(self.export_png)
         second = QHBoxLayout()
-        second.addWidget(QLabel("T"))
-        second.addWidget(self.temperature, 1)
         second.addWidget(self.temperature_label)
+        second.addWidget(self.temperature, 1)
         for text, w in (("top-k", self.top_k), ("", self.greedy), ("seed", self.seed), ("class", self.label_combo),
                         ("batch", self.batch), ("animate #", self.index)):
             if text:
@@ -159,13 +160,13 @@ class SamplingControls(QWidget):
         self.speed_changed.emit(SPEEDS[pos])
 
     def _temperature_moved(self, pos: int, emit: bool = True) -> None:
-        self.temperature_label.setText(f"{TEMPERATURES[pos]:g}")
+        self.temperature_label.setText(f"T = {TEMPERATURES[pos]:g}")
         if emit:
             self.settings_changed.emit()
 
     def _greedy_toggled(self, on: bool) -> None:
         self.temperature.setEnabled(not on)
-        self.temperature_label.setText("0 (argmax)" if on else f"{self.temperature_value():g}")
+        self.temperature_label.setText("T = 0 (argmax)" if on else f"T = {self.temperature_value():g}")
         self.settings_changed.emit()
 
     def _batch_changed(self, n: int) -> None:

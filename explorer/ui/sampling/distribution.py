@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QHBoxLayout, QVBoxLayout, QWidget
 
-from explorer.ui.sampling.plot_style import make_plot, set_title, style_plot
+from explorer.ui.sampling.plot_style import make_plot, set_title, set_x_label, style_plot
 from explorer.ui.widgets.image_view import ImageView
 from explorer.ui.widgets.naming import named
 
@@ -55,7 +57,7 @@ class DistributionView(QWidget):
             self.probs, self.chosen = np.zeros(0), -1
             self.bars.setOpts(x=[], height=[])
             self.chosen_bar.setOpts(x=[], height=[])
-            set_title(self.plot, "p(z<sub>ij</sub> | z<sub>&lt;ij</sub>): press Step or Play")
+            set_title(self.plot, "p(z<sub>ij</sub> | z<sub>&lt;ij</sub>): press Step")
             for tile in self.tiles:
                 tile.set_image(None, "")
                 tile.set_caption("")
@@ -67,16 +69,19 @@ class DistributionView(QWidget):
         self.chosen_bar.setOpts(x=[chosen], height=[self.probs[chosen]])
         self.plot.setYRange(0, max(0.05, float(self.probs.max())) * 1.08, padding=0)
         i, j = position
-        set_title(self.plot, f"p(z<sub>{i},{j}</sub> | earlier) {what} · drew <b>{chosen}</b> "
-                             f"({self.probs[chosen]:.0%})")
+        set_x_label(self.plot, f"code k  ({what})")
+        set_title(self.plot, f"p(z<sub>{i},{j}</sub> | z<sub>&lt;</sub>) → <b>{chosen}</b>")
         for r, tile in enumerate(self.tiles):
             if r < len(top_codes):
                 code = top_codes[r]
-                tile.set_caption(f"{'▶ ' if code == chosen else ''}{code}: {self.probs[code]:.0%}")
+                tile.set_caption(f"{code}: {self.probs[code]:.0%}")
                 tile.set_image(tile_images[r])
+                h, w = tile.image.shape[:2]
+                tile.set_outlines([((0, 0, h, w), QColor(255, 185, 0), Qt.SolidLine)] if code == chosen else [])
             else:
                 tile.set_caption("")
                 tile.set_image(None, "")
 
     def set_presentation(self, on: bool) -> None:
         style_plot(self.plot, on)
+        self.tiles[-1].setVisible(not on)            # fewer, larger tiles for the back of the room

@@ -26,7 +26,7 @@ class LogLikelihoodStrip(QWidget):
               "sum of log p(z_ij | z_<ij) of the chosen codes under the model; bars: -log p per step")
         self.headline = named(QLabel(), "samplingLogLikelihoodText", "Log-likelihood so far")
         self.headline.setWordWrap(True)
-        self.plot = make_plot("samplingSurprisePlot", "raster step t", "−log p (nats)")
+        self.plot = make_plot("samplingSurprisePlot", "raster step t", "nats")
         self.bars = pg.BarGraphItem(x=[], height=[], width=0.85, brush=pg.mkBrush(90, 90, 200))
         self.current = pg.BarGraphItem(x=[], height=[], width=0.85, brush=pg.mkBrush(255, 185, 0),
                                        pen=pg.mkPen("k", width=1))
@@ -51,12 +51,12 @@ class LogLikelihoodStrip(QWidget):
         if t:
             self.current.setOpts(x=[t - 1], height=[self.surprises[-1]])
             self.plot.setYRange(0, max(1.0, float(self.surprises.max())) * 1.1, padding=0)
-            last = f" · last step −log p = {self.surprises[-1]:.2f} nats"
+            last = f" · surprise −log p = {self.surprises[-1]:.2f}"
         else:
             self.current.setOpts(x=[], height=[])
             last = ""
         self.headline.setText(f"<b>log p(z so far) = {nats:.2f} nats = {nats / math.log(2):.2f} bits</b>"
-                              f" · {t}/{self.total_steps} steps{last}")
+                              f" · step {t}/{self.total_steps}{last}")
 
     def set_presentation(self, on: bool) -> None:
         style_plot(self.plot, on)

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence, QShowEvent
-from PySide6.QtWidgets import (QApplication, QFileDialog, QGridLayout, QLabel, QTabWidget, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QApplication, QFileDialog, QGridLayout, QHBoxLayout, QLabel, QTabWidget, QVBoxLayout, QWidget)
 
 from explorer.core.latent_edit import encode_source
 from explorer.core.projection import code_palette
@@ -126,27 +126,31 @@ class SamplingPanel(QWidget):
         self.cost = CostView()
         self.teacher = TeacherForcingView()
         self.gallery = GalleryView()
-        self.tabs = named(QTabWidget(), "samplingTabs", "Gallery and teacher forcing")
-        self.tabs.addTab(self.gallery, "Gallery (click: open in editor)")
-        self.tabs.addTab(self.teacher, "Teacher forcing")
+        self.tabs = named(QTabWidget(), "samplingTabs", "Causal view, gallery, teacher forcing and cost")
+        for widget, text in ((self.receptive, "Causal view"), (self.gallery, "Gallery"),
+                             (self.teacher, "Teacher forcing"), (self.cost, "Cost")):
+            self.tabs.addTab(widget, text)
         self.status = named(QLabel(), "samplingStatus", "Sampling status")
         self.status.setWordWrap(True)
+        self.cost_line = named(QLabel("Cost: measuring…"), "samplingCostSummary", "Cost of sampling in one line")
+        self.cost_line.setWordWrap(True)
 
-        grid = QGridLayout()
-        grid.setHorizontalSpacing(10)
-        for col, (w, stretch) in enumerate(((self.grid_view, 3), (self.decoded_view, 3), (self.distribution, 4),
-                                            (self.receptive, 3))):
-            grid.addWidget(w, 0, col)
-            grid.setColumnStretch(col, stretch)
-        grid.addWidget(self.loglik, 1, 0, 1, 2)
-        grid.addWidget(self.cost, 1, 2)
-        grid.addWidget(self.tabs, 1, 3)
-        grid.setRowStretch(0, 5)
-        grid.setRowStretch(1, 4)
+        live = QGridLayout()                       # what changes at every step, always in view
+        live.setHorizontalSpacing(10)
+        for col, (w, stretch) in enumerate(((self.grid_view, 3), (self.decoded_view, 3), (self.distribution, 4))):
+            live.addWidget(w, 0, col)
+            live.setColumnStretch(col, stretch)
+        live.addWidget(self.loglik, 1, 0, 1, 3)
+        live.addWidget(self.cost_line, 2, 0, 1, 3)
+        live.setRowStretch(0, 3)
+        live.setRowStretch(1, 2)
+        body = QHBoxLayout()
+        body.addLayout(live, 5)
+        body.addWidget(self.tabs, 3)
         layout = QVBoxLayout(self)
         layout.addWidget(self.controls)
         layout.addWidget(self.reproduce)
-        layout.addLayout(grid, 1)
+        layout.addLayout(body, 1)
         layout.addWidget(self.status)
 
         self._timer = QTimer(self)
@@ -331,7 +335,7 @@ class SamplingPanel(QWidget):
         s = self.session.settings
         labels = "None" if s.label is None else str(s.label)
         self.reproduce.setText(
-            "<span>The same seed and settings give the same grid as </span><code>bundle.prior.sample("
+            "The same seed and settings give the same grid as <code>bundle.prior.sample("
             f"{s.n}, temperature={s.sampling_temperature:g}, top_k={s.top_k}, labels={labels}, "
             f"generator=torch.Generator().manual_seed({s.seed}))[{s.index}]</code>")
 
@@ -458,6 +462,10 @@ class SamplingPanel(QWidget):
 
     def _cost_ready(self, _key, cost) -> None:
         self.cost.set_cost(cost)
+        self.cost_line.setText(f"<b>Cost</b> (this machine): fast sampler {cost.fast_step_s * 1e3:.1f} ms/step, "
+                               f"naive {cost.naive_step_s * 1e3:.1f} ms/step ({cost.speedup:.1f}× slower) · "
+                               f"a whole grid: {cost.fast_grid_s * 1e3:.0f} ms vs one teacher-forced pass "
+                               f"{cost.teacher_forcing_s * 1e3:.0f} ms")
         self.teacher.set_sampling_time(cost.naive_grid_s)
 
     def _request_gallery(self) -> None:
