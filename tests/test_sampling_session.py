@@ -153,3 +153,34 @@ def test_grey_unsampled_only_touches_pending_cells():
     out = grey_unsampled(image, grid)
     assert (out[0, :8] == 1).all() and (out[0, 8:12, :12] == 1).all()
     assert (out[0, 8:12, 12:] < 1).all() and (out[0, 12:] < 1).all()
+
+
+def test_a_run_computed_elsewhere_is_the_same_run_and_its_views_match():
+    from explorer.core.models.vqvae import VQVAE, VQVAEConfig
+    from explorer.core.sampling_session import run_views, step_views
+    prior = tiny_prior("gated", num_classes=3)
+    settings = SamplingSettings(temperature=0.9, seed=4, label=2, n=3, index=1)
+    worker = SamplingSession(prior, settings).record()            # e.g. in a worker thread
+    session = SamplingSession(prior, settings)
+    for _ in range(5):
+        session.step()
+    expected = [session.grid()]
+    session.adopt(worker)
+    assert session.t == 5
+    np.testing.assert_array_equal(session.grid(), expected[0])
+    session.run_to_end()
+    fresh = SamplingSession(prior, settings)
+    fresh.run_to_end()
+    np.testing.assert_array_equal(session.grids(), fresh.grids())
+    assert session.log_likelihood() == pytest.approx(fresh.log_likelihood())
+    with pytest.raises(ValueError):
+        SamplingSession(prior, SamplingSettings(seed=5, label=2, n=3, index=1)).adopt(worker)
+    torch.manual_seed(0)
+    vqvae = VQVAE(VQVAEConfig(hidden_channels=16, res_channels=8, num_codes=16, code_dim=4)).eval()
+    views = run_views(vqvae, worker, background_code=2, tiles=3)
+    assert len(views) == session.total + 1 and views[0].top_codes == []
+    fresh.seek(10)
+    one = step_views(vqvae, fresh.grid(), fresh.current.position, fresh.probs(), 2, 3)
+    assert views[10].top_codes == one.top_codes
+    np.testing.assert_allclose(views[10].image, one.image, atol=1e-5)
+    np.testing.assert_allclose(views[10].tiles, one.tiles, atol=1e-5)

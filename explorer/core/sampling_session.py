@@ -181,6 +181,28 @@ class SamplingSession:
         """sum over the steps so far of log p(z_ij | z_<ij), nats; = prior.log_prob at the end."""
         return -float(self.surprises().sum())
 
+    def record(self) -> "RunRecord":
+        """The whole run as numpy arrays (runs the sampler to the end, keeps t)."""
+        self.seek(self.total)
+        steps = self.history
+        return RunRecord(self.settings, probs=torch.stack([s.probs for s in steps]).numpy(),
+                         chosen=torch.stack([s.chosen for s in steps]).numpy(),
+                         sampled=torch.stack([s.sampled for s in steps]).numpy(),
+                         grids=torch.stack([s.grid for s in steps]).numpy(),
+                         log_probs=torch.stack([s.log_probs for s in steps]).numpy())
+
+    def adopt(self, record: "RunRecord") -> None:
+        """Take the steps of a run computed elsewhere (a worker, same settings): the sampler is
+        deterministic given the seed, so they are the steps this session would compute."""
+        if record.settings != self.settings or record.grids.shape[0] != self.total:
+            raise ValueError("that run has other settings")
+        self.close()
+        h, w = self.shape
+        self.history = [RasterStep(position=divmod(t, w), t=t, probs=torch.from_numpy(record.probs[t]),
+                                   chosen=torch.from_numpy(record.chosen[t]), sampled=torch.from_numpy(record.sampled[t]),
+                                   grid=torch.from_numpy(record.grids[t]), log_probs=torch.from_numpy(record.log_probs[t]))
+                        for t in range(self.total)]
+
     def frames(self) -> list[np.ndarray]:
         """The animated grid after each step 1..H*W (runs the sampler to the end, keeps t)."""
         keep = self.t
@@ -191,6 +213,17 @@ class SamplingSession:
             frames.append(self.grid())
         self.t = keep
         return frames
+
+
+@dataclass
+class RunRecord:
+    """Every step of a finished run, as numpy arrays (what a worker sends to the GUI thread)."""
+    settings: SamplingSettings
+    probs: np.ndarray           # (T, n, K) sampling distribution at each step
+    chosen: np.ndarray          # (T, n) code drawn at each step
+    sampled: np.ndarray         # (T, n) bool, True where drawn
+    grids: np.ndarray           # (T, n, H, W) the batch after each step
+    log_probs: np.ndarray       # (T, n, K) the model's own log p at each step
 
 
 def nats_to_bits(nats: float) -> float:
@@ -217,6 +250,58 @@ def grey_unsampled(image: np.ndarray, grid: np.ndarray, grey: float = 0.5, keep:
     out = np.array(image, dtype=np.float32, copy=True)
     out[:, pending] = grey * (1 - keep) + keep * out[:, pending]
     return out
+
+
+@dataclass
+class StepViews:
+    """What the panel shows of one step, decoded: the partial image and the top codes' tiles."""
+    image: np.ndarray            # (C, H, W) the partial grid decoded, unsampled cells greyed
+    top_codes: list[int]         # the likeliest codes at the step's position, most likely first
+    tiles: np.ndarray            # (len(top_codes), C, H, W) the grid with each of them there, greyed
+
+
+def _candidates(grid: np.ndarray, position: tuple[int, int] | None, probs: np.ndarray | None,
+                tiles: int) -> tuple[list[int], list[np.ndarray]]:
+    """The likeliest codes at ``position`` and the grids [grid, grid with each of them there]."""
+    top = [] if probs is None else [int(k) for k in np.argsort(-np.asarray(probs), kind="stable")[:tiles]]
+    grids = [grid]
+    for code in top:
+        candidate = grid.copy()
+        candidate[position] = code
+        grids.append(candidate)
+    return top, grids
+
+
+def _views(images: np.ndarray, grids: list[np.ndarray], top: list[int]) -> StepViews:
+    greyed = np.stack([grey_unsampled(im, g) for im, g in zip(images, grids)])
+    return StepViews(greyed[0], top, greyed[1:])
+
+
+def step_views(vqvae, grid: np.ndarray, position: tuple[int, int] | None, probs: np.ndarray | None,
+               background_code: int, tiles: int = 4) -> StepViews:
+    """Decode a partial grid (-1 = not sampled) and, at ``position``, each of the ``tiles`` likeliest
+    codes of ``probs`` in its place (one batch through the decoder)."""
+    top, grids = _candidates(grid, position, probs, tiles)
+    return _views(decode_grids(vqvae, np.stack([fill_unsampled(g, background_code) for g in grids])), grids, top)
+
+
+def run_views(vqvae, record: RunRecord, background_code: int, tiles: int = 4) -> list[StepViews]:
+    """:func:`step_views` of the animated grid after every step t = 0 .. T (index 0: empty grid),
+    decoded in large batches."""
+    b = record.settings.index
+    total, h, w = record.grids.shape[0], record.grids.shape[2], record.grids.shape[3]
+    groups = [_candidates(np.full((h, w), -1, dtype=np.int64), None, None, tiles)]
+    for t in range(1, total + 1):
+        grid = np.full(h * w, -1, dtype=np.int64)
+        grid[:t] = record.grids[t - 1, b].reshape(-1)[:t]
+        groups.append(_candidates(grid.reshape(h, w), divmod(t - 1, w), record.probs[t - 1, b], tiles))
+    flat = [fill_unsampled(g, background_code) for _, grids in groups for g in grids]
+    images = decode_grids(vqvae, np.stack(flat))
+    views, start = [], 0
+    for top, grids in groups:
+        views.append(_views(images[start:start + len(grids)], grids, top))
+        start += len(grids)
+    return views
 
 
 # -- teacher forcing ------------------------------------------------------------------------

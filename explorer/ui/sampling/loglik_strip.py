@@ -11,9 +11,10 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from explorer.ui.sampling.plot_style import make_plot, style_plot
+from explorer.ui.sampling.steady_label import SteadyLabel
 from explorer.ui.widgets.naming import named
 
 
@@ -24,8 +25,7 @@ class LogLikelihoodStrip(QWidget):
         super().__init__(parent)
         named(self, "samplingLogLikelihood", "Log-likelihood of the grid so far",
               "sum of log p(z_ij | z_<ij) of the chosen codes under the model; bars: -log p per step")
-        self.headline = named(QLabel(), "samplingLogLikelihoodText", "Log-likelihood so far")
-        self.headline.setWordWrap(True)
+        self.headline = named(SteadyLabel(lines=2), "samplingLogLikelihoodText", "Log-likelihood so far")
         self.plot = make_plot("samplingSurprisePlot", "raster step t", "nats")
         self.bars = pg.BarGraphItem(x=[], height=[], width=0.85, brush=pg.mkBrush(90, 90, 200))
         self.current = pg.BarGraphItem(x=[], height=[], width=0.85, brush=pg.mkBrush(255, 185, 0),

@@ -10,8 +10,9 @@ real image (one pass for every position) and the whole batch as a gallery.
 
 The run is a :class:`~explorer.core.sampling_session.SamplingSession`: it steps back exactly,
 and the same seed and settings give the same grid as ``bundle.prior.sample(...)``. The
-animation is timer-driven; receptive fields, the cost and the gallery are computed in
-workers on copies of the models.
+animation is timer-driven: a worker (on copies of the models) computes the whole run and
+decodes every step's images ahead, so a tick only shows what is ready; until then a step is
+computed on the GUI thread. Receptive fields and the cost are measured in workers too.
 """
 from __future__ import annotations
 
@@ -29,25 +30,27 @@ from explorer.core.projection import code_palette
 from explorer.core.receptive_field import (companion_prior, first_layer_field, measured_receptive_fields,
                                            prior_kind, single_prior)
 from explorer.core.sampling_session import (SamplingSession, decode_grids, fill_unsampled, grey_unsampled,
-                                            sample_gallery, teacher_forcing)
+                                            StepViews, decode_grids, run_views, step_views, teacher_forcing)
 from explorer.ui.sampling.controls import SamplingControls
 from explorer.ui.sampling.cost_view import CostView, copy_prior, measure_on_copy
 from explorer.ui.sampling.distribution import TOP_TILES, DistributionView
 from explorer.ui.sampling.export import render_frame, save_gif, save_png
 from explorer.ui.sampling.gallery import GalleryView
+from explorer.ui.sampling.grid_canvas import SamplingGridView
 from explorer.ui.sampling.jobs import LatestJob
 from explorer.ui.sampling.loglik_strip import LogLikelihoodStrip
 from explorer.ui.sampling.receptive_view import ReceptiveFieldView
+from explorer.ui.sampling.steady_label import SteadyLabel
 from explorer.ui.sampling.teacher_forcing_view import TeacherForcingView
 from explorer.ui.state import AppState
-from explorer.ui.widgets.grid_view import LatentGridView
 from explorer.ui.widgets.image_view import ImageView
 from explorer.ui.widgets.naming import named
 
-MAX_SPEED_BUDGET_S = 0.008     # at max speed, steps per timer tick fit in this many seconds
-MAX_SPEED_INTERVAL_MS = 15     # ... and ticks come this often (the GUI stays free in between)
+MAX_SPEED_INTERVAL_MS = 5      # at max speed a step every 5 ms (200 steps/s) ...
+MAX_SPEED_FRAME_S = 1 / 30     # ... and the views redrawn at most this often
 WEIGHTS_REFRESH_MS = 300       # new weights (training) refresh the run at most this often
-GALLERY_DELAY_MS = 150         # settings must rest this long before the batch is resampled
+SECONDARY_REFRESH_S = 0.25     # while playing fast, the causal view and status refresh this often
+RUN_DELAY_MS = 150             # settings must rest this long before the worker computes the run
 
 
 def measure_fields(prior) -> tuple[dict, dict, dict]:
@@ -66,8 +69,11 @@ def measure_fields(prior) -> tuple[dict, dict, dict]:
     return fields, firsts, notes
 
 
-def gallery_on_copies(prior, vqvae, settings):
-    return sample_gallery(prior, vqvae, settings)
+def precompute_run(prior, vqvae, settings, background_code: int):
+    """Worker: the whole run (numpy record), every step's decoded views, and the decoded batch."""
+    record = SamplingSession(prior, settings).record()
+    views = run_views(vqvae, record, background_code, TOP_TILES)
+    return record, views, decode_grids(vqvae, record.grids[-1])
 
 
 class SamplingPanel(QWidget):
@@ -100,10 +106,13 @@ class SamplingPanel(QWidget):
         self.background_code = 0               # fills unsampled cells before decoding (then greyed)
         self.decoded: np.ndarray | None = None
         self.gallery_grids: np.ndarray | None = None
+        self.views: list[StepViews] | None = None      # decoded views of steps 0..T of this run (worker)
         self._heavy_pending = True             # workers start when the panel is first shown
         self._rebuild_pending = False
         self._weights_stale = False
         self.last_tick_steps = 0
+        self._secondary_at = 0.0
+        self._frame_at = 0.0
         self._build()
         state.bundle_changed.connect(self._bundle_changed)
         state.weights_updated.connect(self._weights_updated)
@@ -115,10 +124,8 @@ class SamplingPanel(QWidget):
         self.reproduce = named(QLabel(), "samplingReproduce", "How to reproduce this grid in Python")
         self.reproduce.setWordWrap(True)
         self.reproduce.setTextInteractionFlags(Qt.TextSelectableByMouse)
-        self.grid_view = named(LatentGridView(), "samplingGrid", "Code grid being sampled",
+        self.grid_view = named(SamplingGridView(), "samplingGrid", "Code grid being sampled",
                                "Cells already sampled in their code colour; the outlined cell was just drawn")
-        self.grid_view.enabled_editing = False
-        self.grid_view.setFocusPolicy(Qt.NoFocus)
         self.decoded_view = ImageView("samplingDecoded", "decoded partial grid", "Decoded image of the partial grid")
         self.distribution = DistributionView()
         self.receptive = ReceptiveFieldView()
@@ -130,10 +137,9 @@ class SamplingPanel(QWidget):
         for widget, text in ((self.receptive, "Causal view"), (self.gallery, "Gallery"),
                              (self.teacher, "Teacher forcing"), (self.cost, "Cost")):
             self.tabs.addTab(widget, text)
-        self.status = named(QLabel(), "samplingStatus", "Sampling status")
-        self.status.setWordWrap(True)
-        self.cost_line = named(QLabel("Cost: measuring…"), "samplingCostSummary", "Cost of sampling in one line")
-        self.cost_line.setWordWrap(True)
+        self.status = named(SteadyLabel(lines=1), "samplingStatus", "Sampling status")
+        self.cost_line = named(SteadyLabel("Cost: measuring…", lines=2), "samplingCostSummary",
+                               "Cost of sampling in one line")
 
         live = QGridLayout()                       # what changes at every step, always in view
         live.setHorizontalSpacing(10)
@@ -157,11 +163,11 @@ class SamplingPanel(QWidget):
         self._timer.timeout.connect(self._tick)
         self._weights_timer = QTimer(self, singleShot=True, interval=WEIGHTS_REFRESH_MS)
         self._weights_timer.timeout.connect(self._weights_refresh)
-        self._gallery_timer = QTimer(self, singleShot=True, interval=GALLERY_DELAY_MS)
-        self._gallery_timer.timeout.connect(self._request_gallery)
+        self._run_timer = QTimer(self, singleShot=True, interval=RUN_DELAY_MS)
+        self._run_timer.timeout.connect(self._request_run)
         self.field_job = LatestJob(self)
         self.cost_job = LatestJob(self)
-        self.gallery_job = LatestJob(self)
+        self.run_job = LatestJob(self)
         self._wire()
 
     def _wire(self) -> None:
@@ -183,8 +189,8 @@ class SamplingPanel(QWidget):
         self.field_job.failed.connect(lambda _k, msg: self.receptive.clear(f"Could not measure: {msg}"))
         self.cost_job.done.connect(self._cost_ready)
         self.cost_job.failed.connect(lambda _k, msg: self.cost.set_message(f"Could not measure: {msg}"))
-        self.gallery_job.done.connect(self._gallery_ready)
-        self.gallery_job.failed.connect(lambda _k, msg: self.gallery.set_message(f"Could not sample: {msg}"))
+        self.run_job.done.connect(self._run_ready)
+        self.run_job.failed.connect(lambda _k, msg: self.gallery.set_message(f"Could not sample: {msg}"))
         for name, key, slot in (("samplingPlayAction", Qt.Key_Space, self.toggle_play),
                                 ("samplingStepAction", Qt.Key_Right, self.step),
                                 ("samplingStepBackAction", Qt.Key_Left, self.step_back),
@@ -214,7 +220,7 @@ class SamplingPanel(QWidget):
 
     def is_busy(self) -> bool:
         """Background work still running (the screenshot command waits for it)."""
-        return self.field_job.busy or self.cost_job.busy or self.gallery_job.busy or self._gallery_timer.isActive()
+        return self.field_job.busy or self.cost_job.busy or self.run_job.busy or self._run_timer.isActive()
 
     # -- bundle -----------------------------------------------------------------------------
     def _bundle_changed(self) -> None:
@@ -229,7 +235,7 @@ class SamplingPanel(QWidget):
         if self.session is not None:
             self.session.close()
         self.session = None
-        for job in (self.field_job, self.cost_job, self.gallery_job):
+        for job in (self.field_job, self.cost_job, self.run_job):
             job.forget()
         bundle = self.state.bundle
         prior = bundle.prior if bundle is not None else None
@@ -311,8 +317,9 @@ class SamplingPanel(QWidget):
         self.session = SamplingSession(prior, settings)
         self.session.seek(keep_t)
         self._update_reproduce()
+        self.views = None
         self.gallery.set_outlined(settings.index)
-        self._gallery_timer.start()
+        self._run_timer.start()
         self.refresh()
 
     def _settings_changed(self) -> None:
@@ -325,8 +332,10 @@ class SamplingPanel(QWidget):
         if {**old.to_dict(), "index": 0} == {**new.to_dict(), "index": 0}:
             # Only the animated grid changed: the batch is the same run.
             self.session.settings = new
+            self.views = None                    # the steps are the same, the animated grid is not
             self._update_reproduce()
             self.gallery.set_outlined(new.index)
+            self._run_timer.start()
             self.refresh()
             return
         self._new_session(keep_t=self.session.t)
@@ -378,9 +387,12 @@ class SamplingPanel(QWidget):
         self._speed_changed(self.controls.speed_value())
 
     def pause(self) -> None:
+        was_playing = self.playing
         self._timer.stop()
         self.playing = False
         self.controls.set_playing(False)
+        if was_playing:
+            self.refresh()                      # the views skipped while playing fast catch up
 
     def _speed_changed(self, speed: int) -> None:
         if not self.playing:
@@ -388,22 +400,15 @@ class SamplingPanel(QWidget):
         self._timer.start(MAX_SPEED_INTERVAL_MS if speed == 0 else int(round(1000 / speed)))
 
     def _tick(self) -> None:
+        """One step per tick; showing a step is cheap once the worker has decoded the run."""
         if not self.playing or self.session is None:
             self._timer.stop()
             return
-        steps = 0
-        if self.controls.speed_value() == 0:
-            deadline = time.perf_counter() + MAX_SPEED_BUDGET_S
-            while self.session.step() is not None:
-                steps += 1
-                if time.perf_counter() > deadline:
-                    break
-        elif self.session.step() is not None:
-            steps = 1
-        self.last_tick_steps = steps
+        self.last_tick_steps = int(self.session.step() is not None)
         if self.session.finished:
-            self.pause()
-        self.refresh()
+            self.pause()                         # shows the last step
+        elif self.controls.speed_value() != 0 or time.perf_counter() - self._frame_at >= MAX_SPEED_FRAME_S:
+            self.refresh()                       # at max speed the views are drawn at most 30 times a second
 
     # -- views ------------------------------------------------------------------------------
     def refresh(self) -> None:
@@ -411,32 +416,31 @@ class SamplingPanel(QWidget):
         session = self.session
         if session is None:
             return
+        self._frame_at = time.perf_counter()
         grid = session.grid()
         step = session.current
         position = step.position if step is not None else None
+        probs = session.probs()
         self.grid_view.set_codes(grid)
         self.grid_view.set_active_cell(position)
         self.controls.set_progress(session.t, session.total)
         self.loglik.show_surprises(session.surprises())
-        vqvae = self.state.bundle.vqvae
-        probs = session.probs()
-        top: list[int] = []
-        if probs is not None:
-            top = [int(k) for k in np.argsort(-probs, kind="stable")[:TOP_TILES]]
-        candidates = []
-        for code in top:                         # the grid before this step, with each candidate at (i, j)
-            g = grid.copy()
-            g[position] = code
-            candidates.append(g)
-        batch = np.stack([grid] + candidates)                                   # (1 + tiles, h, w)
-        images = decode_grids(vqvae, np.stack([fill_unsampled(g, self.background_code) for g in batch]))
-        self.decoded = grey_unsampled(images[0], grid)
+        if self.views is not None:
+            views = self.views[session.t]                        # decoded ahead by the worker
+        else:
+            views = step_views(self.state.bundle.vqvae, grid, position, probs, self.background_code, TOP_TILES)
+        self.decoded = views.image
         self.decoded_view.set_image(self.decoded)
         self.decoded_view.set_caption(f"decoded · {session.t}/{session.total} cells")
         s = session.settings
         what = ("greedy" if s.greedy else f"T={s.temperature:g}") + (f", top-{s.top_k}" if s.top_k else "")
-        self.distribution.show_step(probs, session.chosen() if probs is not None else -1, position, top,
-                                    [grey_unsampled(im, g) for im, g in zip(images[1:], candidates)], what)
+        self.distribution.show_step(probs, session.chosen() if probs is not None else -1, position,
+                                    views.top_codes, list(views.tiles), what)
+        fast = self.playing and (self.controls.speed_value() == 0 or self.controls.speed_value() > 10)
+        now = time.perf_counter()
+        if fast and now - self._secondary_at < SECONDARY_REFRESH_S and not session.finished:
+            return                              # fast play: the causal view and status follow 4 times a second
+        self._secondary_at = now
         self._show_field()
         label = "" if s.label is None else f" · class {s.label}"
         self.status.setText(f"step {session.t}/{session.total}" + (f" · just drew z{position} = {session.chosen()}"
@@ -468,19 +472,22 @@ class SamplingPanel(QWidget):
                                f"{cost.teacher_forcing_s * 1e3:.0f} ms")
         self.teacher.set_sampling_time(cost.naive_grid_s)
 
-    def _request_gallery(self) -> None:
+    def _request_run(self) -> None:
         bundle = self.state.bundle
         if bundle is None or bundle.prior is None or self.session is None:
             return
-        settings = self.session.settings
-        key = (id(bundle.prior), {**settings.to_dict(), "index": 0}, time.monotonic())
-        self.gallery_job.request(key, gallery_on_copies, copy_prior(bundle.prior),
-                                 copy.deepcopy(bundle.vqvae).cpu().eval(), settings)
+        key = (id(self.session), self.session.settings)
+        self.run_job.request(key, precompute_run, copy_prior(bundle.prior), copy.deepcopy(bundle.vqvae).cpu().eval(),
+                             self.session.settings, self.background_code)
 
-    def _gallery_ready(self, _key, result) -> None:
-        grids, images = result
-        self.gallery_grids = grids
-        self.gallery.set_batch(grids, images, self.session.settings.index if self.session else 0)
+    def _run_ready(self, key, result) -> None:
+        record, views, images = result
+        if self.session is None or key != (id(self.session), self.session.settings):
+            return
+        self.session.adopt(record)
+        self.views = views
+        self.gallery_grids = record.grids[-1]
+        self.gallery.set_batch(self.gallery_grids, images, self.session.settings.index)
 
     def _open_in_editor(self, index: int) -> None:
         if self.gallery_grids is None or self.session is None:

@@ -9,11 +9,12 @@ to the right; the gated one can. A toggle switches between the two kinds.
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QLineF, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QPainter, QPen
+from PySide6.QtCore import QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QPainter
 from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QLabel, QRadioButton, QSizePolicy, QVBoxLayout, QWidget
 
 from explorer.core.receptive_field import causal_region
+from explorer.ui.sampling.steady_label import SteadyLabel
 from explorer.ui.widgets.naming import named
 
 LATER, SEEN, BLIND, CURRENT = 0, 1, 2, 3
@@ -46,6 +47,8 @@ class FieldGrid(QWidget):
         return QSize(180, 200)
 
     def set_cells(self, cells: np.ndarray) -> None:
+        if cells.shape == self.cells.shape and np.array_equal(cells, self.cells):
+            return                                  # unchanged: no repaint
         self.cells = cells
         self.update()
 
@@ -58,18 +61,15 @@ class FieldGrid(QWidget):
         h, w = self.cells.shape
         s = max(3.0, min(self.width() / w, (self.height() - cap_h) / h))
         x0, y0 = (self.width() - w * s) / 2, cap_h
+        hatch = QBrush(QColor(255, 255, 255, 150), Qt.BDiagPattern)
+        p.fillRect(QRectF(x0, y0, w * s, h * s), QColor(110, 110, 110))   # grid lines: 1-px gaps
         for a in range(h):
             for b in range(w):
                 c = int(self.cells[a, b])
-                rect = QRectF(x0 + b * s, y0 + a * s, s, s)
+                rect = QRectF(x0 + b * s + 1, y0 + a * s + 1, s - 1, s - 1)
                 p.fillRect(rect, COLOURS.get(c, UNSEEN_EARLIER))
                 if c == BLIND:
-                    p.fillRect(rect, QBrush(QColor(255, 255, 255, 150), Qt.BDiagPattern))
-        p.setPen(QPen(QColor(60, 60, 60, 140), 1))
-        for a in range(h + 1):
-            p.drawLine(QLineF(x0, y0 + a * s, x0 + w * s, y0 + a * s))
-        for b in range(w + 1):
-            p.drawLine(QLineF(x0 + b * s, y0, x0 + b * s, y0 + h * s))
+                    p.fillRect(rect, hatch)
         p.end()
 
 
@@ -90,8 +90,7 @@ class ReceptiveFieldView(QWidget):
         self.group.addButton(self.plain)
         self.group.addButton(self.gated)
         self.gated.setChecked(True)
-        self.note = named(QLabel(""), "samplingFieldNote", "Which prior the receptive field is measured on")
-        self.note.setWordWrap(True)
+        self.note = named(SteadyLabel(lines=3), "samplingFieldNote", "Which prior the receptive field is measured on")
         legend = QLabel("<span style='color:#ffb900'>■</span> current &nbsp;"
                         "<span style='color:#286edc'>■</span> can see &nbsp;"
                         "<span style='color:#e13c32'>■</span> blind spot")
