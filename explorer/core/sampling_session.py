@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import asdict, dataclass
-from typing import Iterator
+from typing import Generator, Iterator
 
 import numpy as np
 import torch
@@ -357,30 +357,52 @@ class SamplingCost:
         return self.naive_grid_s / max(self.fast_grid_s, 1e-12)
 
 
-@torch.no_grad()
-def measure_sampling_cost(prior, n: int = 1, repeats: int = 1, label: int | None = None) -> SamplingCost:
-    """Time one grid with each sampler (best of ``repeats``) and one teacher-forced pass."""
+def sampling_cost_steps(prior, n: int = 1, repeats: int = 1,
+                        label: int | None = None) -> Generator[None, None, SamplingCost]:
+    """:func:`measure_sampling_cost` as a generator that yields after every raster step (so a
+    worker can stop it between steps); its return value is the :class:`SamplingCost`."""
     cfg = prior.config
     labels = None if not cfg.num_classes else (0 if label is None else int(label))
     timings = {}
     for method in ("naive", "fast"):
         best = math.inf
-        for r in range(repeats):
-            start = time.perf_counter()
-            RasterSampler(prior, method).sample(n, labels=labels, generator=torch.Generator().manual_seed(r))
-            best = min(best, time.perf_counter() - start)
+        for r in range(max(1, repeats)):
+            elapsed = 0.0
+            steps = RasterSampler(prior, method).steps(n, labels=labels, generator=torch.Generator().manual_seed(r))
+            while True:
+                start = time.perf_counter()
+                done = next(steps, None) is None
+                elapsed += time.perf_counter() - start           # the time between yields is not counted
+                if done:
+                    break
+                yield
+            best = min(best, elapsed)
         timings[method] = best
     grid = torch.zeros(n, cfg.height, cfg.width, dtype=torch.long)     # one teacher-forced pass, same batch
     lab = None if labels is None else torch.full((n,), labels, dtype=torch.long)
     was_training = prior.training
     prior.eval()
     best = math.inf
-    for _ in range(max(1, repeats)):
-        start = time.perf_counter()
-        prior.logits(grid, lab)
-        best = min(best, time.perf_counter() - start)
-    prior.train(was_training)
+    try:
+        for _ in range(max(1, repeats)):
+            with torch.no_grad():
+                start = time.perf_counter()
+                prior.logits(grid, lab)
+                best = min(best, time.perf_counter() - start)
+            yield
+    finally:
+        prior.train(was_training)
     return SamplingCost(cfg.height * cfg.width, n, timings["naive"], timings["fast"], best)
+
+
+def measure_sampling_cost(prior, n: int = 1, repeats: int = 1, label: int | None = None) -> SamplingCost:
+    """Time one grid with each sampler (best of ``repeats``) and one teacher-forced pass."""
+    steps = sampling_cost_steps(prior, n, repeats, label)
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            return done.value
 
 
 @torch.no_grad()

@@ -8,13 +8,14 @@ import copy
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from explorer.core.sampling_session import SamplingCost, measure_sampling_cost
+from explorer.core.sampling_session import SamplingCost, sampling_cost_steps
 from explorer.ui.widgets.naming import named
 
 
-def measure_on_copy(prior, n: int) -> SamplingCost:
-    """Runs in a worker on a deep copy (the display prior may be training)."""
-    return measure_sampling_cost(prior, n=n, repeats=2)
+def measure_on_copy(prior, n: int):
+    """Worker (a generator: it can be stopped between steps) on a deep copy of the prior."""
+    cost: SamplingCost = yield from sampling_cost_steps(prior, n=n, repeats=2)
+    return cost
 
 
 def copy_prior(prior):

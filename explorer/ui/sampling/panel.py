@@ -53,8 +53,9 @@ SECONDARY_REFRESH_S = 0.25     # while playing fast, the causal view and status 
 RUN_DELAY_MS = 150             # settings must rest this long before the worker computes the run
 
 
-def measure_fields(prior) -> tuple[dict, dict, dict]:
-    """Worker: the measured fields and first-layer masks of the loaded kind and of the other kind."""
+def measure_fields(prior):
+    """Worker (a generator, stoppable between kinds): the measured fields and first-layer masks
+    of the loaded kind and of the other kind (an untrained prior of the same grid)."""
     kind = prior_kind(prior)
     other = "plain" if kind == "gated" else "gated"
     priors = {kind: prior, other: companion_prior(prior, other)}
@@ -63,6 +64,7 @@ def measure_fields(prior) -> tuple[dict, dict, dict]:
         fields[name] = measured_receptive_fields(net)                                  # (H, W, H, W)
         h, w = fields[name].shape[:2]
         firsts[name] = np.array([[first_layer_field(net, i, j) for j in range(w)] for i in range(h)])
+        yield
     notes = {kind: f"the loaded {kind} PixelCNN",
              other: f"an untrained {other} PixelCNN" + (" (3×3 kernels, as in the notes)" if other == "plain" else "")
              + ": connectivity does not depend on training"}
@@ -70,9 +72,14 @@ def measure_fields(prior) -> tuple[dict, dict, dict]:
 
 
 def precompute_run(prior, vqvae, settings, background_code: int):
-    """Worker: the whole run (numpy record), every step's decoded views, and the decoded batch."""
-    record = SamplingSession(prior, settings).record()
+    """Worker (a generator, stoppable between steps): the whole run as a numpy record, every
+    step's decoded views, and the decoded batch for the gallery."""
+    session = SamplingSession(prior, settings)
+    while session.step() is not None:
+        yield
+    record = session.record()
     views = run_views(vqvae, record, background_code, TOP_TILES)
+    yield
     return record, views, decode_grids(vqvae, record.grids[-1])
 
 
