@@ -239,3 +239,28 @@ def test_presentation_mode_grows_fonts(qtbot, panel) -> None:
     assert panel.font().pointSizeF() >= 14 > before or before >= 14
     assert panel.controls.play.font().pointSizeF() >= 14
     panel.set_presentation(False)
+
+
+def test_changing_a_setting_mid_run_comes_back_to_the_same_step(qtbot, panel) -> None:
+    for _ in range(6):
+        click(qtbot, panel, "samplingStep")
+    panel.findChild(QWidget, "samplingSeed").setValue(77)
+    qtbot.waitUntil(lambda: panel.session.t == 6 and panel.views is not None, timeout=10_000)
+    settings = panel.sampling_settings()
+    assert settings["seed"] == 77
+    click(qtbot, panel, "samplingRunToEnd")
+    np.testing.assert_array_equal(panel.current_grid(), expected_grid(panel.state.bundle.prior, settings))
+
+
+def test_new_weights_refresh_the_run_at_the_same_step(qtbot, panel) -> None:
+    for _ in range(4):
+        click(qtbot, panel, "samplingStep")
+    prior = panel.state.bundle.prior
+    with torch.no_grad():
+        for p in prior.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+    panel.state.weights_updated.emit("prior")
+    qtbot.waitUntil(lambda: not panel._weights_stale, timeout=5_000)
+    assert panel.session.t == 4
+    click(qtbot, panel, "samplingRunToEnd")
+    np.testing.assert_array_equal(panel.current_grid(), expected_grid(prior, panel.sampling_settings()))

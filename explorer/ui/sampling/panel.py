@@ -120,6 +120,7 @@ class SamplingPanel(QWidget):
         self.last_tick_steps = 0
         self._secondary_at = 0.0
         self._frame_at = 0.0
+        self._pending_t: int | None = None     # step to show again once the worker has the new run
         self._build()
         state.bundle_changed.connect(self._bundle_changed)
         state.weights_updated.connect(self._weights_updated)
@@ -312,17 +313,21 @@ class SamplingPanel(QWidget):
         if not self._weights_stale or not self.isVisible() or self.session is None:
             return
         self._weights_stale = False
-        self._new_session(keep_t=self.session.t)
+        self._new_session(keep_t=self.session.t, catch_up_now=True)
         self._teacher_forcing(self.teacher.example.value())
 
     # -- the run ----------------------------------------------------------------------------
-    def _new_session(self, keep_t: int) -> None:
+    def _new_session(self, keep_t: int, catch_up_now: bool = False) -> None:
         prior = self.state.bundle.prior
         settings = self.controls.settings()
         if self.session is not None:
             self.session.close()
         self.session = SamplingSession(prior, settings)
-        self.session.seek(keep_t)
+        # Catching up to the same step is left to the worker (seconds of sampling on a busy CPU).
+        self._pending_t = keep_t if keep_t > 0 else None
+        if catch_up_now:                         # new weights: keep the picture steady
+            self.session.seek(keep_t)
+            self._pending_t = None
         self._update_reproduce()
         self.views = None
         self.gallery.set_outlined(settings.index)
@@ -356,22 +361,26 @@ class SamplingPanel(QWidget):
             f"generator=torch.Generator().manual_seed({s.seed}))[{s.index}]</code>")
 
     def step(self) -> None:
+        self._pending_t = None
         if self.session is not None and self.session.step() is not None:
             self.refresh()
 
     def step_back(self) -> None:
+        self._pending_t = None
         if self.session is not None:
             self.pause()
             if self.session.step_back():
                 self.refresh()
 
     def reset(self) -> None:
+        self._pending_t = None
         if self.session is not None:
             self.pause()
             self.session.reset()
             self.refresh()
 
     def run_to_end(self) -> None:
+        self._pending_t = None
         if self.session is not None:
             self.pause()
             self.session.run_to_end()
@@ -411,6 +420,8 @@ class SamplingPanel(QWidget):
         if not self.playing or self.session is None:
             self._timer.stop()
             return
+        if self._pending_t is not None:
+            return                               # the worker is catching the new run up: wait
         self.last_tick_steps = int(self.session.step() is not None)
         if self.session.finished:
             self.pause()                         # shows the last step
@@ -493,6 +504,10 @@ class SamplingPanel(QWidget):
             return
         self.session.adopt(record)
         self.views = views
+        if self._pending_t is not None:
+            self.session.seek(self._pending_t)          # back at the step shown before the change
+            self._pending_t = None
+            self.refresh()
         self.gallery_grids = record.grids[-1]
         self.gallery.set_batch(self.gallery_grids, images, self.session.settings.index)
 
