@@ -52,6 +52,10 @@ def render_frame(grid: np.ndarray, image: np.ndarray, palette: np.ndarray, title
                        outline=(255, 185, 0), width=max(3, s // 12))
     picture = Image.fromarray(to_rgb8(image)).resize((PANEL, PANEL), Image.NEAREST)
     frame.paste(picture, (SLIDE[0] - 60 - PANEL, y0))
+    caption = _font(26)
+    draw.text((x0 + PANEL // 2, y0 + PANEL + 24), "codes z, raster order", fill=(60, 60, 60), font=caption, anchor="mm")
+    draw.text((SLIDE[0] - 60 - PANEL // 2, y0 + PANEL + 24), "decoded (grey: not sampled yet)", fill=(60, 60, 60),
+              font=caption, anchor="mm")
     return frame
 
 
