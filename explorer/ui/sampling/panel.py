@@ -45,6 +45,7 @@ from explorer.ui.sampling.teacher_forcing_view import TeacherForcingView
 from explorer.ui.state import AppState
 from explorer.ui.widgets.image_view import ImageView
 from explorer.ui.widgets.naming import named
+from explorer.ui.widgets.split_loader import SplitLoader
 
 MAX_SPEED_INTERVAL_MS = 5      # at max speed a step every 5 ms (200 steps/s) ...
 MAX_SPEED_FRAME_S = 1 / 30     # ... and the views redrawn at most this often
@@ -176,6 +177,8 @@ class SamplingPanel(QWidget):
         self.field_job = LatestJob(self)
         self.cost_job = LatestJob(self)
         self.run_job = LatestJob(self)
+        self.splits = SplitLoader(self)          # the validation set for teacher forcing
+        self.validation = None                   # ImageSet once loaded
         self._wire()
 
     def _wire(self) -> None:
@@ -192,6 +195,9 @@ class SamplingPanel(QWidget):
         self.receptive.kind_changed.connect(lambda _kind: self._show_field())
         self.cost.measure_requested.connect(self._request_cost)
         self.teacher.example_changed.connect(self._teacher_forcing)
+        self.teacher.source_changed.connect(self._teacher_source_changed)
+        self.splits.loaded.connect(self._splits_loaded)
+        self.splits.failed.connect(lambda msg: self.teacher.set_validation_available(False))
         self.gallery.image_clicked.connect(self._open_in_editor)
         self.field_job.done.connect(self._fields_ready)
         self.field_job.failed.connect(lambda _k, msg: self.receptive.clear(f"Could not measure: {msg}"))
@@ -228,7 +234,8 @@ class SamplingPanel(QWidget):
 
     def is_busy(self) -> bool:
         """Background work still running (the screenshot command waits for it)."""
-        return self.field_job.busy or self.cost_job.busy or self.run_job.busy or self._run_timer.isActive()
+        return (self.field_job.busy or self.cost_job.busy or self.run_job.busy or self._run_timer.isActive()
+                or self.splits.busy)
 
     # -- bundle -----------------------------------------------------------------------------
     def _bundle_changed(self) -> None:
@@ -268,9 +275,9 @@ class SamplingPanel(QWidget):
             tiles = decode_grids(bundle.vqvae, np.repeat(np.arange(pc.num_codes)[:, None, None], pc.height, 1)
                                  .repeat(pc.width, 2))                              # (K, C, H, W)
         self.background_code = int(tiles.mean((1, 2, 3)).argmin())
-        examples = bundle.examples
-        self.teacher.set_examples(len(examples) if examples is not None else 0)
-        self._teacher_forcing(self.teacher.example.value())
+        self.validation = None
+        self.teacher.set_validation_available(False)
+        self._teacher_source_changed()
         self.receptive.plain.setChecked(prior_kind(prior) == "plain")
         self.receptive.gated.setChecked(prior_kind(prior) == "gated")
         self.receptive.clear("Measuring the receptive fields…")
@@ -286,6 +293,8 @@ class SamplingPanel(QWidget):
         prior = self.state.bundle.prior
         self.field_job.request(id(prior), measure_fields, copy.deepcopy(single_prior(prior)).cpu().eval())
         self._request_cost()
+        if self.state.bundle.data:
+            self.splits.request(self.state.bundle.data)
 
     def _request_cost(self) -> None:
         bundle = self.state.bundle
@@ -520,13 +529,28 @@ class SamplingPanel(QWidget):
                                   f"sample {index} of {s.n} (seed {s.seed}, {what})", kind="sample")
 
     # -- teacher forcing --------------------------------------------------------------------
+    def _teacher_images(self):
+        """The image set teacher forcing scores: the bundle's examples or the validation split."""
+        if self.teacher.source.currentData() == "validation" and self.validation is not None:
+            return self.validation
+        return self.state.bundle.examples if self.state.bundle is not None else None
+
+    def _splits_loaded(self, splits) -> None:
+        self.validation = splits.val if len(splits.val) else None
+        self.teacher.set_validation_available(self.validation is not None)
+
+    def _teacher_source_changed(self, _source: str = "") -> None:
+        images = self._teacher_images()
+        self.teacher.set_examples(len(images) if images is not None else 0)
+        self._teacher_forcing(self.teacher.example.value())
+
     def _teacher_forcing(self, index: int) -> None:
         bundle = self.state.bundle
         if bundle is None or bundle.prior is None:
             return
-        examples = bundle.examples
+        examples = self._teacher_images()
         if examples is None or not len(examples):
-            self.teacher.clear("This bundle has no example images.")
+            self.teacher.clear("No images to score: the bundle has no examples.")
             return
         index = min(int(index), len(examples) - 1)
         src = encode_source(bundle.vqvae, examples.images[index].numpy(), f"image {index}", "image")

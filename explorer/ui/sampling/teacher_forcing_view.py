@@ -10,7 +10,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPen
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QSpinBox, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSizePolicy, QSpinBox, QVBoxLayout, QWidget
 
 from explorer.core.sampling_session import TeacherForcing, nats_to_bits
 from explorer.ui.sampling.plot_style import make_plot, set_title, style_plot
@@ -93,12 +93,17 @@ class TeacherForcingView(QWidget):
     """Input image | heatmap of p(true code) | histogram of the clicked position."""
 
     example_changed = Signal(int)
+    source_changed = Signal(str)        # "examples" or "validation"
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         named(self, "samplingTeacherForcing", "Teacher forcing: one pass over a real image's codes",
               "p(true z_ij | true z_<ij) for every position from one forward pass")
         self.example = named(QSpinBox(), "samplingTeacherExample", "Example image for teacher forcing")
+        self.source = named(QComboBox(), "samplingTeacherSource", "Images for teacher forcing")
+        self.source.addItem("bundle examples", "examples")
+        self.source.addItem("validation set", "validation")
+        self.source.model().item(1).setEnabled(False)       # until the split is loaded
         self.summary = named(QLabel(), "samplingTeacherSummary", "Teacher-forcing log-likelihood and time")
         self.summary.setWordWrap(True)
         self.summary.setTextFormat(Qt.RichText)
@@ -111,7 +116,9 @@ class TeacherForcingView(QWidget):
         self.histogram.addItem(self.bars)
         self.histogram.addItem(self.true_bar)
         head = QHBoxLayout()
-        head.addWidget(QLabel("one pass over the codes of example"))
+        head.addWidget(QLabel("one pass over the codes of"))
+        head.addWidget(self.source)
+        head.addWidget(QLabel("#"))
         head.addWidget(self.example)
         head.addStretch(1)
         pictures = QHBoxLayout()
@@ -129,7 +136,13 @@ class TeacherForcingView(QWidget):
         self.palette = np.zeros((0, 3), dtype=np.uint8)
         self.sampling_grid_s: float | None = None      # naive sampler, one grid (from the cost view)
         self.example.valueChanged.connect(self.example_changed)
+        self.source.currentIndexChanged.connect(lambda _i: self.source_changed.emit(self.source.currentData()))
         self.heatmap.cell_clicked.connect(self.show_histogram)
+
+    def set_validation_available(self, available: bool) -> None:
+        self.source.model().item(1).setEnabled(available)
+        if not available and self.source.currentIndex() == 1:
+            self.source.setCurrentIndex(0)
 
     def set_examples(self, count: int) -> None:
         self.example.blockSignals(True)
