@@ -12,11 +12,13 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QHBoxLayout, QVBoxLayout, QWidget
 
-from explorer.ui.sampling.plot_style import make_plot, set_title, set_x_label, style_plot
+from explorer.ui.sampling.plot_style import make_plot, set_x_label, style_plot
+from explorer.ui.sampling.steady_label import SteadyLabel
 from explorer.ui.widgets.image_view import ImageView
 from explorer.ui.widgets.naming import named
 
 TOP_TILES = 4           # decoded tiles of the most likely codes
+Y_STEPS = (0.1, 0.25, 0.5, 1.0)   # y ranges of the bar chart
 
 
 class DistributionView(QWidget):
@@ -40,14 +42,22 @@ class DistributionView(QWidget):
             tiles.addWidget(tile)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        self.title = named(SteadyLabel(lines=1), "samplingDistributionTitle", "Position and code drawn")
+        self.title.setAlignment(Qt.AlignHCenter | Qt.AlignTop)
+        layout.addWidget(self.title)
         layout.addWidget(self.plot, 3)
         layout.addLayout(tiles, 2)
         self.palette = np.zeros((0, 3), dtype=np.uint8)
+        self._brushes: list = []
+        self._no_pens: list = []
+        self._y_max = 0.0
         self.probs = np.zeros(0)
         self.chosen = -1
 
     def set_palette(self, palette: np.ndarray) -> None:
         self.palette = palette
+        self._brushes = [pg.mkBrush(*c) for c in palette.tolist()]      # made once, reused every step
+        self._no_pens = [pg.mkPen(None)] * len(palette)
         self.plot.setXRange(-0.7, len(palette) - 0.3, padding=0)
 
     def show_step(self, probs: np.ndarray | None, chosen: int, position: tuple[int, int] | None,
@@ -57,20 +67,22 @@ class DistributionView(QWidget):
             self.probs, self.chosen = np.zeros(0), -1
             self.bars.setOpts(x=[], height=[])
             self.chosen_bar.setOpts(x=[], height=[])
-            set_title(self.plot, "p(z<sub>ij</sub> | z<sub>&lt;ij</sub>): press Step")
+            self.title.setText("p(z<sub>ij</sub> | z<sub>&lt;ij</sub>): press Step or Play")
             for tile in self.tiles:
                 tile.set_image(None, "")
                 tile.set_caption("")
             return
         self.probs, self.chosen = np.asarray(probs, dtype=float), int(chosen)
         k = len(self.probs)
-        self.bars.setOpts(x=np.arange(k), height=self.probs,
-                          brushes=[pg.mkBrush(*c) for c in self.palette[:k].tolist()], pens=[pg.mkPen(None)] * k)
+        self.bars.setOpts(x=np.arange(k), height=self.probs, brushes=self._brushes[:k], pens=self._no_pens[:k])
         self.chosen_bar.setOpts(x=[chosen], height=[self.probs[chosen]])
-        self.plot.setYRange(0, max(0.05, float(self.probs.max())) * 1.08, padding=0)
+        y_max = next(v for v in Y_STEPS if v >= float(self.probs.max()) * 1.05 or v == Y_STEPS[-1])
+        if y_max != self._y_max:                  # a few fixed ranges: the axis is rarely redrawn
+            self._y_max = y_max
+            self.plot.setYRange(0, y_max, padding=0)
         i, j = position
         set_x_label(self.plot, f"code k  ({what})")
-        set_title(self.plot, f"p(z<sub>{i},{j}</sub> | z<sub>&lt;</sub>) → <b>{chosen}</b>")
+        self.title.setText(f"p(z<sub>{i},{j}</sub> | z<sub>&lt;{i},{j}</sub>) → drew <b>{chosen}</b>")
         for r, tile in enumerate(self.tiles):
             if r < len(top_codes):
                 code = top_codes[r]

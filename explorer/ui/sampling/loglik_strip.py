@@ -38,6 +38,7 @@ class LogLikelihoodStrip(QWidget):
         layout.addWidget(self.plot, 1)
         self.total_steps = 49
         self.surprises = np.zeros(0)
+        self._y_max = 0.0
 
     def set_total(self, total_steps: int) -> None:
         self.total_steps = total_steps
@@ -50,7 +51,10 @@ class LogLikelihoodStrip(QWidget):
         self.bars.setOpts(x=np.arange(t), height=self.surprises)
         if t:
             self.current.setOpts(x=[t - 1], height=[self.surprises[-1]])
-            self.plot.setYRange(0, max(1.0, float(self.surprises.max())) * 1.1, padding=0)
+            y_max = float(np.ceil(max(1.0, float(self.surprises.max())) * 1.1))   # whole nats: rarely changes
+            if y_max != self._y_max:
+                self._y_max = y_max
+                self.plot.setYRange(0, y_max, padding=0)
             last = f" · surprise −log p = {self.surprises[-1]:.2f}"
         else:
             self.current.setOpts(x=[], height=[])
