@@ -174,6 +174,13 @@ def sampling_main(args: argparse.Namespace) -> None:
         time.sleep(0.01)                       # workers (receptive fields, cost, gallery) finish first
     panel.controls.speed.setValue(SPEEDS.index(0))
     play = panel.controls.play
+    refreshes = [0]
+    original_refresh = panel.refresh
+
+    def counted_refresh() -> None:
+        refreshes[0] += 1
+        original_refresh()
+    panel.refresh = counted_refresh
 
     gaps: list[float] = []
     steps_per_tick: list[int] = []
@@ -262,6 +269,8 @@ def sampling_main(args: argparse.Namespace) -> None:
         "targets": {"max_gap_ms": 50, "pause_to_stop_ms": 100,
                     "meets_gap": bool(g.size and g.max() <= 50), "meets_pause": bool(p.size and p.max() <= 100)},
         "process_cpu_seconds_per_second": round(cpu_share, 2),
+        "frames_drawn": refreshes[0],
+        "process_cpu_ms_per_frame": round(cpu_share * measured_s * 1000 / max(1, refreshes[0]), 1),
         "cpu_count": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
         "load_average_1min": round(os.getloadavg()[0], 2),

@@ -61,8 +61,9 @@ class DistributionView(QWidget):
         self.plot.setXRange(-0.7, len(palette) - 0.3, padding=0)
 
     def show_step(self, probs: np.ndarray | None, chosen: int, position: tuple[int, int] | None,
-                  top_codes: list[int], tile_images: list[np.ndarray], what: str) -> None:
-        """Bars of ``probs`` (K,), ``chosen`` outlined; tiles of ``top_codes`` decoded."""
+                  top_codes: list[int], tile_images: list[np.ndarray], what: str, tiles: bool = True) -> None:
+        """Bars of ``probs`` (K,), ``chosen`` outlined; tiles of ``top_codes`` decoded (unless ``tiles``
+        is False: the tiles keep an earlier step while the animation runs fast)."""
         if probs is None:
             self.probs, self.chosen = np.zeros(0), -1
             self.bars.setOpts(x=[], height=[])
@@ -83,6 +84,8 @@ class DistributionView(QWidget):
         i, j = position
         set_x_label(self.plot, f"code k  ({what})")
         self.title.setText(f"p(z<sub>{i},{j}</sub> | z<sub>&lt;{i},{j}</sub>) → drew <b>{chosen}</b>")
+        if not tiles:
+            return
         for r, tile in enumerate(self.tiles):
             if r < len(top_codes):
                 code = top_codes[r]

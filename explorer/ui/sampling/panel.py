@@ -50,7 +50,7 @@ from explorer.ui.widgets.split_loader import SplitLoader
 MAX_SPEED_INTERVAL_MS = 5      # at max speed a step every 5 ms (200 steps/s) ...
 MAX_SPEED_FRAME_S = 1 / 30     # ... and the views redrawn at most this often
 WEIGHTS_REFRESH_MS = 300       # new weights (training) refresh the run at most this often
-SECONDARY_REFRESH_S = 0.25     # while playing fast, the causal view and status refresh this often
+SECONDARY_REFRESH_S = 0.25     # while playing fast, tiles, causal view and status refresh this often
 RUN_DELAY_MS = 150             # settings must rest this long before the worker computes the run
 
 
@@ -461,12 +461,14 @@ class SamplingPanel(QWidget):
         self.decoded_view.set_caption(f"decoded · {session.t}/{session.total} cells")
         s = session.settings
         what = ("greedy" if s.greedy else f"T={s.temperature:g}") + (f", top-{s.top_k}" if s.top_k else "")
-        self.distribution.show_step(probs, session.chosen() if probs is not None else -1, position,
-                                    views.top_codes, list(views.tiles), what)
         fast = self.playing and (self.controls.speed_value() == 0 or self.controls.speed_value() > 10)
         now = time.perf_counter()
-        if fast and now - self._secondary_at < SECONDARY_REFRESH_S and not session.finished:
-            return                              # fast play: the causal view and status follow 4 times a second
+        secondary = not fast or now - self._secondary_at >= SECONDARY_REFRESH_S or session.finished
+        # Playing fast, the tiles, the causal view and the status follow 4 times a second.
+        self.distribution.show_step(probs, session.chosen() if probs is not None else -1, position,
+                                    views.top_codes, list(views.tiles), what, tiles=secondary)
+        if not secondary:
+            return
         self._secondary_at = now
         self._show_field()
         label = "" if s.label is None else f" · class {s.label}"
