@@ -80,7 +80,7 @@ class DistributionView(QWidget):
         y_max = next(v for v in Y_STEPS if v >= float(self.probs.max()) * 1.05 or v == Y_STEPS[-1])
         if y_max != self._y_max:                  # a few fixed ranges: the axis is rarely redrawn
             self._y_max = y_max
-            self.plot.setYRange(0, y_max, padding=0)
+            self.plot.setYRange(0, y_max * 1.06, padding=0)       # room for the top tick label
         i, j = position
         set_x_label(self.plot, f"code k  ({what})")
         self.title.setText(f"p(z<sub>{i},{j}</sub> | z<sub>&lt;{i},{j}</sub>) → drew <b>{chosen}</b>")

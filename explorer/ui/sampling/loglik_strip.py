@@ -54,7 +54,7 @@ class LogLikelihoodStrip(QWidget):
             y_max = float(np.ceil(max(1.0, float(self.surprises.max())) * 1.1))   # whole nats: rarely changes
             if y_max != self._y_max:
                 self._y_max = y_max
-                self.plot.setYRange(0, y_max, padding=0)
+                self.plot.setYRange(0, y_max * 1.06, padding=0)       # room for the top tick label
             last = f" · surprise −log p = {self.surprises[-1]:.2f}"
         else:
             self.current.setOpts(x=[], height=[])
