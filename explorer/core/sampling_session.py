@@ -197,10 +197,10 @@ class SamplingSession:
         if record.settings != self.settings or record.grids.shape[0] != self.total:
             raise ValueError("that run has other settings")
         self.close()
-        h, w = self.shape
-        self.history = [RasterStep(position=divmod(t, w), t=t, probs=torch.from_numpy(record.probs[t]),
-                                   chosen=torch.from_numpy(record.chosen[t]), sampled=torch.from_numpy(record.sampled[t]),
-                                   grid=torch.from_numpy(record.grids[t]), log_probs=torch.from_numpy(record.log_probs[t]))
+        w = self.shape[1]
+        r = {k: torch.from_numpy(getattr(record, k)) for k in ("probs", "chosen", "sampled", "grids", "log_probs")}
+        self.history = [RasterStep(position=divmod(t, w), t=t, probs=r["probs"][t], chosen=r["chosen"][t],
+                                   sampled=r["sampled"][t], grid=r["grids"][t], log_probs=r["log_probs"][t])
                         for t in range(self.total)]
 
     def frames(self) -> list[np.ndarray]:
