@@ -93,7 +93,7 @@ class ReceptiveFieldView(QWidget):
         self.note = named(SteadyLabel(lines=3), "samplingFieldNote", "Which prior the receptive field is measured on")
         legend = QLabel("<span style='color:#ffb900'>■</span> current &nbsp;"
                         "<span style='color:#286edc'>■</span> can see &nbsp;"
-                        "<span style='color:#becde1'>■</span> earlier, not in layer 1 &nbsp;"
+                        "<span style='color:#becde1'>■</span> not in layer 1 &nbsp;"
                         "<span style='color:#e13c32'>■</span> blind spot")
         legend.setTextFormat(Qt.RichText)
         legend.setWordWrap(True)
