@@ -205,7 +205,7 @@ class SamplingPanel(QWidget):
         self.cost_job.done.connect(self._cost_ready)
         self.cost_job.failed.connect(lambda _k, msg: self.cost.set_message(f"Could not measure: {msg}"))
         self.run_job.done.connect(self._run_ready)
-        self.run_job.failed.connect(lambda _k, msg: self.gallery.set_message(f"Could not sample: {msg}"))
+        self.run_job.failed.connect(self._run_failed)
         for name, key, slot in (("samplingPlayAction", Qt.Key_Space, self.toggle_play),
                                 ("samplingStepAction", Qt.Key_Right, self.step),
                                 ("samplingStepBackAction", Qt.Key_Left, self.step_back),
@@ -522,6 +522,13 @@ class SamplingPanel(QWidget):
             self.refresh()
         self.gallery_grids = record.grids[-1]
         self.gallery.set_batch(self.gallery_grids, images, self.session.settings.index)
+
+    def _run_failed(self, _key, message: str) -> None:
+        self.gallery.set_message(f"Could not sample: {message}")
+        if self._pending_t is not None and self.session is not None:
+            self.session.seek(self._pending_t)          # catch up here instead
+            self._pending_t = None
+            self.refresh()
 
     def _open_in_editor(self, index: int) -> None:
         if self.gallery_grids is None or self.session is None:
