@@ -29,6 +29,7 @@ class RasterStep:
     chosen: torch.Tensor        # (n,) the code now at (i, j)
     sampled: torch.Tensor       # (n,) bool: True if drawn, False if it was given (kept)
     grid: torch.Tensor          # (n, H, W) the grid so far (later positions hold their initial value)
+    log_probs: torch.Tensor | None = None   # (n, K) the model's own log p(z_ij | z_<ij) (T = 1, no top-k)
 
 
 class Stepper(Protocol):
@@ -130,13 +131,15 @@ class RasterSampler:
                                 else NaiveStepper(prior, grid, labels))
             for i in range(h):
                 for j in range(w):
-                    probs = conditional_probs(stepper.logits_at(i, j), temperature, top_k)
+                    logits = stepper.logits_at(i, j)                              # (n, K)
+                    probs = conditional_probs(logits, temperature, top_k)
                     drawn = draw(probs, u[:, i, j])
                     codes = torch.where(draw_here[:, i, j], drawn, grid[:, i, j])
                     grid[:, i, j] = codes
                     stepper.commit(i, j, codes)
                     yield RasterStep(position=(i, j), t=i * w + j, probs=probs.cpu(), chosen=codes.cpu(),
-                                     sampled=draw_here[:, i, j].cpu(), grid=grid.cpu().clone())
+                                     sampled=draw_here[:, i, j].cpu(), grid=grid.cpu().clone(),
+                                     log_probs=F.log_softmax(logits.float(), dim=-1).cpu())
         finally:
             prior.train(was_training)
 

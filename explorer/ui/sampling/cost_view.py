@@ -1,0 +1,71 @@
+"""How slow raster sampling is, measured here with this model (notes: "sampling needs one pass
+per position"): naive (H·W full passes), fast (cached activations), and one teacher-forced
+pass (what a training step does for a whole grid)."""
+from __future__ import annotations
+
+import copy
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+from explorer.core.sampling_session import SamplingCost, sampling_cost_steps
+from explorer.ui.widgets.naming import named
+
+
+def measure_on_copy(prior, n: int):
+    """Worker (a generator: it can be stopped between steps) on a deep copy of the prior."""
+    cost: SamplingCost = yield from sampling_cost_steps(prior, n=n, repeats=2)
+    return cost
+
+
+def copy_prior(prior):
+    return copy.deepcopy(prior).cpu().eval()
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1e3:.1f} ms" if seconds < 1 else f"{seconds:.2f} s"
+
+
+class CostView(QWidget):
+    """A small table of measured times and the naive / fast ratio."""
+
+    measure_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        named(self, "samplingCost", "Cost of sampling on this machine",
+              "Time per step and per grid of the naive and the fast sampler, measured with this model")
+        self.text = named(QLabel("Measuring…"), "samplingCostText", "Measured sampling times")
+        self.text.setTextFormat(Qt.RichText)
+        self.text.setWordWrap(True)
+        self.text.setAlignment(Qt.AlignTop | Qt.AlignLeft)
+        self.again = named(QPushButton("Measure again"), "samplingCostMeasure", "Measure the sampling cost again")
+        self.again.clicked.connect(self.measure_requested)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("<b>Cost of sampling</b>"))
+        row.addStretch(1)
+        row.addWidget(self.again)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(row)
+        layout.addWidget(self.text, 1)
+        self.cost: SamplingCost | None = None
+
+    def set_message(self, text: str) -> None:
+        self.cost = None
+        self.text.setText(text)
+
+    def set_cost(self, cost: SamplingCost) -> None:
+        self.cost = cost
+        self.text.setText(
+            f"<table cellspacing='0' cellpadding='2'>"
+            f"<tr><td></td><td align='right'><i>per step</i></td><td align='right'><i>per grid</i></td></tr>"
+            f"<tr><td>naive ({cost.positions} full passes)</td><td align='right'>{ms(cost.naive_step_s)}</td>"
+            f"<td align='right'>{ms(cost.naive_grid_s)}</td></tr>"
+            f"<tr><td>fast (cached)</td><td align='right'>{ms(cost.fast_step_s)}</td>"
+            f"<td align='right'>{ms(cost.fast_grid_s)}</td></tr>"
+            f"<tr><td>teacher forcing (1 pass)</td><td></td><td align='right'>{ms(cost.teacher_forcing_s)}</td></tr>"
+            f"</table>"
+            f"<p>caching is <b>{cost.speedup:.1f}×</b> faster; sampling a grid still takes "
+            f"<b>{cost.fast_grid_s / max(cost.teacher_forcing_s, 1e-9):.0f}×</b> one training pass "
+            f"(batch of {cost.n}, CPU).</p>")

@@ -1,0 +1,86 @@
+"""Export the sampling animation as a GIF (one frame per raster step) and a frame as PNG,
+sized for slides (1280 x 720): the code grid in the editor's palette next to the decoded
+partial image. Pillow only (no Qt), files written atomically (temp file, then os.replace)."""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from explorer.core.projection import text_colour_for
+from explorer.ui.widgets.image_view import to_rgb8
+
+SLIDE = (1280, 720)          # frame size in pixels (16:9)
+PANEL = 560                  # side of the grid and of the image in a frame
+FRAME_MS = 120               # GIF frame duration
+
+
+def _font(size: int) -> ImageFont.ImageFont:
+    try:
+        return ImageFont.load_default(size=size)
+    except TypeError:                                  # Pillow < 10.1: one small bitmap font
+        return ImageFont.load_default()
+
+
+def render_frame(grid: np.ndarray, image: np.ndarray, palette: np.ndarray, title: str,
+                 position: tuple[int, int] | None) -> Image.Image:
+    """One slide: ``grid`` (h, w) int64 with -1 for not yet sampled, ``image`` (C, H, W) decoded."""
+    frame = Image.new("RGB", SLIDE, "white")
+    draw = ImageDraw.Draw(frame)
+    draw.text((SLIDE[0] // 2, 50), title, fill="black", font=_font(40), anchor="mm")
+    h, w = grid.shape
+    s = PANEL // max(h, w)
+    x0, y0 = 60, 110
+    number_font = _font(max(10, int(s * 0.4)))
+    for i in range(h):
+        for j in range(w):
+            code = int(grid[i, j])
+            box = (x0 + j * s, y0 + i * s, x0 + (j + 1) * s - 1, y0 + (i + 1) * s - 1)
+            if code < 0:
+                draw.rectangle(box, fill=(225, 225, 225), outline=(170, 170, 170))
+                continue
+            rgb = tuple(int(c) for c in palette[code % len(palette)])
+            draw.rectangle(box, fill=rgb, outline=(60, 60, 60))
+            draw.text(((box[0] + box[2]) / 2, (box[1] + box[3]) / 2), str(code), fill=text_colour_for(rgb),
+                      font=number_font, anchor="mm")
+    if position is not None:
+        i, j = position
+        draw.rectangle((x0 + j * s, y0 + i * s, x0 + (j + 1) * s - 1, y0 + (i + 1) * s - 1),
+                       outline=(255, 185, 0), width=max(3, s // 12))
+    picture = Image.fromarray(to_rgb8(image)).resize((PANEL, PANEL), Image.NEAREST)
+    frame.paste(picture, (SLIDE[0] - 60 - PANEL, y0))
+    caption = _font(26)
+    draw.text((x0 + PANEL // 2, y0 + PANEL + 24), "codes z, raster order", fill=(60, 60, 60), font=caption, anchor="mm")
+    draw.text((SLIDE[0] - 60 - PANEL // 2, y0 + PANEL + 24), "decoded (grey: not sampled yet)", fill=(60, 60, 60),
+              font=caption, anchor="mm")
+    return frame
+
+
+def _atomic_save(path: str | Path, save) -> Path:
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    try:
+        save(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def save_png(frame: Image.Image, path: str | Path) -> Path:
+    return _atomic_save(path, lambda tmp: frame.save(tmp, format="PNG"))
+
+
+def save_gif(frames: list[Image.Image], path: str | Path, frame_ms: int = FRAME_MS) -> Path:
+    """An animated GIF, one frame per given image, looping; the last frame held longer."""
+    if not frames:
+        raise ValueError("no frames to export")
+    durations = [frame_ms] * (len(frames) - 1) + [frame_ms * 10]
+    return _atomic_save(path, lambda tmp: frames[0].save(tmp, format="GIF", save_all=True,
+                                                         append_images=frames[1:], duration=durations, loop=0,
+                                                         optimize=False))
