@@ -35,6 +35,8 @@ class ModelBar(QWidget):
         self.setAccessibleName("Loaded model")
         self.state = state
         self.unsaved = False
+        #: Weights changed (training) since the model was loaded, saved or made new: quitting asks.
+        self.modified = False
         self.loading = False
         self.device_text = "cpu"
         self.last_error: str = ""
@@ -77,7 +79,7 @@ class ModelBar(QWidget):
             button.setAccessibleName(action.text().replace("&", "").rstrip("…"))
             layout.addWidget(button)
         state.bundle_changed.connect(self._on_bundle_changed)
-        state.weights_updated.connect(lambda _which: self.set_unsaved(True))
+        state.weights_updated.connect(self._on_weights_updated)
         self._on_bundle_changed()
 
     def _action(self, text: str, shortcut, slot, tip: str) -> QAction:
@@ -92,6 +94,14 @@ class ModelBar(QWidget):
     def _on_bundle_changed(self) -> None:
         self.set_unsaved(self.state.bundle is not None and self.state.path is None)
         self.refresh()
+
+    def _on_weights_updated(self, _which: str) -> None:
+        self.modified = True
+        self.set_unsaved(True)
+
+    def forget_changes(self) -> None:
+        """The user chose to discard the changes (or they were saved): quitting no longer asks."""
+        self.modified = False
 
     def set_unsaved(self, unsaved: bool) -> None:
         if unsaved != self.unsaved:
@@ -168,6 +178,7 @@ class ModelBar(QWidget):
         self.loading = False
         self.state.set_bundle(bundle, path)
         self.set_unsaved(False)
+        self.modified = False
         self.state.message.emit(f"Loaded {bundle.name} from {path}")
         self.bundle_opened.emit(str(path))
 
@@ -223,6 +234,7 @@ class ModelBar(QWidget):
         if bundle is self.state.bundle:
             self.state.path = Path(path)
             self.set_unsaved(False)
+            self.modified = False
         self.state.message.emit(f"Saved to {path}")
         self.bundle_saved.emit(path)
 
@@ -235,6 +247,7 @@ class ModelBar(QWidget):
         torch.manual_seed(settings.vqvae.seed)
         vqvae = VQVAE(settings.vqvae.model)
         self.state.set_bundle(bundle_with_new_vqvae(self.state.bundle, vqvae, settings.data.to_dict()), None)
+        self.modified = False
         self.state.message.emit("A new untrained VQ-VAE: train it on the Train panel.")
         return True
 

@@ -99,6 +99,18 @@ def test_cancelling_the_discard_question_starts_nothing(qtbot, main_window):
     assert not panel.is_running and main_window.state.bundle.vqvae.config.num_codes == 16
 
 
+def test_start_asks_before_a_new_prior_replaces_the_unsaved_one(qtbot, main_window):
+    panel = main_window.show_panel("trainPanel")
+    mode = panel.controls.mode_combo
+    mode.setCurrentIndex(mode.findData("prior"))
+    set_number(panel, "priorModel_layers", 3)                    # another architecture: a new prior
+    assert "new prior" in panel.controls.plan_label.text()
+    prior = main_window.state.bundle.prior
+    click_in_dialog("confirmDiscardDialog", button=QMessageBox.StandardButton.Cancel)
+    qtbot.mouseClick(panel.controls.start_button, Qt.MouseButton.LeftButton)
+    assert not panel.is_running and main_window.state.bundle.prior is prior
+
+
 # ---------------------------------------------------------------------- pause, resume, stop
 def test_pause_resume_and_stop_act_within_a_step(qtbot, main_window, mnist_root):
     panel = main_window.show_panel("trainPanel")

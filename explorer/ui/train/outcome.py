@@ -63,6 +63,17 @@ def can_continue(settings: TrainSettings, bundle: Bundle | None) -> bool:
         settings.prior.model, bundle.prior.config, ignore=("num_codes", "height", "width"))
 
 
+def replaced_by_start(settings: TrainSettings, bundle: Bundle | None) -> str:
+    """What Start would throw away of the loaded model ('' = nothing), as a sentence for a question."""
+    if bundle is None or can_continue(settings, bundle):
+        return ""
+    if settings.mode == "vqvae":
+        return "Training a new VQ-VAE replaces the loaded model (and drops its prior)."
+    if bundle.prior is not None:
+        return "Training a new prior replaces the loaded prior."
+    return ""
+
+
 def make_job(settings: TrainSettings, bundle: Bundle | None) -> TrainingJob:
     """The job Start runs: private deep copies of the models it continues from or encodes with."""
     job = TrainingJob(what=settings.mode, data=settings.data, vqvae_train=settings.vqvae,

@@ -19,8 +19,8 @@ from explorer.core.models.vqvae import VQVAE
 
 from ..state import AppState
 from .history import TrainingHistory, progress_text, status_text
-from .outcome import (bundle_with_new_vqvae, can_continue, describe_metrics, load_weights, make_job,
-                             plan_text, record_training, with_new_prior)
+from .outcome import (bundle_with_new_vqvae, describe_metrics, load_weights, make_job, plan_text,
+                      record_training, replaced_by_start, with_new_prior)
 from .plots_view import TrainPlots
 from .run_controls import RunControls, RunState
 from .settings import TrainSettings, data_config_of
@@ -127,8 +127,8 @@ class TrainPanel(QWidget):
         if s.mode == "prior" and bundle is None:
             self.controls.status_label.setText("Load or train a VQ-VAE first: the prior models its codes.")
             return
-        if s.mode == "vqvae" and bundle is not None and not can_continue(s, bundle) and self.confirm_discard \
-                and not self.confirm_discard("Training a new VQ-VAE replaces the loaded model."):
+        replaced = replaced_by_start(s, bundle)
+        if replaced and self.confirm_discard and not self.confirm_discard(replaced):
             return
         job = make_job(s, bundle)
         job.snapshot_every = self.snapshot_every
