@@ -39,6 +39,7 @@ class VQVAETrainConfig:
     final_lr_ratio: float = 0.05   # learning rate at the end, as a fraction of ``lr``
     grad_clip: float = 1.0         # clip the gradient norm (0 = off)
     val_every: int = 200           # validate (held-out MSE) every this many steps
+    early_val_step: int = 10       # also validate after this step, so reconstructions show within seconds (0 = off)
     preview_size: int = 16         # validation images whose reconstructions are reported
     seed: int = 0                  # seeds the model init and the batch order
 
@@ -106,6 +107,11 @@ def _rank_world() -> tuple[int, int]:
     if dist.is_available() and dist.is_initialized():
         return dist.get_rank(), dist.get_world_size()
     return 0, 1
+
+
+def _validate_now(step: int, total: int, every: int, early: int = 0) -> bool:
+    """Validate every ``every`` steps and at the end; also once at step ``early`` if that comes first."""
+    return step % every == 0 or step == total or (0 < early < every and step == early)
 
 
 def _lr_at(step: int, total: int, peak: float, warmup: int, final_ratio: float) -> float:
@@ -219,7 +225,7 @@ def train_vqvae(config: VQVAETrainConfig, data: DataSplits, device: str | torch.
             elapsed_s=elapsed, eta_s=elapsed / (step + 1) * (total - step - 1),
             tau=getattr(model.quantizer, "tau", None) if model.config.quantizer == "gumbel" else None,
             code_counts=counts.numpy().copy(), model=model)
-        if (step + 1) % config.val_every == 0 or step + 1 == total:
+        if _validate_now(step + 1, total, config.val_every, config.early_val_step):
             if len(data.val):
                 record.val_mse = evaluate_vqvae(model, data.val.images)["mse"]
             if preview_x is not None:

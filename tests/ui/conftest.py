@@ -23,7 +23,8 @@ from explorer.core.models.pixelcnn import PriorConfig, build_prior
 from explorer.core.models.vqvae import VQVAE, VQVAEConfig
 
 # As tests/conftest.py: $DLE_TEST_MNIST, else ../shared/data/mnist next to the checkout.
-SHARED_MNIST = Path(os.environ.get("DLE_TEST_MNIST") or Path(__file__).resolve().parents[2].parent / "shared" / "data" / "mnist")
+SHARED_MNIST = Path(os.environ.get("DLE_TEST_MNIST")
+                    or Path(__file__).resolve().parents[2].parent / "shared" / "data" / "mnist")
 TINY_VQVAE = dict(hidden_channels=16, res_channels=8, num_codes=16, code_dim=4)
 TINY_PRIOR = dict(num_codes=16, channels=16, layers=2, head_channels=16)
 

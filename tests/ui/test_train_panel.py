@@ -111,6 +111,17 @@ def test_start_asks_before_a_new_prior_replaces_the_unsaved_one(qtbot, main_wind
     assert not panel.is_running and main_window.state.bundle.prior is prior
 
 
+def test_step_axis_fits_the_run_so_far_not_the_whole_run(qtbot, main_window, mnist_root):
+    panel = main_window.show_panel("trainPanel")
+    start_long_run(qtbot, panel, mnist_root, steps_before=3)          # 100 000 steps planned
+    loss = panel.plots.loss_plot
+    qtbot.waitUntil(lambda: loss.curve_length("recon_loss") >= 3, timeout=30_000)
+    shown_to = loss.getPlotItem().viewRange()[0][1]
+    newest = loss.curves["recon_loss"].getData()[0][-1]
+    assert newest <= shown_to < 100                                   # not squashed into the left 0.1 %
+    assert panel.finish_now(keep=False)
+
+
 # ---------------------------------------------------------------------- pause, resume, stop
 def test_pause_resume_and_stop_act_within_a_step(qtbot, main_window, mnist_root):
     panel = main_window.show_panel("trainPanel")
