@@ -14,8 +14,9 @@ import torch
 from PIL import Image
 
 from explorer.core.data import datasets as data_module
-from explorer.core.data.datasets import (DATASETS, DataConfig, DataError, default_data_root, load_data, parse_classes,
-                                read_idx, split_indices)
+from explorer.core.data.datasets import (DATASETS, DataConfig, DataError, default_data_root, load_data,
+                                         missing_data_message, parse_classes, usable_root,
+                                         read_idx, split_indices)
 
 T10K_IMAGES = "t10k-images-idx3-ubyte.gz"
 T10K_LABELS = "t10k-labels-idx1-ubyte.gz"
@@ -195,6 +196,59 @@ def test_download_only_when_allowed_and_failure_is_a_data_error(tmp_path: Path, 
     monkeypatch.setattr(data_module, "_download_with_torchvision", fake_download)
     splits = load_data(DataConfig(root=str(tmp_path), download=True, val_fraction=0.0))
     assert len(splits.train) == 20_000
+
+
+def test_default_data_root_is_a_per_user_folder_and_stale_roots_fall_back(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    import platformdirs
+    monkeypatch.delenv("DLE_DATA_ROOT", raising=False)
+    assert default_data_root() == Path(platformdirs.user_data_dir("discrete-latent-explorer", appauthor=False)) / "data"
+    assert "shared" not in str(default_data_root())
+    assert usable_root("../shared/data/does-not-exist") is None and usable_root(None) is None
+    assert usable_root(str(tmp_path)) == str(tmp_path)
+
+
+def test_shipped_bundles_record_no_machine_path() -> None:
+    for config in sorted((Path(__file__).resolve().parents[1] / "trained_models").glob("*/config.json")):
+        assert json.loads(config.read_text())["data"]["root"] is None, config
+
+
+def test_download_dataset_reports_progress_checks_md5_and_leaves_no_partial_files(
+        tmp_path: Path, mnist_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import hashlib
+    import io
+    import urllib.request
+
+    import torchvision.datasets as tv_datasets
+
+    files = {name: (mnist_root / name).read_bytes() for name in (T10K_IMAGES, T10K_LABELS)}
+    resources = [(name, hashlib.md5(data).hexdigest()) for name, data in files.items()]
+
+    class Response(io.BytesIO):
+        def __init__(self, data: bytes) -> None:
+            super().__init__(data)
+            self.headers = {"Content-Length": str(len(data))}
+
+    def fake_urlopen(url: str, timeout: float = 0):
+        if url.startswith("https://down/"):
+            raise OSError("no route to host")
+        return Response(files[url.rsplit("/", 1)[1]])
+
+    monkeypatch.setattr(urllib.request, "urlopen", fake_urlopen)
+    monkeypatch.setattr(tv_datasets.MNIST, "mirrors", ["https://down/", "https://up/"])
+    monkeypatch.setattr(tv_datasets.MNIST, "resources", resources)
+    cfg = DataConfig(root=str(tmp_path / "data"), holdout_last=1000)
+    assert "not found" in missing_data_message(cfg)
+    progress = list(data_module.download_dataset(cfg, chunk_bytes=1 << 18))
+    fractions = [f for f, _ in progress]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0 and len(fractions) > 3
+    assert missing_data_message(cfg) is None and len(load_data(cfg).val) == 1000
+    assert not list((tmp_path / "data").rglob(".*.part"))
+
+    monkeypatch.setattr(tv_datasets.MNIST, "resources", [(T10K_IMAGES, "0" * 32)])
+    with pytest.raises(DataError, match="checksum"):
+        list(data_module.download_dataset(DataConfig(root=str(tmp_path / "other"))))
+    assert not list((tmp_path / "other").rglob("*.gz")) and not list((tmp_path / "other").rglob(".*.part"))
 
 
 # ------------------------------------------------------------------------------- CIFAR-10

@@ -10,7 +10,7 @@ from typing import TextIO
 
 import torch
 
-from ..core.data import DataConfig, parse_classes
+from ..core.data import DataConfig, parse_classes, usable_root
 
 
 class CliError(Exception):
@@ -60,6 +60,7 @@ def data_config_from(args: argparse.Namespace, base: dict | None = None) -> Data
     except ValueError as exc:
         raise CliError(f"The bundle's stored data settings are invalid ({exc}); give --data and "
                        f"--data-root explicitly.") from None
+    merged["root"] = usable_root(merged["root"])   # a folder of another machine: the default folder here
     for flag, key in _DATA_FLAGS.items():
         value = getattr(args, flag, None)
         if value is not None:

@@ -1,6 +1,8 @@
 """The training panel, driven as a user would: fill in the form, press Start/Pause/Stop, read plots."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QMessageBox, QWidget
@@ -207,14 +209,61 @@ def test_failure_after_snapshots_keeps_exactly_the_last_snapshot(qtbot, main_win
     visible_dialog("trainingErrorDialog").button(QMessageBox.StandardButton.Ok).click()
 
 
-def test_missing_data_shows_the_data_error(qtbot, main_window, tmp_path):
+def _missing_data_dialog(qtbot, panel):
+    qtbot.mouseClick(panel.controls.start_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: visible_dialog("missingDataDialog") is not None, timeout=5_000)
+    assert not panel.is_running
+    return visible_dialog("missingDataDialog")
+
+
+def test_missing_data_offers_one_dialog_and_cancel_starts_nothing(qtbot, main_window, tmp_path):
     panel = main_window.show_panel("trainPanel")
     type_text(qtbot, editor(panel, "data_root"), str(tmp_path / "nowhere"))
-    qtbot.mouseClick(panel.controls.start_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: visible_dialog("trainingErrorDialog") is not None, timeout=30_000)
-    qtbot.waitUntil(lambda: not panel.is_running, timeout=5_000)
-    assert "nowhere" in visible_dialog("trainingErrorDialog").text()
-    visible_dialog("trainingErrorDialog").button(QMessageBox.StandardButton.Ok).click()
+    assert str(tmp_path / "nowhere") in panel.findChild(QWidget, "dataFolderLabel").text()
+    dialog = _missing_data_dialog(qtbot, panel)
+    text = dialog.findChild(QWidget, "missingDataMessage").text()
+    assert "nowhere" in text and "Download" in text and "--data-root" not in text   # words for a GUI user
+    dialog.findChild(QWidget, "cancelButton").click()
+    assert not panel.is_running and visible_dialog("missingDataDialog") is None
+
+
+def test_missing_data_download_shows_progress_then_trains(qtbot, main_window, mnist_root, tmp_path, monkeypatch):
+    import shutil
+    from explorer.ui.train import data_dialog
+
+    def fake_download(data):                     # what download_dataset does, without the network
+        raw = Path(data.root) / "MNIST" / "raw"
+        raw.mkdir(parents=True)
+        files = sorted(mnist_root.glob("t10k-*"))
+        for i, f in enumerate(files):
+            shutil.copy(f, raw / f.name)
+            yield (i + 1) / len(files), f"Downloading {f.name}"
+
+    monkeypatch.setattr(data_dialog, "download_dataset", fake_download)
+    panel = main_window.show_panel("trainPanel")
+    configure_short_run(qtbot, panel, mnist_root, steps=3)
+    type_text(qtbot, editor(panel, "data_root"), str(tmp_path / "fresh"))
+    dialog = _missing_data_dialog(qtbot, panel)
+    progress = dialog.findChild(QWidget, "downloadProgress")
+    seen: list[int] = []
+    progress.valueChanged.connect(seen.append)
+    dialog.findChild(QWidget, "downloadButton").click()
+    qtbot.waitUntil(lambda: panel.is_running or steps_seen(panel) > 0, timeout=30_000)
+    qtbot.waitUntil(lambda: not panel.is_running, timeout=60_000)
+    assert 500 in seen and steps_seen(panel) == 3 and not dialog.isVisible()
+
+
+def test_missing_data_choose_folder_then_trains(qtbot, main_window, mnist_root, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(mnist_root))
+    panel = main_window.show_panel("trainPanel")
+    configure_short_run(qtbot, panel, mnist_root, steps=3)
+    type_text(qtbot, editor(panel, "data_root"), str(tmp_path / "nowhere"))
+    dialog = _missing_data_dialog(qtbot, panel)
+    dialog.findChild(QWidget, "chooseFolderButton").click()
+    assert panel.settings_model.data.root == str(mnist_root)
+    assert editor(panel, "data_root").line.text() == str(mnist_root)
+    qtbot.waitUntil(lambda: not panel.is_running and steps_seen(panel) == 3, timeout=60_000)
 
 
 # ---------------------------------------------------------------------- the prior

@@ -23,7 +23,7 @@ import re
 import warnings
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 import torch
@@ -32,7 +32,8 @@ import torch.nn.functional as F
 from .formats import DataError, list_image_folder, read_cifar_batch, read_idx, read_image_files
 
 __all__ = ["DATASETS", "DataConfig", "DataError", "DataSplits", "DatasetSpec", "ImageSet", "default_data_root",
-           "load_data", "parse_classes", "read_idx", "split_indices"]
+           "download_dataset", "load_data", "missing_data_message", "parse_classes", "read_idx", "split_indices",
+           "usable_root"]
 
 
 @dataclass
@@ -187,13 +188,27 @@ def parse_classes(text: str) -> tuple[int, ...]:
     return tuple(sorted(chosen))
 
 
+APP_DIR_NAME = "discrete-latent-explorer"
+
+
 def default_data_root() -> Path:
-    """Where datasets live by default: $DLE_DATA_ROOT, else ~/.cache/discrete-latent-explorer/data."""
+    """Where datasets live unless a folder is chosen: $DLE_DATA_ROOT, else the per-user data folder
+    (platformdirs: ~/.local/share/discrete-latent-explorer/data on Linux, %LOCALAPPDATA%\\... on
+    Windows, ~/Library/Application Support/... on macOS)."""
     override = os.environ.get("DLE_DATA_ROOT")
     if override:
         return Path(override).expanduser()
-    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(cache).expanduser() / "discrete-latent-explorer" / "data"
+    import platformdirs
+    return Path(platformdirs.user_data_dir(APP_DIR_NAME, appauthor=False)) / "data"
+
+
+def usable_root(root: str | None) -> str | None:
+    """``root`` if that folder exists on this machine, else None (= :func:`default_data_root`).
+
+    A bundle's recorded data folder from another machine (or an old relative path) is no use
+    here: the per-user default folder is looked in instead.
+    """
+    return root if root and Path(root).expanduser().is_dir() else None
 
 
 def split_indices(n: int, val_fraction: float = 0.1, holdout_last: int = 0,
@@ -285,6 +300,79 @@ def _download_with_torchvision(spec: DatasetSpec, root: Path) -> None:
         download_and_extract_archive(cifar.url, str(root), filename=cifar.filename, md5=cifar.tgz_md5)
     else:
         getattr(tv_datasets, spec.torchvision_class)(root=str(root), train=False, download=True)
+
+
+def missing_data_message(cfg: DataConfig) -> str | None:
+    """Why :func:`load_data` would not find ``cfg``'s registry dataset (None: found, or a folder
+    dataset, whose problems load_data reports itself). Only looks for files: cheap."""
+    spec = DATASETS.get(cfg.name.strip().lower().replace("_", "-"))
+    if spec is None:
+        return None
+    root = Path(cfg.root).expanduser() if cfg.root else default_data_root()
+    parts, _ = _locate(spec, root)
+    return None if parts else _missing_message(spec, root)
+
+
+def download_dataset(cfg: DataConfig, chunk_bytes: int = 1 << 16) -> Iterator[tuple[float, str]]:
+    """Download ``cfg``'s registry dataset into its folder (``cfg.root`` or the default one),
+    yielding ``(fraction done, what is happening)`` as it goes; closing the generator cancels.
+
+    IDX datasets are fetched file by file from torchvision's mirrors, checked against
+    torchvision's MD5 sums and moved into place only when complete (ROOT/MNIST/raw/*.gz).
+    Network errors raise DataError with a plain message.
+    """
+    import hashlib
+    import urllib.request
+
+    import torchvision.datasets as tv_datasets
+
+    spec = DATASETS.get(cfg.name.strip().lower().replace("_", "-"))
+    if spec is None:
+        raise DataError(f"{cfg.name} is not a dataset that can be downloaded.")
+    root = Path(cfg.root).expanduser() if cfg.root else default_data_root()
+    if spec.file_format != "idx":
+        yield 0.0, f"Downloading {spec.title} into {root} …"
+        try:
+            _download_with_torchvision(spec, root)
+        except Exception as exc:  # no network, server error, unwritable folder ...
+            raise DataError(f"Downloading {spec.title} failed ({type(exc).__name__}: {exc}).") from None
+        yield 1.0, f"{spec.title} is in {root}."
+        return
+    source = getattr(tv_datasets, spec.torchvision_class)
+    folder = root / spec.folder
+    folder.mkdir(parents=True, exist_ok=True)
+    resources = list(source.resources)
+    for i, (filename, md5) in enumerate(resources):
+        target = folder / filename
+        if target.is_file():
+            continue
+        errors = []
+        for mirror in source.mirrors:
+            url = f"{mirror}{filename}"
+            partial = folder / f".{filename}.part"
+            try:
+                digest = hashlib.md5()
+                with urllib.request.urlopen(url, timeout=30) as response, open(partial, "wb") as out:
+                    size, done = int(response.headers.get("Content-Length") or 0), 0
+                    while chunk := response.read(chunk_bytes):
+                        out.write(chunk)
+                        digest.update(chunk)
+                        done += len(chunk)
+                        within = done / size if size else 0.0
+                        yield (i + min(within, 1.0)) / len(resources), \
+                            f"Downloading {filename} ({done / 2**20:.1f} MB)"
+                if digest.hexdigest() != md5:
+                    raise DataError(f"{url} arrived damaged (checksum mismatch)")
+                os.replace(partial, target)
+                break
+            except (OSError, DataError) as exc:
+                errors.append(f"{url}: {exc}")
+            finally:
+                partial.unlink(missing_ok=True)
+        else:
+            raise DataError(f"Could not download {spec.title} ({'; '.join(errors)}). Check the internet "
+                            f"connection, or copy the files into {folder}.")
+    yield 1.0, f"{spec.title} is in {root}."
 
 
 # ------------------------------------------------------------------------------- the pool

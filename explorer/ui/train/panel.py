@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from pathlib import Path
 from typing import Callable
 
 from PySide6.QtCore import QSettings, QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QMessageBox, QSplitter, QVBoxLayout, QWidget
 
+from explorer.core.data import DataConfig, missing_data_message, usable_root
 from explorer.core.device import pick_device
 from explorer.core.models.vqvae import VQVAE
 
 from ..state import AppState
+from .data_dialog import MissingDataDialog
 from .history import TrainingHistory, progress_text, status_text
 from .outcome import (bundle_with_new_vqvae, describe_metrics, load_weights, make_job, plan_text,
                       record_training, replaced_by_start, with_new_prior)
@@ -65,6 +66,7 @@ class TrainPanel(QWidget):
         self.run: TrainingRun | None = None
         self.run_settings: TrainSettings | None = None
         self.error_dialog: QMessageBox | None = None
+        self.data_dialog: MissingDataDialog | None = None
         self.snapshot_every = 25
         #: Asked before Start replaces an unsaved model: (what happens) -> go ahead?
         self.confirm_discard: Callable[[str], bool] | None = None
@@ -127,6 +129,9 @@ class TrainPanel(QWidget):
         if s.mode == "prior" and bundle is None:
             self.controls.status_label.setText("Load or train a VQ-VAE first: the prior models its codes.")
             return
+        if missing_data_message(s.data) is not None:
+            self.ask_for_data(s.data)
+            return
         replaced = replaced_by_start(s, bundle)
         if replaced and self.confirm_discard and not self.confirm_discard(replaced):
             return
@@ -147,6 +152,25 @@ class TrainPanel(QWidget):
         self.run.start()
         self._timer.start()
         self.running_changed.emit(True)
+
+    def ask_for_data(self, data: DataConfig) -> MissingDataDialog:
+        """The images are not here: one dialog offers to download them or to choose their folder;
+        once they are there, Start goes on by itself."""
+        self.controls.status_label.setText("The training images are not on this computer yet.")
+        self.data_dialog = dialog = MissingDataDialog(data, self)
+        dialog.accepted.connect(lambda: self._data_ready(dialog.chosen_root))
+        dialog.open()
+        return dialog
+
+    def _data_ready(self, chosen_root: str | None) -> None:
+        if chosen_root is not None:
+            self.settings_model.data = dataclasses.replace(self.settings_model.data, root=chosen_root)
+            self.form.set_settings(self.settings_model)
+        if missing_data_message(self.settings_model.data) is None:
+            self.start()
+        else:
+            self.controls.status_label.setText("That folder does not hold the images either: " +
+                                               missing_data_message(self.settings_model.data).splitlines()[0])
 
     def toggle_pause(self) -> None:
         if self.run is None:
@@ -341,8 +365,8 @@ class TrainPanel(QWidget):
             data = data_config_of(bundle.data)
             if data is not None:
                 # A folder from the machine the bundle was trained on is no use here: keep ours.
-                if s.data.root and not (data.root and Path(data.root).expanduser().is_dir()):
-                    data = dataclasses.replace(data, root=s.data.root)
+                if usable_root(data.root) is None:
+                    data = dataclasses.replace(data, root=usable_root(s.data.root))
                 s.data = data
             self.form.set_settings(s)
         self._update_plan()
