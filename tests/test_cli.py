@@ -343,3 +343,19 @@ def test_progress_bar_redraws_at_most_five_times_a_second(monkeypatch) -> None:
     bar.update(1, 1, "x", 0.0)
     bar.note("hidden")
     assert bar.stream.getvalue() == ""
+
+
+def test_help_answers_without_importing_torch_or_qt() -> None:
+    """`--help` (of the program and of every command) needs neither torch nor Qt: it answers at once."""
+    script = (
+        "import runpy, sys\n"
+        "sys.argv = ['explorer'] + sys.argv[1:]\n"
+        "try:\n    runpy.run_module('explorer', run_name='__main__')\n"
+        "except SystemExit:\n    pass\n"
+        "print(sorted(m for m in ('torch', 'PySide6', 'pyqtgraph') if m in sys.modules), file=sys.stderr)\n")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    for command in ([], ["train", "vqvae"], ["train", "prior"], ["sample"], ["evaluate"], ["ensemble"]):
+        done = subprocess.run([sys.executable, "-c", script, *command, "--help"], capture_output=True, text=True,
+                              timeout=120, env=env)
+        assert "usage:" in done.stdout, (command, done.stderr)
+        assert done.stderr.strip().splitlines()[-1] == "[]", (command, done.stderr)

@@ -6,11 +6,12 @@ import math
 import shlex
 import sys
 import time
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-import torch
+if TYPE_CHECKING:       # torch and the core load only when a command runs (`--help` stays fast)
+    import torch
 
-from ..core.data import DataConfig, parse_classes, usable_root
+    from ..core.data import DataConfig
 
 
 class CliError(Exception):
@@ -23,6 +24,7 @@ EXIT_INTERRUPTED = 130
 
 # ------------------------------------------------------------------------------ data flags
 def _classes_arg(text: str) -> tuple[int, ...]:
+    from ..core.data import parse_classes
     try:
         return parse_classes(text)
     except ValueError as exc:
@@ -55,6 +57,7 @@ _DATA_FLAGS = {"data": "name", "data_root": "root", "download": "download", "cla
 
 def data_config_from(args: argparse.Namespace, base: dict | None = None) -> DataConfig:
     """``base`` (a bundle's stored DataConfig dict, or the defaults) with the given flags applied."""
+    from ..core.data import DataConfig, usable_root
     try:
         merged = DataConfig.from_dict(dict(base or {})).to_dict()
     except ValueError as exc:
@@ -109,6 +112,7 @@ def command_line(argv: list[str]) -> str:
 
 def all_finite(module: torch.nn.Module) -> bool:
     """True if every floating-point parameter and buffer is finite (safe to save)."""
+    import torch
     return all(torch.isfinite(t).all() for t in module.state_dict().values() if t.is_floating_point())
 
 

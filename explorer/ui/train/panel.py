@@ -10,6 +10,7 @@ import dataclasses
 import time
 from typing import Callable
 
+import torch
 from PySide6.QtCore import QSettings, QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QMessageBox, QSplitter, QVBoxLayout, QWidget
 
@@ -26,7 +27,7 @@ from .plots_view import TrainPlots
 from .run_controls import RunControls, RunState
 from .settings import TrainSettings, data_config_of
 from .settings_form import SettingsForm
-from .training_job import Failed, Finished, ModelCreated, Progress, Snapshot, Status
+from .training_job import Failed, Finished, ModelCreated, Progress, Snapshot, Status, cap_torch_threads
 from .training_run import TrainingRun
 
 REDRAW_MS = 50                       # one plot redraws per tick: at most 20 redraws a second
@@ -75,6 +76,9 @@ class TrainPanel(QWidget):
         self._drawn_revision = -1
         self._stale_views = 0              # plots not yet redrawn since the last new step
 
+        # Training leaves one core to the GUI; set it now, so the device shown before Start
+        # (status bar, model bar) names the threads training will use.
+        cap_torch_threads(torch.device("cpu"))
         self.controls = RunControls(self)
         self.form = SettingsForm(self.settings_model, self)
         self.plots = TrainPlots(self)
