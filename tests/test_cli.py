@@ -212,6 +212,7 @@ def test_sample_writes_a_png_grid(trained: dict, tmp_path: Path, n: int, nrow: i
     assert run("sample", "--bundle", str(trained["path"]), "--n", str(n), "--nrow", str(nrow),
                "--out", str(again), "--seed", "7")[0] == 0
     assert again.read_bytes() == png.read_bytes()                       # same seed, same samples
+    assert "49/49" in err and "sampling" in err                        # progress: one step per grid position
 
 
 def test_evaluate_prints_json(trained: dict) -> None:
@@ -223,6 +224,7 @@ def test_evaluate_prints_json(trained: dict) -> None:
     assert report["n_images"] == 60 and report["num_codes"] == 16 and "mnist" in report["data"]
     assert 0 < report["codes_used"] <= 1 and report["codes_used_count"] == round(report["codes_used"] * 16)
     assert report["mse"] == pytest.approx(load_bundle(trained["path"]).metrics["mse"])
+    assert "reconstructing 60 held-out images" in err and "3/3" in err      # progress on stderr
     code, out, _ = run("evaluate", "--bundle", str(trained["path"]), "--device", "cpu", "--holdout-last", "100",
                        "--classes", "1-4")
     report = json.loads(out)
