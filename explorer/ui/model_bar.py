@@ -15,6 +15,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QMessageBox, QSizePolicy, QToolButton, QWidget
 
 from explorer.core.models.vqvae import VQVAE
+from explorer.core.paths import is_read_only_bundle
 
 from .state import AppState
 from .train.outcome import bundle_with_new_vqvae
@@ -198,8 +199,17 @@ class ModelBar(QWidget):
         bundle = self.state.bundle
         if bundle is None:
             return None
-        suggested = str(self.state.path) if self.state.path else (bundle.name or "model").split(" ")[0]
+        if self.state.path and not is_read_only_bundle(self.state.path):
+            suggested = str(self.state.path)
+        else:                                      # never offer to overwrite a shipped model
+            name = (bundle.name or "model").split(" ")[0]
+            suggested = str(Path.home() / (f"{name}-trained" if self.state.path else name))
         path, _ = QFileDialog.getSaveFileName(self, "Save the model bundle as (a folder)", suggested)
+        if path and is_read_only_bundle(path):
+            self._show_error("Choose another folder", f"{path} holds a model shipped with the app (or a folder "
+                             "you cannot write); it is never overwritten. Save under another name.",
+                             "readOnlyBundleDialog")
+            return None
         return path or None
 
     def choose_and_save(self) -> None:

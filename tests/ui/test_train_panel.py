@@ -345,3 +345,57 @@ def test_cuda_out_of_memory_becomes_a_plain_message(qtbot, main_window, mnist_ro
     assert "GPU ran out of memory" in dialog.text() and "batch size" in dialog.text()
     assert weights_equal(kept, snapshot(main_window.state.bundle.vqvae))
     dialog.button(QMessageBox.StandardButton.Ok).click()
+
+
+# ---------------------------------------------------------------------- the shipped model
+def test_start_on_the_shipped_model_fine_tunes_and_saving_never_overwrites_it(qtbot, main_window, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+    from explorer.core.paths import default_bundle_path
+    from explorer.ui.train.outcome import make_job
+
+    shipped = default_bundle_path()
+    if shipped is None:
+        import pytest
+        pytest.skip("no shipped bundle")
+    with qtbot.waitSignal(main_window.model_bar.bundle_opened, timeout=30_000):
+        main_window.open_bundle(shipped)
+    panel = main_window.show_panel("trainPanel")
+    s = panel.settings_model
+    assert "fine-tuning at learning rate 0.0001" in panel.controls.plan_label.text()
+    assert make_job(s, main_window.state.bundle).vqvae_train.lr == s.vqvae.lr * s.vqvae.final_lr_ratio
+    mode = panel.controls.mode_combo
+    mode.setCurrentIndex(mode.findData("prior"))
+    assert "ensemble of 2" in panel.controls.plan_label.text() and "fine-tuning" in panel.controls.plan_label.text()
+
+    suggested: list[str] = []
+
+    def save_dialog(parent, caption, start):
+        suggested.append(start)
+        return str(shipped), ""
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", save_dialog)
+    main_window.model_bar.set_unsaved(True)
+    before = (shipped / "vqvae.safetensors").stat().st_mtime_ns
+    qtbot.mouseClick(main_window.model_bar.findChild(QWidget, "saveAsButton"), Qt.MouseButton.LeftButton)
+    assert visible_dialog("readOnlyBundleDialog") is not None
+    visible_dialog("readOnlyBundleDialog").button(QMessageBox.StandardButton.Ok).click()
+    assert (shipped / "vqvae.safetensors").stat().st_mtime_ns == before
+    assert Path(suggested[0]).resolve() != shipped.resolve()
+
+
+def test_a_new_prior_follows_the_form_not_the_loaded_ensemble(tiny_bundle, mnist_root):
+    import dataclasses
+    from explorer.core.models.pixelcnn import PriorConfig, build_prior
+    from explorer.ui.train.outcome import make_job, plan_text
+    from explorer.ui.train.settings import TrainSettings
+    from explorer.ui.train.training_job import ModelCreated, run_training
+
+    tiny_bundle.prior = build_prior(dataclasses.replace(tiny_bundle.prior.config, members=2))
+    s = TrainSettings(mode="prior", continue_training=False)
+    s.data = dataclasses.replace(s.data, root=str(mnist_root), limit=200, holdout_last=50)
+    s.prior = dataclasses.replace(s.prior, model=dataclasses.replace(tiny_bundle.prior.config, layers=1),
+                                  max_steps=1, batch_size=8, augment_shifts=0)
+    assert "new gated PixelCNN prior" in plan_text(s, tiny_bundle)
+    events = run_training(make_job(s, tiny_bundle))
+    created = next(e for e in events if isinstance(e, ModelCreated))
+    events.close()
+    assert created.config.members == 1 and created.config.layers == 1

@@ -141,7 +141,7 @@ class TrainPanel(QWidget):
             return
         job = make_job(s, bundle)
         job.snapshot_every = self.snapshot_every
-        self.run_settings = dataclasses.replace(s)
+        self.run_settings = dataclasses.replace(s, vqvae=job.vqvae_train, prior=job.prior_train)   # as run
         self.history.clear(s.mode)
         self.plots.clear(s.mode)
         self.plots.show_mode(s.mode)

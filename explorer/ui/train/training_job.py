@@ -156,7 +156,7 @@ def _prior_steps(job: TrainingJob, data, device: torch.device):
     if prior is None:
         g = vqvae.config.grid_size
         cfg = PriorConfig(**{**job.prior_train.model.to_dict(), "num_codes": vqvae.config.num_codes,
-                             "height": g, "width": g})
+                             "height": g, "width": g, "members": 1})     # one network, as the form shows
         torch.manual_seed(job.prior_train.seed)
         prior = build_prior(cfg)
         if (yield ModelCreated("prior", cfg, snapshot(prior))) == STOP:
