@@ -106,7 +106,7 @@ def test_start_asks_before_a_new_prior_replaces_the_unsaved_one(qtbot, main_wind
     mode = panel.controls.mode_combo
     mode.setCurrentIndex(mode.findData("prior"))
     set_number(panel, "priorModel_layers", 3)                    # another architecture: a new prior
-    assert "new prior" in panel.controls.plan_label.text()
+    assert "trains a new gated PixelCNN prior" in panel.controls.plan_label.text()
     prior = main_window.state.bundle.prior
     click_in_dialog("confirmDiscardDialog", button=QMessageBox.StandardButton.Cancel)
     qtbot.mouseClick(panel.controls.start_button, Qt.MouseButton.LeftButton)
@@ -279,6 +279,10 @@ def test_train_prior_from_the_same_panel(qtbot, main_window, mnist_root):
     assert panel.plots.currentWidget().objectName() == "priorPlotsPage"
     assert "continues training the loaded prior" in panel.controls.plan_label.text()
     before = snapshot(main_window.state.bundle.prior)
+    progress_texts: list[str] = []
+    show_progress = panel.controls.set_progress
+    panel.controls.set_progress = lambda step, total, text: (progress_texts.append(text),
+                                                             show_progress(step, total, text))
     with qtbot.waitSignal(main_window.state.weights_updated, timeout=60_000,
                           check_params_cb=lambda which: which == "prior"):
         qtbot.mouseClick(panel.controls.start_button, Qt.MouseButton.LeftButton)
@@ -288,6 +292,7 @@ def test_train_prior_from_the_same_panel(qtbot, main_window, mnist_root):
     assert panel.plots.prior_accuracy_plot.curve_length("val_accuracy") == 2
     assert not weights_equal(before, snapshot(main_window.state.bundle.prior))
     assert main_window.state.bundle.history["prior_training"]["steps"] == 8
+    assert any(t.startswith("Encoding the images into code grids") and "(100%)" in t for t in progress_texts)
 
 
 # ---------------------------------------------------------------------- closing during training

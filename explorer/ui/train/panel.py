@@ -217,6 +217,9 @@ class TrainPanel(QWidget):
                 self.plots.set_step_range(event.which, event.values["total_steps"])
         elif isinstance(event, Snapshot):
             self._pending_snapshot = event
+        elif isinstance(event, Status) and event.fraction is not None:     # e.g. encoding the code grids
+            self.controls.set_progress(round(1000 * event.fraction), 1000, event.text)
+            self.controls.status_label.setText(event.text)
         elif isinstance(event, Status):
             self.controls.set_busy(event.text)
         elif isinstance(event, ModelCreated):
