@@ -361,3 +361,16 @@ def test_help_answers_without_importing_torch_or_qt() -> None:
                               timeout=120, env=env)
         assert "usage:" in done.stdout, (command, done.stderr)
         assert done.stderr.strip().splitlines()[-1] == "[]", (command, done.stderr)
+
+
+def test_gui_says_in_one_line_what_is_missing_instead_of_qts_abort() -> None:
+    from explorer.ui.platform_check import platform_problem
+    everything = lambda soname: True                                   # noqa: E731
+    no_cursor = lambda soname: soname != "libxcb-cursor.so.0"          # noqa: E731
+    assert platform_problem({"DISPLAY": ":0"}, "linux", everything) is None
+    problem = platform_problem({"DISPLAY": ":0"}, "linux", no_cursor)
+    assert "libxcb-cursor0" in problem and "apt-get install" in problem and "\n" not in problem
+    assert "DISPLAY" in platform_problem({}, "linux", everything)
+    assert platform_problem({"QT_QPA_PLATFORM": "offscreen"}, "linux", no_cursor) is None
+    assert platform_problem({"WAYLAND_DISPLAY": "wayland-0"}, "linux", no_cursor) is None
+    assert platform_problem({}, "win32", no_cursor) is None

@@ -15,7 +15,8 @@ from PIL import Image
 
 from explorer.core.data import datasets as data_module
 from explorer.core.data.datasets import (DATASETS, DataConfig, DataError, default_data_root, load_data,
-                                         missing_data_message, parse_classes, usable_root,
+                                         describe_split, missing_data_message, parse_classes, stratified_split,
+                                         usable_root,
                                          read_idx, split_indices)
 
 T10K_IMAGES = "t10k-images-idx3-ubyte.gz"
@@ -339,6 +340,35 @@ def test_folder_with_class_subfolders_and_loose_files(tmp_path: Path) -> None:
     assert splits.train.images[:, 0, 0, 0].tolist() == [5, 10, 20, 30]
     only_dogs = load_data(DataConfig(name=f"folder:{tmp_path}", val_fraction=0.0, classes=(1,)))
     assert only_dogs.train.labels.tolist() == [1]
+
+
+def test_folder_holdout_is_a_seeded_sample_of_every_class_unless_asked_in_order(tmp_path: Path) -> None:
+    for c, name in enumerate(("a", "b", "c")):              # listed class by class: 10 a, 10 b, 20 c
+        for i in range(10 if c < 2 else 20):
+            _png(tmp_path / name / f"{i:02d}.png", 10 * c + i)
+    cfg = DataConfig(name=f"folder:{tmp_path}", holdout_last=8, seed=3)
+    splits = load_data(cfg)
+    assert sorted(splits.val.labels.tolist()) == [0, 0, 1, 1, 2, 2, 2, 2]     # every class, in proportion
+    assert len(splits.train) == 32
+    again = load_data(cfg)
+    assert torch.equal(again.val.images, splits.val.images)                # same seed, same split
+    other = load_data(DataConfig(name=f"folder:{tmp_path}", holdout_last=8, seed=4))
+    assert not torch.equal(other.val.images, splits.val.images)
+    fraction = load_data(DataConfig(name=f"folder:{tmp_path}", val_fraction=0.25))
+    assert sorted(fraction.val.labels.tolist()) == [0, 0, 0, 1, 1, 2, 2, 2, 2, 2]   # 2.5, 2.5, 5: one tie up
+    in_order = load_data(DataConfig(name=f"folder:{tmp_path}", holdout_last=8, holdout_in_order=True))
+    assert in_order.val.labels.tolist() == [2] * 8                          # the last 8 as listed: one class
+    assert "drawn at random from every class (seed 3)" in describe_split(cfg)
+    assert "the last 8 images as listed" in describe_split(DataConfig(name="folder:x", holdout_last=8,
+                                                                     holdout_in_order=True))
+    assert describe_split(DataConfig(holdout_last=1000)) == "the last 1000 images"
+
+
+def test_stratified_split_counts_add_up() -> None:
+    labels = torch.tensor([0] * 7 + [1] * 3 + [2] * 1)
+    train, val = stratified_split(labels, 5, seed=0)
+    assert len(val) == 5 and len(train) == 6 and not set(train.tolist()) & set(val.tolist())
+    assert torch.equal(torch.sort(torch.cat([train, val])).values, torch.arange(11))
 
 
 def test_folder_without_subfolders_resize_and_grayscale(tmp_path: Path) -> None:

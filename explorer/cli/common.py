@@ -77,11 +77,8 @@ def data_config_from(args: argparse.Namespace, base: dict | None = None) -> Data
 def describe_data(cfg: DataConfig) -> str:
     """One line: which dataset, which part is held out, which classes, e.g.
     'mnist (validation: the last 1000 images; classes 1,2,3,4)'."""
-    if cfg.holdout_last > 0:
-        split = f"validation: the last {cfg.holdout_last} images"
-    else:
-        split = f"validation: a random {cfg.val_fraction:.0%}, seed {cfg.seed}"
-    parts = [split]
+    from ..core.data import describe_split
+    parts = [f"validation: {describe_split(cfg)}"]
     if cfg.classes:
         parts.append("classes " + ",".join(str(c) for c in cfg.classes))
     if cfg.limit:

@@ -353,7 +353,8 @@ def test_cuda_out_of_memory_becomes_a_plain_message(qtbot, main_window, mnist_ro
 
 
 # ---------------------------------------------------------------------- the shipped model
-def test_start_on_the_shipped_model_fine_tunes_and_saving_never_overwrites_it(qtbot, main_window, monkeypatch):
+def test_start_on_the_shipped_model_fine_tunes_and_saving_never_overwrites_it(qtbot, main_window, monkeypatch,
+                                                                             mnist_root):
     from PySide6.QtWidgets import QFileDialog
     from explorer.core.paths import default_bundle_path
     from explorer.ui.train.outcome import make_job
@@ -368,6 +369,10 @@ def test_start_on_the_shipped_model_fine_tunes_and_saving_never_overwrites_it(qt
     s = panel.settings_model
     assert "fine-tuning at learning rate 0.0001" in panel.controls.plan_label.text()
     assert make_job(s, main_window.state.bundle).vqvae_train.lr == s.vqvae.lr * s.vqvae.final_lr_ratio
+    type_text(qtbot, editor(panel, "data_root"), str(mnist_root))      # 9 000 training digits
+    set_number(panel, "vqvaeTraining_epochs", 40)
+    steps = 40 * 9000 // 128 + 1
+    assert f"Length: {steps // 1000} {steps % 1000:03d} steps, about 9 min" in panel.controls.plan_label.text()
     mode = panel.controls.mode_combo
     mode.setCurrentIndex(mode.findData("prior"))
     assert "ensemble of 2" in panel.controls.plan_label.text() and "fine-tuning" in panel.controls.plan_label.text()

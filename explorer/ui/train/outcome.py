@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import math
 import time
 from typing import Any
 
@@ -135,6 +136,44 @@ def plan_text(settings: TrainSettings, bundle: Bundle | None) -> str:
         return f"Start continues training the loaded VQ-VAE{_fine_tune(settings, bundle)}."
     why = "" if bundle is None or not settings.continue_training else " (the form's architecture differs)"
     return f"Start trains a new VQ-VAE{why}; the loaded model is replaced and its prior dropped."
+
+
+def planned_steps(settings: TrainSettings, n_train: int | None) -> int | None:
+    """The steps Start will train (as the core's schedule counts them), None if the data size is unknown."""
+    train = settings.vqvae if settings.mode == "vqvae" else settings.prior
+    if train.max_steps > 0:
+        return train.max_steps
+    if not n_train:
+        return None
+    grids = n_train * (2 * settings.prior.augment_shifts + 1) ** 2 if settings.mode == "prior" else n_train
+    return max(1, math.ceil(train.epochs * grids / train.batch_size))
+
+
+def known_speed(settings: TrainSettings, bundle: Bundle | None) -> float | None:
+    """Images (or grids) per second the loaded model last trained at, when Start continues it."""
+    if bundle is None or not can_continue(settings, bundle):
+        return None
+    sections = ("vqvae_training",) if settings.mode == "vqvae" else ("prior_training", "prior")
+    for record in [bundle.history.get(k) for k in sections] + ([bundle.history] if settings.mode == "vqvae" else []):
+        if isinstance(record, dict) and isinstance(record.get("images_per_s"), (int, float)) \
+                and record["images_per_s"] > 0:
+            return float(record["images_per_s"])
+    return None
+
+
+def length_text(settings: TrainSettings, n_train: int | None, images_per_s: float | None) -> str:
+    """'3 000 steps, about 9 min' (or without the time when no speed is known), '' if unknown."""
+    steps = planned_steps(settings, n_train)
+    if steps is None:
+        return ""
+    text = f"{steps:,} steps".replace(",", " ")
+    if images_per_s:
+        train = settings.vqvae if settings.mode == "vqvae" else settings.prior
+        minutes = steps * train.batch_size / images_per_s / 60
+        text += f", about {minutes:.0f} min" if minutes >= 1.5 else ", about 1 min" if minutes >= 0.5 else \
+            ", under a minute"
+        text += " on this computer"
+    return text
 
 
 def _fine_tune(settings: TrainSettings, bundle: Bundle | None) -> str:

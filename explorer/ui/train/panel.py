@@ -14,15 +14,15 @@ import torch
 from PySide6.QtCore import QSettings, QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QMessageBox, QSplitter, QVBoxLayout, QWidget
 
-from explorer.core.data import DataConfig, missing_data_message, usable_root
+from explorer.core.data import DataConfig, count_training_images, missing_data_message, usable_root
 from explorer.core.device import pick_device
 from explorer.core.models.vqvae import VQVAE
 
 from ..state import AppState
 from .data_dialog import MissingDataDialog
 from .history import TrainingHistory, progress_text, status_text
-from .outcome import (bundle_with_new_vqvae, describe_metrics, load_weights, make_job, plan_text,
-                      record_training, replaced_by_start, with_new_prior)
+from .outcome import (bundle_with_new_vqvae, describe_metrics, known_speed, length_text, load_weights, make_job,
+                      plan_text, record_training, replaced_by_start, with_new_prior)
 from .plots_view import TrainPlots
 from .run_controls import RunControls, RunState
 from .settings import TrainSettings, data_config_of
@@ -68,6 +68,7 @@ class TrainPanel(QWidget):
         self.run_settings: TrainSettings | None = None
         self.error_dialog: QMessageBox | None = None
         self.data_dialog: MissingDataDialog | None = None
+        self._speeds: dict[str, float] = {}   # images (grids) per second of this session's last run, per mode
         self.snapshot_every = 25
         #: Asked before Start replaces an unsaved model: (what happens) -> go ahead?
         self.confirm_discard: Callable[[str], bool] | None = None
@@ -252,6 +253,8 @@ class TrainPanel(QWidget):
         self._pending_snapshot = None
         self._redraw()
         bundle = self.state.bundle
+        if event.summary.get("images_per_s"):
+            self._speeds[event.which] = float(event.summary["images_per_s"])
         if event.weights is not None and bundle is not None and self._apply(event.which, event.weights):
             record_training(bundle, event, self.run_settings or self.settings_model)
         what = "VQ-VAE" if event.which == "vqvae" else "prior"
@@ -355,7 +358,9 @@ class TrainPanel(QWidget):
 
     def _update_plan(self) -> None:
         s, bundle = self.settings_model, self.state.bundle
-        self.controls.plan_label.setText(plan_text(s, bundle))
+        speed = self._speeds.get(s.mode) or known_speed(s, bundle)
+        length = length_text(s, count_training_images(s.data), speed)
+        self.controls.plan_label.setText(plan_text(s, bundle) + (f" Length: {length}." if length else ""))
         self.controls.set_can_continue(bundle is not None and (s.mode == "vqvae" or bundle.prior is not None))
 
     def _sync_form_to_bundle(self) -> None:

@@ -6,7 +6,7 @@ import dataclasses
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QGroupBox, QLabel, QScrollArea, QTabWidget, QVBoxLayout, QWidget
 
-from explorer.core.data import FOLDER_PREFIX, DataConfig, default_data_root
+from explorer.core.data import FOLDER_PREFIX, DataConfig, default_data_root, describe_split
 
 from .config_form import ConfigForm
 from .settings import TrainSettings
@@ -32,13 +32,14 @@ def _group(title: str, form: ConfigForm) -> QGroupBox:
 
 
 def data_folder_text(data: DataConfig) -> str:
-    """Where the data are read from, in words: the chosen folder or the per-user default one."""
+    """Where the data are read from and which images are held out, in words."""
+    held_out = f" Held out for validation: {describe_split(data)}."
     if data.name.strip().lower().startswith(FOLDER_PREFIX):
-        return f"Images are read from {data.name.strip()[len(FOLDER_PREFIX):].strip()}."
+        return f"Images are read from {data.name.strip()[len(FOLDER_PREFIX):].strip()}." + held_out
     if data.root:
-        return f"Data folder: {data.root}"
+        return f"Data folder: {data.root}." + held_out
     return (f"Data folder (default, used while the folder field is empty): {default_data_root()}. "
-            "If the files are not there, Start offers to download them.")
+            "If the files are not there, Start offers to download them." + held_out)
 
 
 class SettingsForm(QTabWidget):
