@@ -8,6 +8,7 @@
 """
 from __future__ import annotations
 
+import gc
 import os
 import time
 import weakref
@@ -66,6 +67,9 @@ def no_threads_left(qapp, monkeypatch):
         qapp.processEvents()
         running_qthreads = [t for t in (r() for r in started) if t is not None and t.isRunning()]
         if pool.activeThreadCount() == 0 and not WorkerBase._worker_set and not running_qthreads:
+            # Free this test's widgets now, on the GUI thread: a cyclic-GC pass that a later test's
+            # worker thread happens to trigger would destroy them there and can deadlock on the GIL.
+            gc.collect()
             return
         time.sleep(0.02)
     leaked = (f"{pool.activeThreadCount()} pool thread(s), {len(WorkerBase._worker_set)} superqt worker(s), "
