@@ -99,16 +99,14 @@ def run_evaluate(args: argparse.Namespace) -> int:
     device = _device(args.device)
     bundle = load_bundle(args.bundle, device)
     data_cfg = data_config_from(args, bundle.data)
-    stages = 3 if bundle.prior is not None else 2
-    bar = ProgressBar()
-    bar.update(0, stages, f"loading {describe_data(data_cfg)}", math.nan, force=True)
     splits = load_data(data_cfg)
     val = splits.val
     if len(val) == 0:
         raise CliError("These data settings leave no held-out images: use --holdout-last N or --val-fraction.")
     vq_cfg = bundle.vqvae.config
     check_image_shape(splits.image_shape, vq_cfg.in_channels, vq_cfg.image_size)
-    bar.update(1, stages, f"reconstructing {len(val)} held-out images", math.nan, force=True)
+    stages, bar = (2 if bundle.prior is not None else 1), ProgressBar()   # after the checks: errors stay one line
+    bar.update(0, stages, f"reconstructing {len(val)} held-out images", math.nan, force=True)
     vq = evaluate_vqvae(bundle.vqvae, val.images)
     report: dict = {
         "bundle": str(bundle.path), "data": describe_data(data_cfg), "data_config": data_cfg.to_dict(),
@@ -119,9 +117,10 @@ def run_evaluate(args: argparse.Namespace) -> int:
         classes = bundle.prior.config.num_classes
         labels = val.labels if classes else None
         if labels is not None and (int(labels.min()) < 0 or int(labels.max()) >= classes):
+            bar.finish()
             raise CliError(f"The prior is conditioned on {classes} classes but these images have labels "
                            f"{int(labels.min())}..{int(labels.max())}.")
-        bar.update(2, stages, f"prior likelihood of {len(val)} held-out code grids", math.nan, force=True)
+        bar.update(1, stages, f"prior likelihood of {len(val)} held-out code grids", math.nan, force=True)
         ev = evaluate_prior(bundle.prior, encode_images(bundle.vqvae, val.images), labels)
         report.update(prior_metrics(ev))
     bar.update(stages, stages, "done", 0.0, force=True)
