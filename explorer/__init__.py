@@ -12,12 +12,30 @@ The public API (stable; panels, notebooks and acceptance checks use it)::
 
 Importing ``explorer`` never imports Qt; the GUI lives in ``explorer.ui``.
 """
-from .core import *  # noqa: F401,F403
-from .core import __all__ as _core_all
-from .core.bundle import Bundle, BundleError, load_bundle
-from .core.data import DataConfig, DataError, load_data
-from .core.training import PriorTrainConfig, VQVAETrainConfig, train_prior, train_vqvae
+from importlib import import_module
+
+from .core import _EXPORTS as _CORE_EXPORTS
 
 __version__ = "0.1.0"
-__all__ = list(_core_all) + ["Bundle", "BundleError", "DataConfig", "DataError", "PriorTrainConfig",
-                             "VQVAETrainConfig", "load_bundle", "load_data", "train_prior", "train_vqvae"]
+
+# Public name -> the module that defines it; imported on first use (PEP 562), so that
+# `python -m explorer --help` answers without loading torch.
+_EXPORTS = {
+    **{name: f".core{module}" for name, module in _CORE_EXPORTS.items()},
+    "Bundle": ".core.bundle", "BundleError": ".core.bundle", "load_bundle": ".core.bundle",
+    "DataConfig": ".core.data", "DataError": ".core.data", "load_data": ".core.data",
+    **dict.fromkeys(("PriorTrainConfig", "VQVAETrainConfig", "train_prior", "train_vqvae"), ".core.training"),
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        value = getattr(import_module(_EXPORTS[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

@@ -212,6 +212,7 @@ def test_sample_writes_a_png_grid(trained: dict, tmp_path: Path, n: int, nrow: i
     assert run("sample", "--bundle", str(trained["path"]), "--n", str(n), "--nrow", str(nrow),
                "--out", str(again), "--seed", "7")[0] == 0
     assert again.read_bytes() == png.read_bytes()                       # same seed, same samples
+    assert "49/49" in err and "sampling" in err                        # progress: one step per grid position
 
 
 def test_evaluate_prints_json(trained: dict) -> None:
@@ -223,6 +224,7 @@ def test_evaluate_prints_json(trained: dict) -> None:
     assert report["n_images"] == 60 and report["num_codes"] == 16 and "mnist" in report["data"]
     assert 0 < report["codes_used"] <= 1 and report["codes_used_count"] == round(report["codes_used"] * 16)
     assert report["mse"] == pytest.approx(load_bundle(trained["path"]).metrics["mse"])
+    assert "reconstructing 60 held-out images" in err and "2/2" in err      # progress on stderr
     code, out, _ = run("evaluate", "--bundle", str(trained["path"]), "--device", "cpu", "--holdout-last", "100",
                        "--classes", "1-4")
     report = json.loads(out)
@@ -447,3 +449,32 @@ def test_progress_bar_redraws_at_most_five_times_a_second(monkeypatch) -> None:
     bar.update(1, 1, "x", 0.0)
     bar.note("hidden")
     assert bar.stream.getvalue() == ""
+
+
+def test_help_answers_without_importing_torch_or_qt() -> None:
+    """`--help` (of the program and of every command) needs neither torch nor Qt: it answers at once."""
+    script = (
+        "import runpy, sys\n"
+        "sys.argv = ['explorer'] + sys.argv[1:]\n"
+        "try:\n    runpy.run_module('explorer', run_name='__main__')\n"
+        "except SystemExit:\n    pass\n"
+        "print(sorted(m for m in ('torch', 'PySide6', 'pyqtgraph') if m in sys.modules), file=sys.stderr)\n")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    for command in ([], ["train", "vqvae"], ["train", "prior"], ["sample"], ["evaluate"], ["ensemble"]):
+        done = subprocess.run([sys.executable, "-c", script, *command, "--help"], capture_output=True, text=True,
+                              timeout=120, env=env)
+        assert "usage:" in done.stdout, (command, done.stderr)
+        assert done.stderr.strip().splitlines()[-1] == "[]", (command, done.stderr)
+
+
+def test_gui_says_in_one_line_what_is_missing_instead_of_qts_abort() -> None:
+    from explorer.ui.platform_check import platform_problem
+    everything = lambda soname: True                                   # noqa: E731
+    no_cursor = lambda soname: soname != "libxcb-cursor.so.0"          # noqa: E731
+    assert platform_problem({"DISPLAY": ":0"}, "linux", everything) is None
+    problem = platform_problem({"DISPLAY": ":0"}, "linux", no_cursor)
+    assert "libxcb-cursor0" in problem and "apt-get install" in problem and "\n" not in problem
+    assert "DISPLAY" in platform_problem({}, "linux", everything)
+    assert platform_problem({"QT_QPA_PLATFORM": "offscreen"}, "linux", no_cursor) is None
+    assert platform_problem({"WAYLAND_DISPLAY": "wayland-0"}, "linux", no_cursor) is None
+    assert platform_problem({}, "win32", no_cursor) is None

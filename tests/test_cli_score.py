@@ -125,3 +125,11 @@ def test_shift_averaging_is_the_cores_and_bad_values_are_refused(setup) -> None:
     assert json.loads(out)[0]["score"] == pytest.approx(float(expected.scores["nll"][0]), abs=1e-5)
     assert_one_line_error(*run("score", str(setup["a"]), "--bundle", str(setup["in"]), "--shifts", "9")[::2],
                           "--shifts")
+
+
+def test_the_cli_copies_of_the_score_names_match_the_core() -> None:
+    from explorer.cli import score
+    from explorer.core import anomaly
+    from explorer.core.data import formats
+    assert score.SCORE_KINDS == anomaly.SCORE_KINDS and score.COMPRESSORS == anomaly.COMPRESSORS
+    assert score.IMAGE_EXTENSIONS == formats.IMAGE_EXTENSIONS

@@ -14,8 +14,10 @@ import torch
 from PIL import Image
 
 from explorer.core.data import datasets as data_module
-from explorer.core.data.datasets import (DATASETS, DataConfig, DataError, default_data_root, load_data, parse_classes,
-                                read_idx, split_indices)
+from explorer.core.data.datasets import (DATASETS, DataConfig, DataError, default_data_root, load_data,
+                                         describe_split, missing_data_message, parse_classes, stratified_split,
+                                         usable_root,
+                                         read_idx, split_indices)
 
 T10K_IMAGES = "t10k-images-idx3-ubyte.gz"
 T10K_LABELS = "t10k-labels-idx1-ubyte.gz"
@@ -197,6 +199,59 @@ def test_download_only_when_allowed_and_failure_is_a_data_error(tmp_path: Path, 
     assert len(splits.train) == 20_000
 
 
+def test_default_data_root_is_a_per_user_folder_and_stale_roots_fall_back(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    import platformdirs
+    monkeypatch.delenv("DLE_DATA_ROOT", raising=False)
+    assert default_data_root() == Path(platformdirs.user_data_dir("discrete-latent-explorer", appauthor=False)) / "data"
+    assert "shared" not in str(default_data_root())
+    assert usable_root("../shared/data/does-not-exist") is None and usable_root(None) is None
+    assert usable_root(str(tmp_path)) == str(tmp_path)
+
+
+def test_shipped_bundles_record_no_machine_path() -> None:
+    for config in sorted((Path(__file__).resolve().parents[1] / "trained_models").glob("*/config.json")):
+        assert json.loads(config.read_text())["data"]["root"] is None, config
+
+
+def test_download_dataset_reports_progress_checks_md5_and_leaves_no_partial_files(
+        tmp_path: Path, mnist_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import hashlib
+    import io
+    import urllib.request
+
+    import torchvision.datasets as tv_datasets
+
+    files = {name: (mnist_root / name).read_bytes() for name in (T10K_IMAGES, T10K_LABELS)}
+    resources = [(name, hashlib.md5(data).hexdigest()) for name, data in files.items()]
+
+    class Response(io.BytesIO):
+        def __init__(self, data: bytes) -> None:
+            super().__init__(data)
+            self.headers = {"Content-Length": str(len(data))}
+
+    def fake_urlopen(url: str, timeout: float = 0):
+        if url.startswith("https://down/"):
+            raise OSError("no route to host")
+        return Response(files[url.rsplit("/", 1)[1]])
+
+    monkeypatch.setattr(urllib.request, "urlopen", fake_urlopen)
+    monkeypatch.setattr(tv_datasets.MNIST, "mirrors", ["https://down/", "https://up/"])
+    monkeypatch.setattr(tv_datasets.MNIST, "resources", resources)
+    cfg = DataConfig(root=str(tmp_path / "data"), holdout_last=1000)
+    assert "not found" in missing_data_message(cfg)
+    progress = list(data_module.download_dataset(cfg, chunk_bytes=1 << 18))
+    fractions = [f for f, _ in progress]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0 and len(fractions) > 3
+    assert missing_data_message(cfg) is None and len(load_data(cfg).val) == 1000
+    assert not list((tmp_path / "data").rglob(".*.part"))
+
+    monkeypatch.setattr(tv_datasets.MNIST, "resources", [(T10K_IMAGES, "0" * 32)])
+    with pytest.raises(DataError, match="checksum"):
+        list(data_module.download_dataset(DataConfig(root=str(tmp_path / "other"))))
+    assert not list((tmp_path / "other").rglob("*.gz")) and not list((tmp_path / "other").rglob(".*.part"))
+
+
 # ------------------------------------------------------------------------------- CIFAR-10
 
 
@@ -285,6 +340,35 @@ def test_folder_with_class_subfolders_and_loose_files(tmp_path: Path) -> None:
     assert splits.train.images[:, 0, 0, 0].tolist() == [5, 10, 20, 30]
     only_dogs = load_data(DataConfig(name=f"folder:{tmp_path}", val_fraction=0.0, classes=(1,)))
     assert only_dogs.train.labels.tolist() == [1]
+
+
+def test_folder_holdout_is_a_seeded_sample_of_every_class_unless_asked_in_order(tmp_path: Path) -> None:
+    for c, name in enumerate(("a", "b", "c")):              # listed class by class: 10 a, 10 b, 20 c
+        for i in range(10 if c < 2 else 20):
+            _png(tmp_path / name / f"{i:02d}.png", 10 * c + i)
+    cfg = DataConfig(name=f"folder:{tmp_path}", holdout_last=8, seed=3)
+    splits = load_data(cfg)
+    assert sorted(splits.val.labels.tolist()) == [0, 0, 1, 1, 2, 2, 2, 2]     # every class, in proportion
+    assert len(splits.train) == 32
+    again = load_data(cfg)
+    assert torch.equal(again.val.images, splits.val.images)                # same seed, same split
+    other = load_data(DataConfig(name=f"folder:{tmp_path}", holdout_last=8, seed=4))
+    assert not torch.equal(other.val.images, splits.val.images)
+    fraction = load_data(DataConfig(name=f"folder:{tmp_path}", val_fraction=0.25))
+    assert sorted(fraction.val.labels.tolist()) == [0, 0, 0, 1, 1, 2, 2, 2, 2, 2]   # 2.5, 2.5, 5: one tie up
+    in_order = load_data(DataConfig(name=f"folder:{tmp_path}", holdout_last=8, holdout_in_order=True))
+    assert in_order.val.labels.tolist() == [2] * 8                          # the last 8 as listed: one class
+    assert "drawn at random from every class (seed 3)" in describe_split(cfg)
+    assert "the last 8 images as listed" in describe_split(DataConfig(name="folder:x", holdout_last=8,
+                                                                     holdout_in_order=True))
+    assert describe_split(DataConfig(holdout_last=1000)) == "the last 1000 images"
+
+
+def test_stratified_split_counts_add_up() -> None:
+    labels = torch.tensor([0] * 7 + [1] * 3 + [2] * 1)
+    train, val = stratified_split(labels, 5, seed=0)
+    assert len(val) == 5 and len(train) == 6 and not set(train.tolist()) & set(val.tolist())
+    assert torch.equal(torch.sort(torch.cat([train, val])).values, torch.arange(11))
 
 
 def test_folder_without_subfolders_resize_and_grayscale(tmp_path: Path) -> None:

@@ -143,11 +143,11 @@ def _train(data: DataSplits, model_cfg: VQVAEConfig, steps: int = 120) -> dict:
 
 
 def test_default_config_uses_its_codebook_where_a_naive_one_collapses(mnist_splits: DataSplits) -> None:
-    k = VQVAEConfig().num_codes
-    healthy = _train(mnist_splits, VQVAEConfig())
-    naive = _train(mnist_splits, VQVAEConfig(ema=False, kmeans_init=False, dead_code_steps=0))
+    k = 32                     # the codebook health defaults, with a K where collapse is plain to see
+    healthy = _train(mnist_splits, VQVAEConfig(num_codes=k))
+    naive = _train(mnist_splits, VQVAEConfig(num_codes=k, ema=False, kmeans_init=False, dead_code_steps=0))
     # held-out digits: most of the K codes in use vs a minority (the naive run sits on a few codes:
-    # with the default K = 32 local codes it used 13 codes at perplexity 3.5)
+    # with K = 32 local codes it used 13 codes at perplexity 3.5)
     assert healthy["codes_used_count"] >= 0.8 * k, healthy
     assert naive["codes_used_count"] <= 0.5 * k, naive
     assert healthy["perplexity"] > 3 * naive["perplexity"], (healthy, naive)

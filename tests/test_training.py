@@ -26,7 +26,8 @@ def digits(mnist_root: Path) -> DataSplits:
 
 
 def vq_config(**overrides) -> VQVAETrainConfig:
-    base = dict(model=TINY_VQ, max_steps=30, batch_size=32, lr=3e-3, warmup_steps=3, val_every=1000, seed=0)
+    base = dict(model=TINY_VQ, max_steps=30, batch_size=32, lr=3e-3, warmup_steps=3, val_every=1000,
+                early_val_step=0, seed=0)
     return VQVAETrainConfig(**{**base, **overrides})
 
 
@@ -71,6 +72,16 @@ def test_vqvae_loss_and_validation_mse_fall(digits: DataSplits) -> None:
     assert steps[-1].val_mse < 0.9 * mse_before, (mse_before, steps[-1].val_mse)
     assert steps[-1].val_mse == pytest.approx(evaluate_vqvae(model, digits.val.images)["mse"])
     assert steps[-1].perplexity > 2.0 and steps[-1].eta_s == 0.0
+
+
+def test_vqvae_validates_early_then_on_schedule(digits: DataSplits) -> None:
+    """Reconstructions appear after a few steps, not only after the first val_every steps."""
+    steps = list(train_vqvae(vq_config(max_steps=25, val_every=20, early_val_step=3, preview_size=4), digits, "cpu"))
+    validated = [s.step for s in steps if s.val_mse is not None]
+    assert validated == [3, 20, 25]
+    assert all(s.preview is not None for s in steps if s.step in validated)
+    late = list(train_vqvae(vq_config(max_steps=6, val_every=2, early_val_step=3), digits, "cpu"))
+    assert [s.step for s in late if s.val_mse is not None] == [2, 4, 6]     # early only when it is earlier
 
 
 def test_prior_nll_falls(digits: DataSplits, trained_vqvae: VQVAE) -> None:

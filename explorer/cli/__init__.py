@@ -19,8 +19,6 @@ def _prog() -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse ``argv`` (default ``sys.argv[1:]``), run the subcommand, return the exit code."""
-    from ..core.bundle import BundleError
-    from ..core.data import DataError
     from .parser import build_parser
 
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -29,6 +27,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:             # --help (0) or a usage error (2), already printed
         return exc.code if isinstance(exc.code, int) else EXIT_USER_ERROR
+    from ..core.bundle import BundleError   # torch: only once a command runs, never for --help
+    from ..core.data import DataError
     args.command_line = command_line(argv)
     try:
         return _dispatch(args)

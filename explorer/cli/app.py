@@ -13,6 +13,10 @@ def run_gui(args: argparse.Namespace) -> int:
     bundle = getattr(args, "bundle", None)
     if bundle is not None and not Path(bundle).is_dir():
         raise CliError(f"No bundle folder at {bundle}.")
+    from ..ui.platform_check import platform_problem
+    problem = platform_problem()
+    if problem:                          # instead of Qt's misleading "reinstalling may fix this" abort
+        raise CliError(problem)
     try:
         from ..ui.app import run_app
     except ImportError as exc:

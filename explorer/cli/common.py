@@ -2,19 +2,21 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import math
 import os
 import shlex
 import sys
 import time
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, Callable, TextIO
 
-import torch
+from ..core.config import Limit, describe_value     # plain Python: no torch
 
-from ..core.config import Limit, describe_value
-from ..core.data import DataConfig, parse_classes
-from ..core.models.vqvae import VQVAEConfig
+if TYPE_CHECKING:       # torch and the core load only when a command runs (`--help` stays fast)
+    import torch
+
+    from ..core.data import DataConfig
 
 
 class CliError(Exception):
@@ -26,10 +28,16 @@ EXIT_INTERRUPTED = 130
 
 
 # ------------------------------------------------------------------------------ bounded flags
-def limited(limit: Limit, name: str):
+def limited(limit: Limit | Callable[[], Limit], name: str):
     """An argparse ``type`` that parses a flag and checks it against ``limit`` (the same table the
-    bundle loader and the configs use), so a bad value stops the command before any work."""
+    bundle loader and the configs use), so a bad value stops the command before any work.
+
+    ``limit`` may be a function returning the Limit: it runs only when the flag is given, so
+    building the parser (``--help``) never imports the models, and so never torch."""
     def parse(text: str):
+        nonlocal limit
+        if not isinstance(limit, Limit):
+            limit = limit()
         try:
             value = limit.parse(text)
         except (ValueError, OverflowError):
@@ -44,9 +52,19 @@ def limited(limit: Limit, name: str):
     return parse
 
 
-def field_flag(cls, name: str):
-    """``limited`` with the limit of config field ``cls.name``."""
-    return limited(cls.LIMITS[name], name)
+def field_flag(cls_path: str, name: str):
+    """``limited`` with the limit of config field ``name`` of the class ``"module:Class"``, imported
+    when the flag is parsed (``--help`` stays free of torch)."""
+    def limit() -> Limit:
+        module, _, cls_name = cls_path.partition(":")
+        return getattr(importlib.import_module(module), cls_name).LIMITS[name]
+    return limited(limit, name)
+
+
+VQVAE_CONFIG = "explorer.core.models.vqvae:VQVAEConfig"
+PRIOR_CONFIG = "explorer.core.models.pixelcnn:PriorConfig"
+VQVAE_TRAIN_CONFIG = "explorer.core.training:VQVAETrainConfig"
+PRIOR_TRAIN_CONFIG = "explorer.core.training:PriorTrainConfig"
 
 
 def check_output_file(path: Path, flag: str = "--out") -> None:
@@ -66,6 +84,7 @@ def check_output_file(path: Path, flag: str = "--out") -> None:
 
 # ------------------------------------------------------------------------------ data flags
 def _classes_arg(text: str) -> tuple[int, ...]:
+    from ..core.data import parse_classes
     try:
         return parse_classes(text)
     except ValueError as exc:
@@ -88,7 +107,7 @@ def add_data_flags(parser: argparse.ArgumentParser, default_hint: str) -> None:
                    help="random validation fraction when --holdout-last is 0 (default 0.1)")
     g.add_argument("--limit", type=limited(Limit(int, 0, 10 ** 9), "limit"), metavar="N",
                    help="use only the first N images (quick runs)")
-    g.add_argument("--image-size", type=field_flag(VQVAEConfig, "image_size"), metavar="PX",
+    g.add_argument("--image-size", type=field_flag(VQVAE_CONFIG, "image_size"), metavar="PX",
                    help="resize images to PX x PX")
     g.add_argument("--grayscale", action="store_true", default=None, help="convert images to one channel")
 
@@ -100,11 +119,13 @@ _DATA_FLAGS = {"data": "name", "data_root": "root", "download": "download", "cla
 
 def data_config_from(args: argparse.Namespace, base: dict | None = None) -> DataConfig:
     """``base`` (a bundle's stored DataConfig dict, or the defaults) with the given flags applied."""
+    from ..core.data import DataConfig, usable_root
     try:
         merged = DataConfig.from_dict(dict(base or {})).to_dict()
     except ValueError as exc:
         raise CliError(f"The bundle's stored data settings are invalid ({exc}); give --data and "
                        f"--data-root explicitly.") from None
+    merged["root"] = usable_root(merged["root"])   # a folder of another machine: the default folder here
     for flag, key in _DATA_FLAGS.items():
         value = getattr(args, flag, None)
         if value is not None:
@@ -118,11 +139,8 @@ def data_config_from(args: argparse.Namespace, base: dict | None = None) -> Data
 def describe_data(cfg: DataConfig) -> str:
     """One line: which dataset, which part is held out, which classes, e.g.
     'mnist (validation: the last 1000 images; classes 1,2,3,4)'."""
-    if cfg.holdout_last > 0:
-        split = f"validation: the last {cfg.holdout_last} images"
-    else:
-        split = f"validation: a random {cfg.val_fraction:.0%}, seed {cfg.seed}"
-    parts = [split]
+    from ..core.data import describe_split
+    parts = [f"validation: {describe_split(cfg)}"]
     if cfg.classes:
         parts.append("classes " + ",".join(str(c) for c in cfg.classes))
     if cfg.limit:
@@ -153,6 +171,7 @@ def command_line(argv: list[str]) -> str:
 
 def all_finite(module: torch.nn.Module) -> bool:
     """True if every floating-point parameter and buffer is finite (safe to save)."""
+    import torch
     return all(torch.isfinite(t).all() for t in module.state_dict().values() if t.is_floating_point())
 
 

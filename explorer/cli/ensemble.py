@@ -5,18 +5,18 @@ import argparse
 import sys
 from pathlib import Path
 
-import torch
+from typing import TYPE_CHECKING
 
-from ..core.bundle import WEIGHT_DTYPES, Bundle, check_save_target, load_bundle
-from ..core.data import load_data
-from ..core.metrics import encode_images, evaluate_prior
-from ..core.models.pixelcnn import PriorEnsemble
 from .common import (PRIOR_METRICS, CliError, add_data_flags, check_image_shape, data_config_from, describe_data,
                      prior_metrics)
+
+if TYPE_CHECKING:       # torch and the core load only when the command runs (`--help` stays fast)
+    from ..core.bundle import Bundle
 
 
 def same_vqvae(a: Bundle, b: Bundle) -> bool:
     """True if two bundles hold the same VQ-VAE (config and every tensor), so their codes agree."""
+    import torch
     if a.vqvae.config != b.vqvae.config:
         return False
     sa, sb = a.vqvae.state_dict(), b.vqvae.state_dict()
@@ -25,6 +25,10 @@ def same_vqvae(a: Bundle, b: Bundle) -> bool:
 
 def run_ensemble(args: argparse.Namespace) -> int:
     """Load the bundles, check they share one VQ-VAE, mix their priors, evaluate, save."""
+    from ..core.bundle import Bundle, check_save_target, load_bundle
+    from ..core.data import load_data
+    from ..core.metrics import encode_images, evaluate_prior
+    from ..core.models.pixelcnn import PriorEnsemble
     if len(args.bundle) < 2:
         raise CliError("give at least two --bundle folders whose priors to combine.")
     check_save_target(args.out)
@@ -82,6 +86,6 @@ def add_ensemble_parser(sub) -> None:
     p.add_argument("--bundle", action="append", required=True, metavar="DIR",
                    help="a bundle whose prior joins the ensemble (give it twice or more)")
     p.add_argument("--out", required=True, metavar="DIR", help="the new bundle folder")
-    p.add_argument("--weights-dtype", choices=tuple(WEIGHT_DTYPES), default="float32",
+    p.add_argument("--weights-dtype", choices=("float32", "float16"), default="float32",
                    help="how the weight files store floats (float16 halves them; default float32)")
     add_data_flags(p, "the first bundle's prior data settings")

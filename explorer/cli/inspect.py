@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import time
 from pathlib import Path
 
 import numpy as np
@@ -13,8 +14,8 @@ from ..core.bundle import load_bundle
 from ..core.data import load_data
 from ..core.device import pick_device
 from ..core.metrics import encode_images, evaluate_prior, evaluate_vqvae
-from .common import (CliError, check_image_shape, check_output_file, data_config_from, describe_data,
-                     prior_metrics)
+from .common import (CliError, ProgressBar, check_image_shape, check_output_file, data_config_from,
+                     describe_data, prior_metrics)
 
 MAX_GRID_PIXELS = 64 << 20          # pixels (times channels) of the PNG grid and of the decoded batch
 
@@ -89,10 +90,16 @@ def run_sample(args: argparse.Namespace) -> int:
             raise CliError("This prior is not class-conditional: leave out --label.")
         labels = None
     generator = torch.Generator().manual_seed(args.seed)
+    bar, start, last = ProgressBar(), time.monotonic(), None
     with torch.no_grad():
-        codes = prior.sample(args.n, temperature=args.temperature, top_k=args.top_k, generator=generator,
-                             labels=labels)
-        images = bundle.vqvae.decode(codes).cpu()
+        # prior.sample() is these raster steps run to the end; stepping shows progress as it goes.
+        for last in prior.steps(args.n, temperature=args.temperature, top_k=args.top_k, generator=generator,
+                                labels=labels):
+            done, total = last.t + 1, last.grid[0].numel()
+            elapsed = time.monotonic() - start
+            bar.update(done, total, f"sampling {args.n} code grids", elapsed / done * (total - done))
+        bar.finish()
+        images = bundle.vqvae.decode(last.grid).cpu()
     pixels = (images * 255.0).round().clamp(0, 255).to(torch.uint8).numpy()
     grid = image_grid(pixels, args.nrow, args.padding)
     save_png(grid, out)
@@ -111,6 +118,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
         raise CliError("These data settings leave no held-out images: use --holdout-last N or --val-fraction.")
     vq_cfg = bundle.vqvae.config
     check_image_shape(splits.image_shape, vq_cfg.in_channels, vq_cfg.image_size)
+    stages, bar = (2 if bundle.prior is not None else 1), ProgressBar()   # after the checks: errors stay one line
+    bar.update(0, stages, f"reconstructing {len(val)} held-out images", math.nan, force=True)
     vq = evaluate_vqvae(bundle.vqvae, val.images)
     report: dict = {
         "bundle": str(bundle.path), "data": describe_data(data_cfg), "data_config": data_cfg.to_dict(),
@@ -121,9 +130,13 @@ def run_evaluate(args: argparse.Namespace) -> int:
         classes = bundle.prior.config.num_classes
         labels = val.labels if classes else None
         if labels is not None and (int(labels.min()) < 0 or int(labels.max()) >= classes):
+            bar.finish()
             raise CliError(f"The prior is conditioned on {classes} classes but these images have labels "
                            f"{int(labels.min())}..{int(labels.max())}.")
+        bar.update(1, stages, f"prior likelihood of {len(val)} held-out code grids", math.nan, force=True)
         ev = evaluate_prior(bundle.prior, encode_images(bundle.vqvae, val.images), labels)
         report.update(prior_metrics(ev))
+    bar.update(stages, stages, "done", 0.0, force=True)
+    bar.finish()
     print(json.dumps(report, indent=2))
     return 0

@@ -3,17 +3,18 @@ from __future__ import annotations
 
 import argparse
 
-from ..core.bundle import MAX_EXAMPLES
 from ..core.config import Limit
 from ..core.device import DEVICE_CHOICES
-from .common import add_data_flags
+from .common import (PRIOR_CONFIG, PRIOR_TRAIN_CONFIG, VQVAE_CONFIG, VQVAE_TRAIN_CONFIG, add_data_flags, field_flag,
+                     limited)
 from .compress import add_compress_parsers
-from ..core.models.pixelcnn import PriorConfig
-from ..core.models.vqvae import VQVAEConfig
-from ..core.training import PriorTrainConfig, VQVAETrainConfig
-from .common import add_data_flags, field_flag, limited
 from .ensemble import add_ensemble_parser
 from .score import add_score_parser
+
+def _max_examples() -> int:
+    from ..core.bundle import MAX_EXAMPLES
+    return MAX_EXAMPLES
+
 
 DESCRIPTION = ("Discrete Latent Explorer: train, inspect and teach discrete latent models "
                "(VQ-VAE, PixelCNN priors, Gumbel-Softmax). Without a subcommand the GUI starts.")
@@ -54,33 +55,33 @@ def _add_train_vqvae(sub) -> None:
                        description="Train a VQ-VAE (progress on stderr) and save a bundle to --out.")
     p.add_argument("--out", required=True, metavar="DIR", help="bundle folder to write, e.g. runs/mnist")
     p.add_argument("--resume", metavar="BUNDLE", help="continue training this bundle's VQ-VAE")
-    p.add_argument("--examples", type=limited(Limit(int, 0, MAX_EXAMPLES), "examples"), default=256, metavar="N",
+    p.add_argument("--examples", type=limited(lambda: Limit(int, 0, _max_examples()), "examples"), default=256, metavar="N",
                    help="store the first N validation images in the bundle for the GUI (default 256)")
     _device_flag(p)
     add_data_flags(p, "mnist with a random 10% validation split; with --resume, the bundle's data")
-    _schedule_flags(p, "training images", VQVAETrainConfig)
+    _schedule_flags(p, "training images", VQVAE_TRAIN_CONFIG)
     m = p.add_argument_group("model (ignored with --resume: the bundle's architecture is kept)")
-    m.add_argument("--num-codes", type=field_flag(VQVAEConfig, "num_codes"), metavar="K", help="codebook size K")
-    m.add_argument("--code-dim", type=field_flag(VQVAEConfig, "code_dim"), metavar="D",
+    m.add_argument("--num-codes", type=field_flag(VQVAE_CONFIG, "num_codes"), metavar="K", help="codebook size K")
+    m.add_argument("--code-dim", type=field_flag(VQVAE_CONFIG, "code_dim"), metavar="D",
                    help="dimension D of each code vector")
-    m.add_argument("--hidden", type=field_flag(VQVAEConfig, "hidden_channels"), metavar="C",
+    m.add_argument("--hidden", type=field_flag(VQVAE_CONFIG, "hidden_channels"), metavar="C",
                    help="channels of the conv trunk")
-    m.add_argument("--res-channels", type=field_flag(VQVAEConfig, "res_channels"), metavar="C",
+    m.add_argument("--res-channels", type=field_flag(VQVAE_CONFIG, "res_channels"), metavar="C",
                    help="bottleneck width of the residual blocks")
-    m.add_argument("--res-blocks", type=field_flag(VQVAEConfig, "res_blocks"), metavar="N",
+    m.add_argument("--res-blocks", type=field_flag(VQVAE_CONFIG, "res_blocks"), metavar="N",
                    help="residual blocks in the decoder (and encoder)")
-    m.add_argument("--encoder-res-blocks", type=field_flag(VQVAEConfig, "encoder_res_blocks"), metavar="N",
+    m.add_argument("--encoder-res-blocks", type=field_flag(VQVAE_CONFIG, "encoder_res_blocks"), metavar="N",
                    help="residual blocks in the encoder (default: as --res-blocks; 0 = local codes)")
     m.add_argument("--encoder-kernel", type=int, choices=(1, 3),
                    help="kernel of the encoder's last conv (1 = each code sees only its own patch)")
     m.add_argument("--downsample", type=int, choices=(1, 2, 4, 8), help="image -> code grid factor")
     m.add_argument("--quantizer", choices=("vq", "gumbel"), help="nearest-neighbour VQ or Gumbel-Softmax")
-    m.add_argument("--beta", type=field_flag(VQVAEConfig, "beta"), help="commitment weight")
+    m.add_argument("--beta", type=field_flag(VQVAE_CONFIG, "beta"), help="commitment weight")
     m.add_argument("--no-ema", dest="ema", action="store_false", default=None,
                    help="train the codebook with its loss term instead of EMA updates")
     m.add_argument("--no-kmeans-init", dest="kmeans_init", action="store_false", default=None,
                    help="keep the random codebook instead of k-means on the first batch")
-    m.add_argument("--dead-code-steps", type=field_flag(VQVAEConfig, "dead_code_steps"), metavar="N",
+    m.add_argument("--dead-code-steps", type=field_flag(VQVAE_CONFIG, "dead_code_steps"), metavar="N",
                    help="re-seed codes unused for N steps (0 = never)")
 
 
@@ -92,20 +93,20 @@ def _add_train_prior(sub) -> None:
     p.add_argument("--out", metavar="DIR", help="write here instead of back into --bundle")
     _device_flag(p)
     add_data_flags(p, "the bundle's own data settings")
-    _schedule_flags(p, "code grids", PriorTrainConfig)
+    _schedule_flags(p, "code grids", PRIOR_TRAIN_CONFIG)
     m = p.add_argument_group("prior model")
     m.add_argument("--kind", choices=("gated", "plain"), help="gated PixelCNN (no blind spot) or plain")
-    m.add_argument("--channels", type=field_flag(PriorConfig, "channels"), help="feature width of the stack")
-    m.add_argument("--layers", type=field_flag(PriorConfig, "layers"), help="gated layers / residual blocks")
-    m.add_argument("--kernel-size", type=field_flag(PriorConfig, "kernel_size"), help="masked convolution kernel size")
-    m.add_argument("--head-channels", type=field_flag(PriorConfig, "head_channels"),
+    m.add_argument("--channels", type=field_flag(PRIOR_CONFIG, "channels"), help="feature width of the stack")
+    m.add_argument("--layers", type=field_flag(PRIOR_CONFIG, "layers"), help="gated layers / residual blocks")
+    m.add_argument("--kernel-size", type=field_flag(PRIOR_CONFIG, "kernel_size"), help="masked convolution kernel size")
+    m.add_argument("--head-channels", type=field_flag(PRIOR_CONFIG, "head_channels"),
                    help="width of the 1x1 output head")
-    m.add_argument("--dropout", type=field_flag(PriorConfig, "dropout"),
+    m.add_argument("--dropout", type=field_flag(PRIOR_CONFIG, "dropout"),
                    help="dropout rate during training (also when continuing with --resume-prior)")
     m.add_argument("--class-conditional", action="store_true", help="condition the prior on the labels")
     m.add_argument("--positional", action=argparse.BooleanOptionalAction, default=None,
                    help="learned per-position biases in every layer (the prior knows where on the grid it is)")
-    m.add_argument("--augment-shifts", type=field_flag(PriorTrainConfig, "augment_shifts"), metavar="N",
+    m.add_argument("--augment-shifts", type=field_flag(PRIOR_TRAIN_CONFIG, "augment_shifts"), metavar="N",
                    help="also train on images shifted by up to +-N pixels")
     m.add_argument("--resume-prior", action="store_true",
                    help="continue training the bundle's prior instead of starting a new one")
@@ -145,7 +146,7 @@ def build_parser(prog: str = "python -m explorer") -> argparse.ArgumentParser:
                         help="softmax temperature (0 = greedy)")
     sample.add_argument("--top-k", type=limited(Limit(int, 1, 8192), "top_k"), metavar="K",
                         help="sample only among the K most likely codes")
-    sample.add_argument("--seed", type=field_flag(VQVAETrainConfig, "seed"), default=0, help="random seed (default 0)")
+    sample.add_argument("--seed", type=field_flag(VQVAE_TRAIN_CONFIG, "seed"), default=0, help="random seed (default 0)")
     sample.add_argument("--label", type=limited(Limit(int, 0, 999), "label"), metavar="C",
                         help="class for a class-conditional prior "
                         "(default: cycle through the classes)")

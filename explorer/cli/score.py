@@ -16,10 +16,13 @@ import json
 import math
 from pathlib import Path
 
-from ..core.anomaly import COMPRESSORS, SCORE_KINDS, score_images, same_vqvae
-from ..core.bundle import load_bundle
-from ..core.data.formats import IMAGE_EXTENSIONS, read_image_files
 from .common import CliError
+
+# Copies of explorer.core.anomaly.SCORE_KINDS / COMPRESSORS and formats.IMAGE_EXTENSIONS: building the
+# parser (``--help``) must not import the core (torch); tests/test_cli_score.py checks they agree.
+SCORE_KINDS = ("nll", "ratio", "complexity")
+COMPRESSORS = ("adaptive-codes", "png-codes", "png-image")
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")
 
 
 def add_score_parser(sub) -> None:
@@ -58,6 +61,7 @@ def image_files(inputs: list[str]) -> list[tuple[str, Path]]:
 
 
 def _bundle_with_prior(path: str, what: str):
+    from ..core.bundle import load_bundle
     bundle = load_bundle(path)
     if bundle.prior is None:
         raise CliError(f"{what} {path} has no prior: train one with 'python -m explorer train prior'")
@@ -65,6 +69,8 @@ def _bundle_with_prior(path: str, what: str):
 
 
 def run_score(args: argparse.Namespace) -> int:
+    from ..core.anomaly import same_vqvae, score_images
+    from ..core.data.formats import read_image_files
     if not 0 <= args.shifts <= 4:
         raise CliError(f"--shifts must be between 0 and 4, got {args.shifts}")
     bundle = _bundle_with_prior(args.bundle, "bundle")

@@ -2,17 +2,32 @@
 
 Nothing here imports Qt, so a notebook or a headless server can use it directly.
 """
-from .device import available_devices, pick_device
-from .models.gumbel import gumbel_softmax, sample_gumbel
-from .models.masked_conv import MaskedConv2d, causal_mask
-from .models.pixelcnn import AutoregressivePrior, GatedPixelCNN, PixelCNN, PriorConfig, PriorEnsemble, build_prior
-from .models.quantizers import GumbelQuantizer, QuantizerOutput, VectorQuantizer, gumbel_temperature
-from .sampling import RasterSampler, RasterStep
-from .models.vqvae import VQVAE, VQVAEConfig, VQVAEOutput
+from importlib import import_module
 
-__all__ = [
-    "AutoregressivePrior", "GatedPixelCNN", "GumbelQuantizer", "MaskedConv2d", "PixelCNN", "PriorConfig",
-    "PriorEnsemble", "QuantizerOutput", "RasterSampler", "RasterStep", "VQVAE", "VQVAEConfig", "VQVAEOutput", "VectorQuantizer",
-    "available_devices", "build_prior", "causal_mask", "gumbel_softmax", "gumbel_temperature", "pick_device",
-    "sample_gumbel",
-]
+# Public name -> the module that defines it. Imported on first use (PEP 562), so that
+# `python -m explorer --help` and `from explorer.core.device import ...` do not load torch.
+_EXPORTS = {
+    "available_devices": ".device", "pick_device": ".device",
+    "gumbel_softmax": ".models.gumbel", "sample_gumbel": ".models.gumbel",
+    "MaskedConv2d": ".models.masked_conv", "causal_mask": ".models.masked_conv",
+    **dict.fromkeys(("AutoregressivePrior", "GatedPixelCNN", "PixelCNN", "PriorConfig", "PriorEnsemble",
+                     "build_prior"), ".models.pixelcnn"),
+    **dict.fromkeys(("GumbelQuantizer", "QuantizerOutput", "VectorQuantizer", "gumbel_temperature"),
+                    ".models.quantizers"),
+    "RasterSampler": ".sampling", "RasterStep": ".sampling",
+    "VQVAE": ".models.vqvae", "VQVAEConfig": ".models.vqvae", "VQVAEOutput": ".models.vqvae",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        value = getattr(import_module(_EXPORTS[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

@@ -1,13 +1,18 @@
 """Choosing the torch device the models run on."""
 from __future__ import annotations
 
-import torch
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:                  # torch is imported where it is used: `--help` never loads it
+    import torch
 
 DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
 
 
 def available_devices() -> list[str]:
     """The device names this machine can actually run on, 'auto' first."""
+    import torch
+
     names = ["auto", "cpu"]
     if torch.cuda.is_available():
         names.append("cuda")
@@ -23,6 +28,8 @@ def pick_device(name: str = "auto") -> torch.device:
     "auto" prefers CUDA, then MPS, then CPU. Asking for a device this machine does not
     have raises ValueError with a plain message instead of failing later inside torch.
     """
+    import torch
+
     name = (name or "auto").lower()
     if name == "auto":
         if torch.cuda.is_available():
@@ -48,9 +55,12 @@ def pick_device(name: str = "auto") -> torch.device:
 
 def describe_device(device: torch.device) -> str:
     """A short human label, e.g. 'cpu (2 threads)' or 'cuda:0 NVIDIA H100'."""
+    import torch
+
     if device.type == "cuda":
         idx = device.index if device.index is not None else torch.cuda.current_device()
         return f"cuda:{idx} {torch.cuda.get_device_name(idx)}"
     if device.type == "cpu":
-        return f"cpu ({torch.get_num_threads()} threads)"
+        n = torch.get_num_threads()
+        return f"cpu ({n} thread{'s' if n != 1 else ''})"
     return str(device)

@@ -48,6 +48,7 @@ class VQVAETrainConfig(JsonConfig):
     final_lr_ratio: float = 0.05   # learning rate at the end, as a fraction of ``lr``
     grad_clip: float = 1.0         # clip the gradient norm (0 = off)
     val_every: int = 200           # validate (held-out MSE) every this many steps
+    early_val_step: int = 10       # also validate after this step, so reconstructions show within seconds (0 = off)
     preview_size: int = 16         # validation images whose reconstructions are reported
     seed: int = 0                  # seeds the model init and the batch order
 
@@ -125,6 +126,11 @@ def _rank_world() -> tuple[int, int]:
     if dist.is_available() and dist.is_initialized():
         return dist.get_rank(), dist.get_world_size()
     return 0, 1
+
+
+def _validate_now(step: int, total: int, every: int, early: int = 0) -> bool:
+    """Validate every ``every`` steps and at the end; also once at step ``early`` if that comes first."""
+    return step % every == 0 or step == total or (0 < early < every and step == early)
 
 
 def _lr_at(step: int, total: int, peak: float, warmup: int, final_ratio: float) -> float:
@@ -238,7 +244,7 @@ def train_vqvae(config: VQVAETrainConfig, data: DataSplits, device: str | torch.
             elapsed_s=elapsed, eta_s=elapsed / (step + 1) * (total - step - 1),
             tau=getattr(model.quantizer, "tau", None) if model.config.quantizer == "gumbel" else None,
             code_counts=counts.numpy().copy(), model=model)
-        if (step + 1) % config.val_every == 0 or step + 1 == total:
+        if _validate_now(step + 1, total, config.val_every, config.early_val_step):
             if len(data.val):
                 record.val_mse = evaluate_vqvae(model, data.val.images)["mse"]
             if preview_x is not None:
@@ -252,26 +258,43 @@ def train_vqvae(config: VQVAETrainConfig, data: DataSplits, device: str | torch.
 
 def encode_for_prior(vqvae: VQVAE, images: torch.Tensor, shifts: int = 0) -> torch.Tensor:
     """Code grids of ``images``; with ``shifts`` > 0 also of copies shifted by -N..N pixels."""
-    grids = [encode_images(vqvae, images)]
-    for dy in range(-shifts, shifts + 1):
-        for dx in range(-shifts, shifts + 1):
-            if dx == 0 and dy == 0:
-                continue
-            grids.append(encode_images(vqvae, torch.roll(images, shifts=(dy, dx), dims=(2, 3))))
-    return torch.cat(grids)
+    for _done, _total, grids in encode_for_prior_steps(vqvae, images, shifts):
+        pass
+    return grids
+
+
+def encode_for_prior_steps(vqvae: VQVAE, images: torch.Tensor, shifts: int = 0,
+                           chunk: int = 1000) -> Iterator[tuple[int, int, torch.Tensor | None]]:
+    """:func:`encode_for_prior` with progress: yields ``(images encoded, images to encode, None)``
+    after every chunk, and finally ``(total, total, grids)`` (the same grids, same order)."""
+    offsets = [(0, 0)] + [(dy, dx) for dy in range(-shifts, shifts + 1) for dx in range(-shifts, shifts + 1)
+                          if (dy, dx) != (0, 0)]
+    total, done, grids = len(offsets) * images.shape[0], 0, []
+    for dy, dx in offsets:
+        for start in range(0, images.shape[0], chunk):
+            part = images[start:start + chunk]
+            if (dy, dx) != (0, 0):
+                part = torch.roll(part, shifts=(dy, dx), dims=(2, 3))
+            grids.append(encode_images(vqvae, part))
+            done += part.shape[0]
+            yield done, total, None
+    yield total, total, torch.cat(grids) if grids else torch.zeros(0, dtype=torch.long)
 
 
 def train_prior(config: PriorTrainConfig, vqvae: VQVAE, data: DataSplits, device: str | torch.device = "auto",
-                prior: AutoregressivePrior | None = None) -> Iterator[PriorStep]:
+                prior: AutoregressivePrior | None = None,
+                train_codes: torch.Tensor | None = None) -> Iterator[PriorStep]:
     """Train a PixelCNN prior on the VQ-VAE's code grids with teacher forcing.
 
     Minimises L = -sum_{i,j} log p(z_ij | z_<ij) (notes, "PixelCNN: Training"), reported in
-    nats per latent. The data are encoded into code grids once, then cached.
+    nats per latent. The data are encoded into code grids once, then cached; ``train_codes``:
+    already encoded (``encode_for_prior(vqvae, data.train.images, config.augment_shifts)``).
     """
     device = pick_device(device) if isinstance(device, str) else device
     torch.manual_seed(config.seed)
     vqvae = vqvae.to(device).eval()
-    train_codes = encode_for_prior(vqvae, data.train.images, config.augment_shifts)
+    if train_codes is None:
+        train_codes = encode_for_prior(vqvae, data.train.images, config.augment_shifts)
     reps = train_codes.shape[0] // max(1, len(data.train))
     train_labels = data.train.labels.repeat(reps) if reps else data.train.labels
     val_codes = encode_images(vqvae, data.val.images) if len(data.val) else None

@@ -314,6 +314,24 @@ class MainWindow(QMainWindow):
         clicked = box.clickedButton()
         return "save" if clicked is save else "discard" if clicked is discard else "cancel"
 
+    def ask_save_unsaved_changes(self) -> str:
+        """'save', 'discard' or 'cancel': what to do with a trained model nobody has saved yet."""
+        box = QMessageBox(QMessageBox.Icon.Question, "Save the trained model?",
+                          "The model has changed since it was last saved (it was trained). Save it before "
+                          "quitting, or discard the changes?", QMessageBox.StandardButton.NoButton, self)
+        box.setObjectName("unsavedChangesDialog")
+        box.setAccessibleName("Save the trained model?")
+        save = box.addButton("Save…", QMessageBox.ButtonRole.AcceptRole)
+        discard = box.addButton("Discard", QMessageBox.ButtonRole.DestructiveRole)
+        cancel = box.addButton(QMessageBox.StandardButton.Cancel)
+        for button, name in ((save, "saveButton"), (discard, "discardButton"), (cancel, "cancelButton")):
+            button.setObjectName(name)
+        box.setDefaultButton(save)
+        box.setEscapeButton(cancel)
+        box.exec()
+        clicked = box.clickedButton()
+        return "save" if clicked is save else "discard" if clicked is discard else "cancel"
+
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt override)
         if self.train_panel.is_running:
             choice = self.ask_close_during_training()
@@ -327,6 +345,12 @@ class MainWindow(QMainWindow):
             if choice == "save" and not self._save_before_close():
                 event.ignore()
                 return
+        elif self.model_bar.modified and self.state.bundle is not None:
+            choice = self.ask_save_unsaved_changes()
+            if choice == "cancel" or (choice == "save" and not self._save_before_close()):
+                event.ignore()
+                return
+        self.model_bar.forget_changes()
         if self.remember:
             self.save_settings()
         self.gpu_timer.stop()

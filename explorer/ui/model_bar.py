@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QFileDialog, QGridLayout, QLabel, QMessageBox, QSi
 
 from explorer.core.bundle import BundleError
 from explorer.core.models.vqvae import VQVAE
+from explorer.core.paths import is_read_only_bundle
 
 from .state import AppState
 from .train.outcome import bundle_with_new_vqvae
@@ -44,6 +45,8 @@ class ModelBar(QWidget):
         self.setAccessibleName("Loaded model")
         self.state = state
         self.unsaved = False
+        #: Weights changed (training) since the model was loaded, saved or made new: quitting asks.
+        self.modified = False
         self.loading = False
         self.device_text = "cpu"
         self.last_error: str = ""
@@ -85,7 +88,7 @@ class ModelBar(QWidget):
         self.grid.setVerticalSpacing(2)
         self.set_presentation(False)
         state.bundle_changed.connect(self._on_bundle_changed)
-        state.weights_updated.connect(lambda _which: self.set_unsaved(True))
+        state.weights_updated.connect(self._on_weights_updated)
         self._on_bundle_changed()
 
     def _action(self, text: str, shortcut, slot, tip: str) -> QAction:
@@ -125,6 +128,14 @@ class ModelBar(QWidget):
     def _on_bundle_changed(self) -> None:
         self.set_unsaved(self.state.bundle is not None and self.state.path is None)
         self.refresh()
+
+    def _on_weights_updated(self, _which: str) -> None:
+        self.modified = True
+        self.set_unsaved(True)
+
+    def forget_changes(self) -> None:
+        """The user chose to discard the changes (or they were saved): quitting no longer asks."""
+        self.modified = False
 
     def set_unsaved(self, unsaved: bool) -> None:
         if unsaved != self.unsaved:
@@ -201,6 +212,7 @@ class ModelBar(QWidget):
         self.loading = False
         self.state.set_bundle(bundle, path)
         self.set_unsaved(False)
+        self.modified = False
         self.state.message.emit(f"Loaded {bundle.name} from {path}")
         self.bundle_opened.emit(str(path))
 
@@ -220,8 +232,17 @@ class ModelBar(QWidget):
         bundle = self.state.bundle
         if bundle is None:
             return None
-        suggested = str(self.state.path) if self.state.path else (bundle.name or "model").split(" ")[0]
+        if self.state.path and not is_read_only_bundle(self.state.path):
+            suggested = str(self.state.path)
+        else:                                      # never offer to overwrite a shipped model
+            name = (bundle.name or "model").split(" ")[0]
+            suggested = str(Path.home() / (f"{name}-trained" if self.state.path else name))
         path, _ = QFileDialog.getSaveFileName(self, "Save the model bundle as (a folder)", suggested)
+        if path and is_read_only_bundle(path):
+            self._show_error("Choose another folder", f"{path} holds a model shipped with the app (or a folder "
+                             "you cannot write); it is never overwritten. Save under another name.",
+                             "readOnlyBundleDialog")
+            return None
         return path or None
 
     def choose_and_save(self) -> None:
@@ -256,6 +277,7 @@ class ModelBar(QWidget):
         if bundle is self.state.bundle:
             self.state.path = Path(path)
             self.set_unsaved(False)
+            self.modified = False
         self.state.message.emit(f"Saved to {path}")
         self.bundle_saved.emit(path)
 
@@ -268,6 +290,7 @@ class ModelBar(QWidget):
         torch.manual_seed(settings.vqvae.seed)
         vqvae = VQVAE(settings.vqvae.model)
         self.state.set_bundle(bundle_with_new_vqvae(self.state.bundle, vqvae, settings.data.to_dict()), None)
+        self.modified = False
         self.state.message.emit("A new untrained VQ-VAE: train it on the Train panel.")
         return True
 

@@ -8,6 +8,8 @@
 """
 from __future__ import annotations
 
+import gc
+import os
 import time
 import weakref
 from pathlib import Path
@@ -21,7 +23,9 @@ from explorer.core.data import DataConfig, ImageSet, load_data
 from explorer.core.models.pixelcnn import PriorConfig, build_prior
 from explorer.core.models.vqvae import VQVAE, VQVAEConfig
 
-SHARED_MNIST = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "mnist"
+# As tests/conftest.py: $DLE_TEST_MNIST, else ../shared/data/mnist next to the checkout.
+SHARED_MNIST = Path(os.environ.get("DLE_TEST_MNIST")
+                    or Path(__file__).resolve().parents[2].parent / "shared" / "data" / "mnist")
 TINY_VQVAE = dict(hidden_channels=16, res_channels=8, num_codes=16, code_dim=4)
 TINY_PRIOR = dict(num_codes=16, channels=16, layers=2, head_channels=16)
 
@@ -63,6 +67,9 @@ def no_threads_left(qapp, monkeypatch):
         qapp.processEvents()
         running_qthreads = [t for t in (r() for r in started) if t is not None and t.isRunning()]
         if pool.activeThreadCount() == 0 and not WorkerBase._worker_set and not running_qthreads:
+            # Free this test's widgets now, on the GUI thread: a cyclic-GC pass that a later test's
+            # worker thread happens to trigger would destroy them there and can deadlock on the GIL.
+            gc.collect()
             return
         time.sleep(0.02)
     leaked = (f"{pool.activeThreadCount()} pool thread(s), {len(WorkerBase._worker_set)} superqt worker(s), "
@@ -111,7 +118,9 @@ def main_window(qtbot, tiny_bundle):
     window = MainWindow(bundle=tiny_bundle)
     # pytest-qt closes registered widgets before fixtures tear down: discard any run first,
     # so closing never asks what to do with it.
-    qtbot.addWidget(window, before_close_func=lambda w: w.train_panel.finish_now(keep=False))
+    # Trained weights are forgotten too, so closing never asks to save them.
+    qtbot.addWidget(window, before_close_func=lambda w: (w.train_panel.finish_now(keep=False),
+                                                         w.model_bar.forget_changes()))
     window.show()
     qtbot.waitExposed(window)
     yield window

@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QImage
+from PySide6.QtGui import QAction, QImage
 from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox, QWidget
 
 from explorer.core.bundle import load_bundle
@@ -170,6 +170,55 @@ def test_new_asks_before_discarding_an_unsaved_model(qtbot, main_window):
     new = main_window.state.bundle
     assert new is not old and new.vqvae.config.num_codes == 12 and new.prior is None
     assert "K = 12" in main_window.model_bar.info_label.text() and main_window.model_bar.unsaved
+
+
+# ---------------------------------------------------------------------- quitting with unsaved work
+def _train_a_little(window) -> None:
+    """What a training snapshot does to the shown model: new weights, not saved anywhere."""
+    weights = {k: v + 0.01 if v.dtype.kind == "f" else v for k, v in snapshot(window.state.bundle.vqvae).items()}
+    window.state.apply_snapshot("vqvae", weights)
+    assert window.model_bar.modified and window.isWindowModified()
+
+
+def test_quit_after_training_cancel_keeps_the_window(qtbot, main_window):
+    _train_a_little(main_window)
+    click_in_dialog("unsavedChangesDialog", "cancelButton")
+    qtbot.keyClick(main_window, Qt.Key.Key_Q, Qt.KeyboardModifier.ControlModifier)      # Ctrl+Q
+    assert main_window.isVisible() and main_window.model_bar.modified
+    click_in_dialog("unsavedChangesDialog", "cancelButton")
+    assert not main_window.close()                                                   # the close button
+    assert main_window.isVisible()
+
+
+def test_quit_after_training_discard_closes(qtbot, main_window):
+    _train_a_little(main_window)
+    click_in_dialog("unsavedChangesDialog", "discardButton")
+    main_window.findChild(QAction, "quitAction").trigger()                           # File > Quit
+    assert not main_window.isVisible()
+
+
+def test_quit_after_training_save_writes_the_bundle_then_closes(qtbot, main_window, tmp_path, monkeypatch):
+    target = tmp_path / "trained"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), ""))
+    _train_a_little(main_window)
+    trained = snapshot(main_window.state.bundle.vqvae)
+    click_in_dialog("unsavedChangesDialog", "saveButton")
+    assert main_window.close()
+    saved = snapshot(load_bundle(target).vqvae)
+    assert all(np.array_equal(v, trained[k]) for k, v in saved.items())
+
+
+def test_quit_save_cancelled_in_the_file_dialog_keeps_the_window(qtbot, main_window, monkeypatch):
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: ("", ""))
+    _train_a_little(main_window)
+    click_in_dialog("unsavedChangesDialog", "saveButton")
+    assert not main_window.close()
+    assert main_window.isVisible() and main_window.model_bar.modified
+
+
+def test_quit_without_changes_does_not_ask(qtbot, main_window):
+    assert not main_window.model_bar.modified          # an untouched (even never saved) model
+    assert main_window.close()
 
 
 # ---------------------------------------------------------------------- view

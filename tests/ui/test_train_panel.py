@@ -1,6 +1,8 @@
 """The training panel, driven as a user would: fill in the form, press Start/Pause/Stop, read plots."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QMessageBox, QWidget
@@ -99,6 +101,29 @@ def test_cancelling_the_discard_question_starts_nothing(qtbot, main_window):
     assert not panel.is_running and main_window.state.bundle.vqvae.config.num_codes == 16
 
 
+def test_start_asks_before_a_new_prior_replaces_the_unsaved_one(qtbot, main_window):
+    panel = main_window.show_panel("trainPanel")
+    mode = panel.controls.mode_combo
+    mode.setCurrentIndex(mode.findData("prior"))
+    set_number(panel, "priorModel_layers", 3)                    # another architecture: a new prior
+    assert "trains a new gated PixelCNN prior" in panel.controls.plan_label.text()
+    prior = main_window.state.bundle.prior
+    click_in_dialog("confirmDiscardDialog", button=QMessageBox.StandardButton.Cancel)
+    qtbot.mouseClick(panel.controls.start_button, Qt.MouseButton.LeftButton)
+    assert not panel.is_running and main_window.state.bundle.prior is prior
+
+
+def test_step_axis_fits_the_run_so_far_not_the_whole_run(qtbot, main_window, mnist_root):
+    panel = main_window.show_panel("trainPanel")
+    start_long_run(qtbot, panel, mnist_root, steps_before=3)          # 100 000 steps planned
+    loss = panel.plots.loss_plot
+    qtbot.waitUntil(lambda: loss.curve_length("recon_loss") >= 3, timeout=30_000)
+    shown_to = loss.getPlotItem().viewRange()[0][1]
+    newest = loss.curves["recon_loss"].getData()[0][-1]
+    assert newest <= shown_to < 100                                   # not squashed into the left 0.1 %
+    assert panel.finish_now(keep=False)
+
+
 # ---------------------------------------------------------------------- pause, resume, stop
 def test_pause_resume_and_stop_act_within_a_step(qtbot, main_window, mnist_root):
     panel = main_window.show_panel("trainPanel")
@@ -184,14 +209,61 @@ def test_failure_after_snapshots_keeps_exactly_the_last_snapshot(qtbot, main_win
     visible_dialog("trainingErrorDialog").button(QMessageBox.StandardButton.Ok).click()
 
 
-def test_missing_data_shows_the_data_error(qtbot, main_window, tmp_path):
+def _missing_data_dialog(qtbot, panel):
+    qtbot.mouseClick(panel.controls.start_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: visible_dialog("missingDataDialog") is not None, timeout=5_000)
+    assert not panel.is_running
+    return visible_dialog("missingDataDialog")
+
+
+def test_missing_data_offers_one_dialog_and_cancel_starts_nothing(qtbot, main_window, tmp_path):
     panel = main_window.show_panel("trainPanel")
     type_text(qtbot, editor(panel, "data_root"), str(tmp_path / "nowhere"))
-    qtbot.mouseClick(panel.controls.start_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: visible_dialog("trainingErrorDialog") is not None, timeout=30_000)
-    qtbot.waitUntil(lambda: not panel.is_running, timeout=5_000)
-    assert "nowhere" in visible_dialog("trainingErrorDialog").text()
-    visible_dialog("trainingErrorDialog").button(QMessageBox.StandardButton.Ok).click()
+    assert str(tmp_path / "nowhere") in panel.findChild(QWidget, "dataFolderLabel").text()
+    dialog = _missing_data_dialog(qtbot, panel)
+    text = dialog.findChild(QWidget, "missingDataMessage").text()
+    assert "nowhere" in text and "Download" in text and "--data-root" not in text   # words for a GUI user
+    dialog.findChild(QWidget, "cancelButton").click()
+    assert not panel.is_running and visible_dialog("missingDataDialog") is None
+
+
+def test_missing_data_download_shows_progress_then_trains(qtbot, main_window, mnist_root, tmp_path, monkeypatch):
+    import shutil
+    from explorer.ui.train import data_dialog
+
+    def fake_download(data):                     # what download_dataset does, without the network
+        raw = Path(data.root) / "MNIST" / "raw"
+        raw.mkdir(parents=True)
+        files = sorted(mnist_root.glob("t10k-*"))
+        for i, f in enumerate(files):
+            shutil.copy(f, raw / f.name)
+            yield (i + 1) / len(files), f"Downloading {f.name}"
+
+    monkeypatch.setattr(data_dialog, "download_dataset", fake_download)
+    panel = main_window.show_panel("trainPanel")
+    configure_short_run(qtbot, panel, mnist_root, steps=3)
+    type_text(qtbot, editor(panel, "data_root"), str(tmp_path / "fresh"))
+    dialog = _missing_data_dialog(qtbot, panel)
+    progress = dialog.findChild(QWidget, "downloadProgress")
+    seen: list[int] = []
+    progress.valueChanged.connect(seen.append)
+    dialog.findChild(QWidget, "downloadButton").click()
+    qtbot.waitUntil(lambda: panel.is_running or steps_seen(panel) > 0, timeout=30_000)
+    qtbot.waitUntil(lambda: not panel.is_running, timeout=60_000)
+    assert 500 in seen and steps_seen(panel) == 3 and not dialog.isVisible()
+
+
+def test_missing_data_choose_folder_then_trains(qtbot, main_window, mnist_root, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(mnist_root))
+    panel = main_window.show_panel("trainPanel")
+    configure_short_run(qtbot, panel, mnist_root, steps=3)
+    type_text(qtbot, editor(panel, "data_root"), str(tmp_path / "nowhere"))
+    dialog = _missing_data_dialog(qtbot, panel)
+    dialog.findChild(QWidget, "chooseFolderButton").click()
+    assert panel.settings_model.data.root == str(mnist_root)
+    assert editor(panel, "data_root").line.text() == str(mnist_root)
+    qtbot.waitUntil(lambda: not panel.is_running and steps_seen(panel) == 3, timeout=60_000)
 
 
 # ---------------------------------------------------------------------- the prior
@@ -207,6 +279,10 @@ def test_train_prior_from_the_same_panel(qtbot, main_window, mnist_root):
     assert panel.plots.currentWidget().objectName() == "priorPlotsPage"
     assert "continues training the loaded prior" in panel.controls.plan_label.text()
     before = snapshot(main_window.state.bundle.prior)
+    progress_texts: list[str] = []
+    show_progress = panel.controls.set_progress
+    panel.controls.set_progress = lambda step, total, text: (progress_texts.append(text),
+                                                             show_progress(step, total, text))
     with qtbot.waitSignal(main_window.state.weights_updated, timeout=60_000,
                           check_params_cb=lambda which: which == "prior"):
         qtbot.mouseClick(panel.controls.start_button, Qt.MouseButton.LeftButton)
@@ -216,6 +292,7 @@ def test_train_prior_from_the_same_panel(qtbot, main_window, mnist_root):
     assert panel.plots.prior_accuracy_plot.curve_length("val_accuracy") == 2
     assert not weights_equal(before, snapshot(main_window.state.bundle.prior))
     assert main_window.state.bundle.history["prior_training"]["steps"] == 8
+    assert any(t.startswith("Encoding the images into code grids") and "(100%)" in t for t in progress_texts)
 
 
 # ---------------------------------------------------------------------- closing during training
@@ -273,3 +350,62 @@ def test_cuda_out_of_memory_becomes_a_plain_message(qtbot, main_window, mnist_ro
     assert "GPU ran out of memory" in dialog.text() and "batch size" in dialog.text()
     assert weights_equal(kept, snapshot(main_window.state.bundle.vqvae))
     dialog.button(QMessageBox.StandardButton.Ok).click()
+
+
+# ---------------------------------------------------------------------- the shipped model
+def test_start_on_the_shipped_model_fine_tunes_and_saving_never_overwrites_it(qtbot, main_window, monkeypatch,
+                                                                             mnist_root):
+    from PySide6.QtWidgets import QFileDialog
+    from explorer.core.paths import default_bundle_path
+    from explorer.ui.train.outcome import make_job
+
+    shipped = default_bundle_path()
+    if shipped is None:
+        import pytest
+        pytest.skip("no shipped bundle")
+    with qtbot.waitSignal(main_window.model_bar.bundle_opened, timeout=30_000):
+        main_window.open_bundle(shipped)
+    panel = main_window.show_panel("trainPanel")
+    s = panel.settings_model
+    assert "fine-tuning at learning rate 0.0001" in panel.controls.plan_label.text()
+    assert make_job(s, main_window.state.bundle).vqvae_train.lr == s.vqvae.lr * s.vqvae.final_lr_ratio
+    type_text(qtbot, editor(panel, "data_root"), str(mnist_root))      # 9 000 training digits
+    set_number(panel, "vqvaeTraining_epochs", 40)
+    steps = 40 * 9000 // 128 + 1
+    assert f"Length: {steps // 1000} {steps % 1000:03d} steps, about 9 min" in panel.controls.plan_label.text()
+    mode = panel.controls.mode_combo
+    mode.setCurrentIndex(mode.findData("prior"))
+    assert "ensemble of 2" in panel.controls.plan_label.text() and "fine-tuning" in panel.controls.plan_label.text()
+
+    suggested: list[str] = []
+
+    def save_dialog(parent, caption, start):
+        suggested.append(start)
+        return str(shipped), ""
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", save_dialog)
+    main_window.model_bar.set_unsaved(True)
+    before = (shipped / "vqvae.safetensors").stat().st_mtime_ns
+    qtbot.mouseClick(main_window.model_bar.findChild(QWidget, "saveAsButton"), Qt.MouseButton.LeftButton)
+    assert visible_dialog("readOnlyBundleDialog") is not None
+    visible_dialog("readOnlyBundleDialog").button(QMessageBox.StandardButton.Ok).click()
+    assert (shipped / "vqvae.safetensors").stat().st_mtime_ns == before
+    assert Path(suggested[0]).resolve() != shipped.resolve()
+
+
+def test_a_new_prior_follows_the_form_not_the_loaded_ensemble(tiny_bundle, mnist_root):
+    import dataclasses
+    from explorer.core.models.pixelcnn import PriorConfig, build_prior
+    from explorer.ui.train.outcome import make_job, plan_text
+    from explorer.ui.train.settings import TrainSettings
+    from explorer.ui.train.training_job import ModelCreated, run_training
+
+    tiny_bundle.prior = build_prior(dataclasses.replace(tiny_bundle.prior.config, members=2))
+    s = TrainSettings(mode="prior", continue_training=False)
+    s.data = dataclasses.replace(s.data, root=str(mnist_root), limit=200, holdout_last=50)
+    s.prior = dataclasses.replace(s.prior, model=dataclasses.replace(tiny_bundle.prior.config, layers=1),
+                                  max_steps=1, batch_size=8, augment_shifts=0)
+    assert "new gated PixelCNN prior" in plan_text(s, tiny_bundle)
+    events = run_training(make_job(s, tiny_bundle))
+    created = next(e for e in events if isinstance(e, ModelCreated))
+    events.close()
+    assert created.config.members == 1 and created.config.layers == 1

@@ -4,9 +4,11 @@
 re-exports both modules' public names.
 """
 from .datasets import (DATASETS, FOLDER_PREFIX, DataConfig, DataSplits, DatasetSpec, ImageSet, default_data_root, load_data,
-                       parse_classes, split_indices)
+                       parse_classes, split_indices, usable_root, download_dataset, missing_data_message,
+                       count_training_images, describe_split, stratified_split)
 from .formats import DataError, list_image_folder, read_cifar_batch, read_idx, read_image_files
 
 __all__ = ["DATASETS", "FOLDER_PREFIX", "DataConfig", "DataError", "DataSplits", "DatasetSpec", "ImageSet", "default_data_root",
            "list_image_folder", "load_data", "parse_classes", "read_cifar_batch", "read_idx", "read_image_files",
-           "split_indices"]
+           "split_indices", "usable_root", "download_dataset", "missing_data_message",
+           "count_training_images", "describe_split", "stratified_split"]

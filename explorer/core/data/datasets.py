@@ -11,7 +11,9 @@ How a dataset becomes a `DataSplits`:
    first, then each class subfolder in name order.
 2. `limit` keeps the first N images of the pool; `image_size`/`grayscale` convert every image.
 3. the split, by index into the pool: `holdout_last=N` makes the last N images the validation set,
-   otherwise a seeded random `val_fraction` of the pool is (same seed, same split).
+   otherwise a seeded random `val_fraction` of the pool is (same seed, same split). Folder datasets,
+   listed class by class, instead hold out a seeded random sample of N (or the fraction) drawn from
+   every class in proportion (`stratified_split`), unless `holdout_in_order` asks for the last N.
 4. the class filter is applied to both sets AFTER splitting, so changing the filter never moves
    an image between training and validation (`mnist` digits 1-4 with holdout_last=1000 validate
    on the 1-4 digits among the last 1 000).
@@ -25,7 +27,7 @@ import re
 import warnings
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 import torch
@@ -35,7 +37,8 @@ from ..config import describe_value
 from .formats import DataError, list_image_folder, read_cifar_batch, read_idx, read_image_files
 
 __all__ = ["DATASETS", "DataConfig", "DataError", "DataSplits", "DatasetSpec", "ImageSet", "default_data_root",
-           "load_data", "parse_classes", "read_idx", "split_indices"]
+           "download_dataset", "load_data", "missing_data_message", "parse_classes", "read_idx", "split_indices",
+           "usable_root", "stratified_split", "describe_split"]
 
 
 @dataclass
@@ -79,6 +82,7 @@ class DataConfig:
     image_size: int | None = None  # resize every image to image_size x image_size (needed for folders of mixed sizes)
     grayscale: bool = False        # convert every image to one channel
     limit: int = 0                 # > 0: keep only the first N images of the pool (quick experiments)
+    holdout_in_order: bool = False  # folder:PATH only: hold out the last N as listed, not a random sample of every class
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe dict (tuples become lists)."""
@@ -147,7 +151,7 @@ _FIELD_READERS: dict[str, Any] = {
     "classes": _read_classes, "val_fraction": _read_fraction, "holdout_last": _read_int,
     "seed": lambda v: _read_int(v, 0, 2 ** 63 - 1),
     "image_size": lambda v: None if v is None else _read_int(v, 1, 4096), "grayscale": _read_bool,
-    "limit": _read_int,
+    "limit": _read_int, "holdout_in_order": _read_bool,
 }
 
 
@@ -213,13 +217,27 @@ def parse_classes(text: str) -> tuple[int, ...]:
     return tuple(sorted(chosen))
 
 
+APP_DIR_NAME = "discrete-latent-explorer"
+
+
 def default_data_root() -> Path:
-    """Where datasets live by default: $DLE_DATA_ROOT, else ~/.cache/discrete-latent-explorer/data."""
+    """Where datasets live unless a folder is chosen: $DLE_DATA_ROOT, else the per-user data folder
+    (platformdirs: ~/.local/share/discrete-latent-explorer/data on Linux, %LOCALAPPDATA%\\... on
+    Windows, ~/Library/Application Support/... on macOS)."""
     override = os.environ.get("DLE_DATA_ROOT")
     if override:
         return Path(override).expanduser()
-    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(cache).expanduser() / "discrete-latent-explorer" / "data"
+    import platformdirs
+    return Path(platformdirs.user_data_dir(APP_DIR_NAME, appauthor=False)) / "data"
+
+
+def usable_root(root: str | None) -> str | None:
+    """``root`` if that folder exists on this machine, else None (= :func:`default_data_root`).
+
+    A bundle's recorded data folder from another machine (or an old relative path) is no use
+    here: the per-user default folder is looked in instead.
+    """
+    return root if root and Path(root).expanduser().is_dir() else None
 
 
 def split_indices(n: int, val_fraction: float = 0.1, holdout_last: int = 0,
@@ -239,6 +257,41 @@ def split_indices(n: int, val_fraction: float = 0.1, holdout_last: int = 0,
     generator = torch.Generator().manual_seed(int(seed))
     order = torch.randperm(n, generator=generator)
     return order[n_val:].sort().values, order[:n_val].sort().values
+
+
+def stratified_split(labels: torch.Tensor, n_val: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Train and validation indices (each sorted) with ``n_val`` validation items drawn at random
+    (seeded) from every label in proportion to its size (largest remainders get the extra ones).
+
+    For sources listed class by class (folders), where "the last N" would be whole classes.
+    """
+    n = len(labels)
+    if not 0 <= n_val < n:
+        raise DataError(f"Cannot hold out {n_val} images of a pool of only {n}: hold out fewer.")
+    generator = torch.Generator().manual_seed(int(seed))
+    classes, counts = torch.unique(labels, return_counts=True)
+    share = counts.double() * n_val / n
+    take = share.floor().long()
+    extra = n_val - int(take.sum())
+    if extra:
+        take[torch.argsort(share - take.double(), descending=True, stable=True)[:extra]] += 1
+    val = [torch.nonzero(labels == c).flatten()[torch.randperm(int(k_all), generator=generator)[:int(k)]]
+           for c, k_all, k in zip(classes.tolist(), counts, take)]
+    val_idx = torch.cat(val).sort().values if val else torch.zeros(0, dtype=torch.long)
+    keep = torch.ones(n, dtype=torch.bool)
+    keep[val_idx] = False
+    return torch.nonzero(keep).flatten(), val_idx
+
+
+def describe_split(cfg: DataConfig) -> str:
+    """Which images are held out, in words: 'the last 1000 images' or
+    '1000 images drawn at random from every class (seed 0)'."""
+    folder = cfg.name.strip().lower().startswith(FOLDER_PREFIX)
+    if cfg.holdout_last > 0 and not (folder and not cfg.holdout_in_order):
+        return f"the last {cfg.holdout_last} images" + (" as listed" if folder else "")
+    amount = f"{cfg.holdout_last} images" if cfg.holdout_last > 0 else f"a random {cfg.val_fraction:.0%}"
+    return f"{amount} drawn at random from every class (seed {cfg.seed})" if folder else \
+        f"{amount}, seed {cfg.seed}"
 
 
 # ---------------------------------------------------------------------------- locating files
@@ -311,6 +364,107 @@ def _download_with_torchvision(spec: DatasetSpec, root: Path) -> None:
         download_and_extract_archive(cifar.url, str(root), filename=cifar.filename, md5=cifar.tgz_md5)
     else:
         getattr(tv_datasets, spec.torchvision_class)(root=str(root), train=False, download=True)
+
+
+def missing_data_message(cfg: DataConfig) -> str | None:
+    """Why :func:`load_data` would not find ``cfg``'s registry dataset (None: found, or a folder
+    dataset, whose problems load_data reports itself). Only looks for files: cheap."""
+    spec = DATASETS.get(cfg.name.strip().lower().replace("_", "-"))
+    if spec is None:
+        return None
+    root = Path(cfg.root).expanduser() if cfg.root else default_data_root()
+    parts, _ = _locate(spec, root)
+    return None if parts else _missing_message(spec, root)
+
+
+def count_training_images(cfg: DataConfig) -> int | None:
+    """About how many training images ``cfg`` gives, from the files' headers only (no pixels
+    read); None when unknown (folder datasets, missing files). Class filters count pro rata."""
+    spec = DATASETS.get(cfg.name.strip().lower().replace("_", "-"))
+    if spec is None:
+        return None
+    root = Path(cfg.root).expanduser() if cfg.root else default_data_root()
+    try:
+        parts, _ = _locate(spec, root)
+        if spec.file_format == "idx":
+            from .formats import _open_maybe_gzip
+            pool = 0
+            for files in parts:
+                with _open_maybe_gzip(files[0]) as stream:
+                    pool += int.from_bytes(stream.read(8)[4:8], "big")
+        else:
+            pool = 10_000 * sum(map(len, parts))
+    except (OSError, DataError, ValueError):
+        return None
+    if not pool:
+        return None
+    pool = min(pool, cfg.limit) if cfg.limit else pool
+    train = pool - cfg.holdout_last if cfg.holdout_last > 0 else pool - round(pool * cfg.val_fraction)
+    if cfg.classes is not None:
+        train = train * len(cfg.classes) // spec.num_classes
+    return max(0, train)
+
+
+def download_dataset(cfg: DataConfig, chunk_bytes: int = 1 << 16) -> Iterator[tuple[float, str]]:
+    """Download ``cfg``'s registry dataset into its folder (``cfg.root`` or the default one),
+    yielding ``(fraction done, what is happening)`` as it goes; closing the generator cancels.
+
+    IDX datasets are fetched file by file from torchvision's mirrors, checked against
+    torchvision's MD5 sums and moved into place only when complete (ROOT/MNIST/raw/*.gz).
+    Network errors raise DataError with a plain message.
+    """
+    import hashlib
+    import urllib.request
+
+    import torchvision.datasets as tv_datasets
+
+    spec = DATASETS.get(cfg.name.strip().lower().replace("_", "-"))
+    if spec is None:
+        raise DataError(f"{cfg.name} is not a dataset that can be downloaded.")
+    root = Path(cfg.root).expanduser() if cfg.root else default_data_root()
+    if spec.file_format != "idx":
+        yield 0.0, f"Downloading {spec.title} into {root} …"
+        try:
+            _download_with_torchvision(spec, root)
+        except Exception as exc:  # no network, server error, unwritable folder ...
+            raise DataError(f"Downloading {spec.title} failed ({type(exc).__name__}: {exc}).") from None
+        yield 1.0, f"{spec.title} is in {root}."
+        return
+    source = getattr(tv_datasets, spec.torchvision_class)
+    folder = root / spec.folder
+    folder.mkdir(parents=True, exist_ok=True)
+    resources = list(source.resources)
+    for i, (filename, md5) in enumerate(resources):
+        target = folder / filename
+        if target.is_file():
+            continue
+        errors = []
+        for mirror in source.mirrors:
+            url = f"{mirror}{filename}"
+            partial = folder / f".{filename}.part"
+            try:
+                digest = hashlib.md5()
+                with urllib.request.urlopen(url, timeout=30) as response, open(partial, "wb") as out:
+                    size, done = int(response.headers.get("Content-Length") or 0), 0
+                    while chunk := response.read(chunk_bytes):
+                        out.write(chunk)
+                        digest.update(chunk)
+                        done += len(chunk)
+                        within = done / size if size else 0.0
+                        yield (i + min(within, 1.0)) / len(resources), \
+                            f"Downloading {filename} ({done / 2**20:.1f} MB)"
+                if digest.hexdigest() != md5:
+                    raise DataError(f"{url} arrived damaged (checksum mismatch)")
+                os.replace(partial, target)
+                break
+            except (OSError, DataError) as exc:
+                errors.append(f"{url}: {exc}")
+            finally:
+                partial.unlink(missing_ok=True)
+        else:
+            raise DataError(f"Could not download {spec.title} ({'; '.join(errors)}). Check the internet "
+                            f"connection, or copy the files into {folder}.")
+    yield 1.0, f"{spec.title} is in {root}."
 
 
 # ------------------------------------------------------------------------------- the pool
@@ -429,7 +583,12 @@ def load_data(cfg: DataConfig) -> DataSplits:
         if unknown or not classes:
             raise DataError(f"Class filter {list(classes)} does not fit {name}: its labels are "
                             f"{valid_labels.start}..{valid_labels.stop - 1}.")
-    train_idx, val_idx = split_indices(len(labels), cfg.val_fraction, cfg.holdout_last, cfg.seed)
+    if name.startswith(FOLDER_PREFIX) and not cfg.holdout_in_order:
+        # listed class by class: the last N would be whole classes, so every class gives its share
+        n_val = cfg.holdout_last if cfg.holdout_last > 0 else int(round(len(labels) * cfg.val_fraction))
+        train_idx, val_idx = stratified_split(labels, n_val, cfg.seed)
+    else:
+        train_idx, val_idx = split_indices(len(labels), cfg.val_fraction, cfg.holdout_last, cfg.seed)
     train, val = _subset(images, labels, train_idx, classes), _subset(images, labels, val_idx, classes)
     if len(train) == 0:
         raise DataError(f"No training images left in {name} (class filter {list(classes or [])}, "

@@ -26,7 +26,7 @@ class VQVAEConfig(JsonConfig):
     encoder_res_blocks: int = 0    # residual blocks in the encoder (-1 = as res_blocks; 0 = local codes)
     encoder_kernel: int = 1        # kernel of the encoder's last conv (1: each code sees ~its own patch)
     res_channels: int = 32         # bottleneck width inside each residual block
-    num_codes: int = 32            # K, codebook size
+    num_codes: int = 16            # K, codebook size (the shipped models use 16)
     code_dim: int = 16             # D, dimension of each code vector
     quantizer: str = "vq"          # "vq" (nearest neighbour) or "gumbel" (Gumbel-Softmax)
     beta: float = 0.25             # commitment weight

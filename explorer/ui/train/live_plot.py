@@ -1,6 +1,8 @@
 """A pyqtgraph plot of named curves against the training step, with a presentation style."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
@@ -13,6 +15,8 @@ from ..presentation import PLOT_TEXT_PT, fit_title, set_plot_title, title_chars,
 COLORS = {"orange": "#E69F00", "sky": "#56B4E9", "green": "#009E73", "yellow": "#F0E442",
           "blue": "#0072B2", "red": "#D55E00", "purple": "#CC79A7", "grey": "#BBBBBB"}
 
+STEP_AXIS_GROWTH = 1.5        # the step axis grows to 1.5x the newest step when a curve reaches its end
+MIN_STEP_SPAN = 20            # ... but spans at least this many steps
 LINE_WIDTH = {False: 1.6, True: 4.0}          # normal, presentation
 AXIS_FONT_PT = PLOT_TEXT_PT                   # normal, presentation (shared with every panel)
 # Light plots like the other panels; white on black in presentation mode (projectors).
@@ -39,6 +43,8 @@ class LivePlot(pg.PlotWidget):
         self._title = title
         self._presentation = False
         self.curves: dict[str, pg.PlotDataItem] = {}
+        self._total_steps: int | None = None     # the run's length once known (set_step_range)
+        self._shown_to = 0                       # the step axis currently ends here
         self._colors: dict[str, str] = {}
         item = self.getPlotItem()
         item.showGrid(x=True, y=True, alpha=0.25)
@@ -78,9 +84,11 @@ class LivePlot(pg.PlotWidget):
         y = np.asarray(y, dtype=np.float64)
         if positive_only:
             y = np.where(y > 0, y, np.nan)
-        self.curves[name].setData(np.asarray(x, dtype=np.float64), y, connect="finite")
+        x = np.asarray(x, dtype=np.float64)
+        self.curves[name].setData(x, y, connect="finite")
         if len(y):
             self.set_empty(False)
+            self.follow_step(float(x[-1]))
 
     def set_curve_visible(self, name: str, visible: bool) -> None:
         curve = self.curves[name]
@@ -95,6 +103,7 @@ class LivePlot(pg.PlotWidget):
     def clear_curves(self) -> None:
         for curve in self.curves.values():
             curve.setData([], [])
+        self._total_steps, self._shown_to = None, 0
         self.getPlotItem().enableAutoRange(x=True)
         self.set_empty(True)
 
@@ -120,11 +129,22 @@ class LivePlot(pg.PlotWidget):
                               (self.height() - self.empty_label.height()) // 2)
 
     def set_step_range(self, total_steps: int) -> None:
-        """Fix the step axis to the whole run: it reads as progress, and its ticks are not
-        re-laid out (repainted) on every new step."""
-        item = self.getPlotItem()
-        item.enableAutoRange(x=False)
-        item.setXRange(0, max(1, total_steps), padding=0.02)
+        """The run's length: the step axis then follows the run so far (see :meth:`follow_step`)."""
+        self._total_steps = max(1, int(total_steps))
+        self._shown_to = 0
+        self.getPlotItem().enableAutoRange(x=False)
+        self.follow_step(1)
+
+    def follow_step(self, step: float) -> None:
+        """Grow the step axis to fit ``step``: by half again each time, never past the run's end.
+
+        A 30-second demo fills the plot instead of its left 5 %, and the ticks are re-laid out
+        (repainted) only when the axis grows, not on every new step.
+        """
+        if self._total_steps is None or step <= self._shown_to:
+            return
+        self._shown_to = min(self._total_steps, max(MIN_STEP_SPAN, math.ceil(step * STEP_AXIS_GROWTH)))
+        self.getPlotItem().setXRange(0, self._shown_to, padding=0.02)
 
     def set_title(self, title: str) -> None:
         self._title = title

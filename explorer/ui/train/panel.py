@@ -8,24 +8,26 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from pathlib import Path
 from typing import Callable
 
+import torch
 from PySide6.QtCore import QSettings, QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QMessageBox, QSplitter, QVBoxLayout, QWidget
 
+from explorer.core.data import DataConfig, count_training_images, missing_data_message, usable_root
 from explorer.core.device import pick_device
 from explorer.core.models.vqvae import VQVAE
 
 from ..state import AppState
+from .data_dialog import MissingDataDialog
 from .history import TrainingHistory, progress_text, status_text
-from .outcome import (bundle_with_new_vqvae, can_continue, describe_metrics, load_weights, make_job,
-                             plan_text, record_training, with_new_prior)
+from .outcome import (bundle_with_new_vqvae, describe_metrics, known_speed, length_text, load_weights, make_job,
+                      plan_text, record_training, replaced_by_start, with_new_prior)
 from .plots_view import TrainPlots
 from .run_controls import RunControls, RunState
 from .settings import TrainSettings, data_config_of
 from .settings_form import SettingsForm
-from .training_job import Failed, Finished, ModelCreated, Progress, Snapshot, Status
+from .training_job import Failed, Finished, ModelCreated, Progress, Snapshot, Status, cap_torch_threads
 from .training_run import TrainingRun
 
 REDRAW_MS = 50                       # one plot redraws per tick: at most 20 redraws a second
@@ -65,6 +67,8 @@ class TrainPanel(QWidget):
         self.run: TrainingRun | None = None
         self.run_settings: TrainSettings | None = None
         self.error_dialog: QMessageBox | None = None
+        self.data_dialog: MissingDataDialog | None = None
+        self._speeds: dict[str, float] = {}   # images (grids) per second of this session's last run, per mode
         self.snapshot_every = 25
         #: Asked before Start replaces an unsaved model: (what happens) -> go ahead?
         self.confirm_discard: Callable[[str], bool] | None = None
@@ -73,6 +77,9 @@ class TrainPanel(QWidget):
         self._drawn_revision = -1
         self._stale_views = 0              # plots not yet redrawn since the last new step
 
+        # Training leaves one core to the GUI; set it now, so the device shown before Start
+        # (status bar, model bar) names the threads training will use.
+        cap_torch_threads(torch.device("cpu"))
         self.controls = RunControls(self)
         self.form = SettingsForm(self.settings_model, self)
         self.plots = TrainPlots(self)
@@ -127,12 +134,15 @@ class TrainPanel(QWidget):
         if s.mode == "prior" and bundle is None:
             self.controls.status_label.setText("Load or train a VQ-VAE first: the prior models its codes.")
             return
-        if s.mode == "vqvae" and bundle is not None and not can_continue(s, bundle) and self.confirm_discard \
-                and not self.confirm_discard("Training a new VQ-VAE replaces the loaded model."):
+        if missing_data_message(s.data) is not None:
+            self.ask_for_data(s.data)
+            return
+        replaced = replaced_by_start(s, bundle)
+        if replaced and self.confirm_discard and not self.confirm_discard(replaced):
             return
         job = make_job(s, bundle)
         job.snapshot_every = self.snapshot_every
-        self.run_settings = dataclasses.replace(s)
+        self.run_settings = dataclasses.replace(s, vqvae=job.vqvae_train, prior=job.prior_train)   # as run
         self.history.clear(s.mode)
         self.plots.clear(s.mode)
         self.plots.show_mode(s.mode)
@@ -147,6 +157,25 @@ class TrainPanel(QWidget):
         self.run.start()
         self._timer.start()
         self.running_changed.emit(True)
+
+    def ask_for_data(self, data: DataConfig) -> MissingDataDialog:
+        """The images are not here: one dialog offers to download them or to choose their folder;
+        once they are there, Start goes on by itself."""
+        self.controls.status_label.setText("The training images are not on this computer yet.")
+        self.data_dialog = dialog = MissingDataDialog(data, self)
+        dialog.accepted.connect(lambda: self._data_ready(dialog.chosen_root))
+        dialog.open()
+        return dialog
+
+    def _data_ready(self, chosen_root: str | None) -> None:
+        if chosen_root is not None:
+            self.settings_model.data = dataclasses.replace(self.settings_model.data, root=chosen_root)
+            self.form.set_settings(self.settings_model)
+        if missing_data_message(self.settings_model.data) is None:
+            self.start()
+        else:
+            self.controls.status_label.setText("That folder does not hold the images either: " +
+                                               missing_data_message(self.settings_model.data).splitlines()[0])
 
     def toggle_pause(self) -> None:
         if self.run is None:
@@ -189,6 +218,9 @@ class TrainPanel(QWidget):
                 self.plots.set_step_range(event.which, event.values["total_steps"])
         elif isinstance(event, Snapshot):
             self._pending_snapshot = event
+        elif isinstance(event, Status) and event.fraction is not None:     # e.g. encoding the code grids
+            self.controls.set_progress(round(1000 * event.fraction), 1000, event.text)
+            self.controls.status_label.setText(event.text)
         elif isinstance(event, Status):
             self.controls.set_busy(event.text)
         elif isinstance(event, ModelCreated):
@@ -221,6 +253,8 @@ class TrainPanel(QWidget):
         self._pending_snapshot = None
         self._redraw()
         bundle = self.state.bundle
+        if event.summary.get("images_per_s"):
+            self._speeds[event.which] = float(event.summary["images_per_s"])
         if event.weights is not None and bundle is not None and self._apply(event.which, event.weights):
             record_training(bundle, event, self.run_settings or self.settings_model)
         what = "VQ-VAE" if event.which == "vqvae" else "prior"
@@ -324,7 +358,9 @@ class TrainPanel(QWidget):
 
     def _update_plan(self) -> None:
         s, bundle = self.settings_model, self.state.bundle
-        self.controls.plan_label.setText(plan_text(s, bundle))
+        speed = self._speeds.get(s.mode) or known_speed(s, bundle)
+        length = length_text(s, count_training_images(s.data), speed)
+        self.controls.plan_label.setText(plan_text(s, bundle) + (f" Length: {length}." if length else ""))
         self.controls.set_can_continue(bundle is not None and (s.mode == "vqvae" or bundle.prior is not None))
 
     def _sync_form_to_bundle(self) -> None:
@@ -341,8 +377,8 @@ class TrainPanel(QWidget):
             data = data_config_of(bundle.data)
             if data is not None:
                 # A folder from the machine the bundle was trained on is no use here: keep ours.
-                if s.data.root and not (data.root and Path(data.root).expanduser().is_dir()):
-                    data = dataclasses.replace(data, root=s.data.root)
+                if usable_root(data.root) is None:
+                    data = dataclasses.replace(data, root=usable_root(s.data.root))
                 s.data = data
             self.form.set_settings(s)
         self._update_plan()

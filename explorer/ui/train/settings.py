@@ -22,7 +22,8 @@ class TrainSettings:
     """The data, the two models and their training settings, and how to run."""
     data: DataConfig = field(default_factory=DataConfig)
     vqvae: VQVAETrainConfig = field(default_factory=VQVAETrainConfig)    # .model is the architecture
-    prior: PriorTrainConfig = field(default_factory=PriorTrainConfig)    # .model is the architecture
+    # .model is the architecture; the GUI's default run suits a CPU (minutes): 10 epochs, no shifted copies
+    prior: PriorTrainConfig = field(default_factory=lambda: PriorTrainConfig(epochs=10.0, augment_shifts=0))
     mode: str = "vqvae"              # "vqvae" or "prior": what Start trains
     device: str = "auto"             # one of available_devices()
     continue_training: bool = True   # start from the loaded model's weights when the architecture matches

@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import dataclasses
 
-from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QGroupBox, QScrollArea, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QGroupBox, QLabel, QScrollArea, QTabWidget, QVBoxLayout, QWidget
+
+from explorer.core.data import FOLDER_PREFIX, DataConfig, default_data_root, describe_split
 
 from .config_form import ConfigForm
 from .settings import TrainSettings
@@ -29,6 +31,17 @@ def _group(title: str, form: ConfigForm) -> QGroupBox:
     return box
 
 
+def data_folder_text(data: DataConfig) -> str:
+    """Where the data are read from and which images are held out, in words."""
+    held_out = f" Held out for validation: {describe_split(data)}."
+    if data.name.strip().lower().startswith(FOLDER_PREFIX):
+        return f"Images are read from {data.name.strip()[len(FOLDER_PREFIX):].strip()}." + held_out
+    if data.root:
+        return f"Data folder: {data.root}." + held_out
+    return (f"Data folder (default, used while the folder field is empty): {default_data_root()}. "
+            "If the files are not there, Start offers to download them." + held_out)
+
+
 class SettingsForm(QTabWidget):
     """Tabs of generated forms bound to a :class:`TrainSettings` (both ways)."""
 
@@ -48,7 +61,12 @@ class SettingsForm(QTabWidget):
         self.vqvae_train_form = ConfigForm(s.vqvae, "vqvaeTraining", "VQ-VAE training")
         self.prior_model_form = ConfigForm(s.prior.model, "priorModel", "Prior model")
         self.prior_train_form = ConfigForm(s.prior, "priorTraining", "Prior training")
-        self.addTab(_scrolled(_group("Dataset", self.data_form)), "Data")
+        self.data_folder_label = QLabel(self)
+        self.data_folder_label.setObjectName("dataFolderLabel")
+        self.data_folder_label.setAccessibleName("Where the data are read from")
+        self.data_folder_label.setWordWrap(True)
+        self.data_folder_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.addTab(_scrolled(_group("Dataset", self.data_form), self.data_folder_label), "Data")
         self.addTab(_scrolled(_group("Model", self.vqvae_model_form),
                               _group("Training", self.vqvae_train_form)), "VQ-VAE")
         self.addTab(_scrolled(_group("Model", self.prior_model_form),
@@ -59,6 +77,7 @@ class SettingsForm(QTabWidget):
         for form in self.forms():
             form.changed.connect(self._collect)
             form.invalid.connect(self.invalid)
+        self._show_data_folder()
 
     def forms(self) -> tuple[ConfigForm, ...]:
         return (self.data_form, self.vqvae_model_form, self.vqvae_train_form,
@@ -85,6 +104,10 @@ class SettingsForm(QTabWidget):
         self.vqvae_train_form.set_config(settings.vqvae)
         self.prior_model_form.set_config(settings.prior.model)
         self.prior_train_form.set_config(settings.prior)
+        self._show_data_folder()
+
+    def _show_data_folder(self) -> None:
+        self.data_folder_label.setText(data_folder_text(self._settings.data))
 
     def _collect(self, *_: object) -> None:
         s = dataclasses.replace(self._settings)
@@ -92,4 +115,5 @@ class SettingsForm(QTabWidget):
         s.vqvae = dataclasses.replace(self.vqvae_train_form.config(), model=self.vqvae_model_form.config())
         s.prior = dataclasses.replace(self.prior_train_form.config(), model=self.prior_model_form.config())
         self._settings = s
+        self._show_data_folder()
         self.changed.emit(s)

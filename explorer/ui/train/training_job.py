@@ -18,7 +18,8 @@ import torch
 from explorer.core.data import DataConfig, DataError, load_data
 from explorer.core.device import describe_device, pick_device
 from explorer.core.models.pixelcnn import AutoregressivePrior, PriorConfig, build_prior
-from explorer.core.training import PriorTrainConfig, VQVAETrainConfig, train_prior, train_vqvae
+from explorer.core.training import (PriorTrainConfig, VQVAETrainConfig, encode_for_prior_steps, train_prior,
+                                   train_vqvae)
 from explorer.core.models.vqvae import VQVAE
 from explorer.ui.state import snapshot
 
@@ -42,6 +43,7 @@ class TrainingJob:
 @dataclass
 class Status:
     text: str                                  # what the worker is doing, for the status line
+    fraction: float | None = None              # how far along (0..1) when known: a progress bar
 
 
 @dataclass
@@ -156,15 +158,20 @@ def _prior_steps(job: TrainingJob, data, device: torch.device):
     if prior is None:
         g = vqvae.config.grid_size
         cfg = PriorConfig(**{**job.prior_train.model.to_dict(), "num_codes": vqvae.config.num_codes,
-                             "height": g, "width": g})
+                             "height": g, "width": g, "members": 1})     # one network, as the form shows
         torch.manual_seed(job.prior_train.seed)
         prior = build_prior(cfg)
         if (yield ModelCreated("prior", cfg, snapshot(prior))) == STOP:
             raise _Stopped
-    if (yield Status("Encoding the data into code grids …")) == STOP:
-        raise _Stopped
+    vqvae.to(device).eval()
+    codes = None
+    for done, total, codes in encode_for_prior_steps(vqvae, data.train.images, job.prior_train.augment_shifts):
+        if (yield Status(f"Encoding the images into code grids: {done:,} / {total:,} ({done / max(total, 1):.0%})",
+                         done / max(total, 1))) == STOP:
+            raise _Stopped
     config = dataclasses.replace(job.prior_train, model=prior.config)
-    yield from _drive("prior", train_prior(config, vqvae, data, device, prior=prior), prior, job, device)
+    yield from _drive("prior", train_prior(config, vqvae, data, device, prior=prior, train_codes=codes),
+                      prior, job, device)
 
 
 def _drive(which: str, steps, model: torch.nn.Module, job: TrainingJob, device: torch.device):
