@@ -308,9 +308,9 @@ def _no_work(monkeypatch) -> None:
         raise AssertionError("work started before the arguments were checked")
     for name in ("load_data", "train_vqvae", "train_prior", "load_bundle"):
         monkeypatch.setattr(cli_train, name, forbidden)
-    import explorer.cli.ensemble as cli_ensemble
     import explorer.cli.inspect as cli_inspect
-    monkeypatch.setattr(cli_ensemble, "load_bundle", forbidden)
+    import explorer.core.bundle as core_bundle
+    monkeypatch.setattr(core_bundle, "load_bundle", forbidden)     # ensemble imports it when it runs
     monkeypatch.setattr(cli_inspect, "load_bundle", forbidden)
 
 
