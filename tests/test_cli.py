@@ -309,9 +309,9 @@ def _no_work(monkeypatch) -> None:
     for name in ("load_data", "train_vqvae", "train_prior", "load_bundle"):
         monkeypatch.setattr(cli_train, name, forbidden)
     import explorer.cli.inspect as cli_inspect
-    import explorer.core.bundle as core_bundle
-    monkeypatch.setattr(core_bundle, "load_bundle", forbidden)     # ensemble imports it when it runs
     monkeypatch.setattr(cli_inspect, "load_bundle", forbidden)
+    # `ensemble` imports load_bundle when it runs; were its --out not checked first, loading the
+    # bundles "a" and "b" would fail with another message than the one the test asks for.
 
 
 def test_out_is_checked_before_loading_data_or_training(tmp_path: Path, monkeypatch) -> None:

@@ -1,6 +1,7 @@
 """The training panel, driven as a user would: fill in the form, press Start/Pause/Stop, read plots."""
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -46,7 +47,20 @@ def test_form_is_generated_from_the_configs_and_binds_both_ways(qtbot, main_wind
 
 
 # ---------------------------------------------------------------------- a short run
-def test_short_training_run_updates_progress_plots_and_the_shared_model(qtbot, main_window, mnist_root):
+def test_short_training_run_updates_progress_plots_and_the_shared_model(qtbot, main_window, mnist_root,
+                                                                        monkeypatch):
+    # The run waits after step 5 until the test has seen the plots part-way: on a loaded machine the
+    # worker can otherwise finish all 30 steps before the GUI thread draws once.
+    release = threading.Event()
+    real_train = training_job.train_vqvae
+
+    def held_after_step_5(*args, **kwargs):
+        for record in real_train(*args, **kwargs):
+            yield record
+            if record.step == 5:
+                release.wait(60)
+
+    monkeypatch.setattr(training_job, "train_vqvae", held_after_step_5)
     panel = main_window.show_panel("trainPanel")
     state = main_window.state
     configure_short_run(qtbot, panel, mnist_root, steps=30, val_every=10)
@@ -61,6 +75,7 @@ def test_short_training_run_updates_progress_plots_and_the_shared_model(qtbot, m
     loss = panel.plots.loss_plot
     qtbot.waitUntil(lambda: loss.curve_length("recon_loss") >= 3, timeout=30_000)
     early_length, early_value = loss.curve_length("recon_loss"), panel.controls.progress.value()
+    release.set()
     qtbot.waitUntil(lambda: not panel.is_running, timeout=60_000)
 
     assert loss.curve_length("recon_loss") == 30 > early_length
