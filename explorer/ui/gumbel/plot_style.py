@@ -8,12 +8,14 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QWidget
 
+from ..presentation import PLOT_TEXT_PT, style_plot
+
 # Okabe-Ito colours: distinguishable with the common colour-vision deficiencies.
 COLORS = {"orange": "#E69F00", "sky": "#56B4E9", "green": "#009E73", "yellow": "#F0E442",
           "blue": "#0072B2", "red": "#D55E00", "purple": "#CC79A7", "grey": "#999999", "black": "#000000"}
 EXPERT_COLORS = ("#E69F00", "#56B4E9", "#009E73", "#CC79A7", "#0072B2", "#D55E00", "#F0E442", "#999999")
 LINE_WIDTH = {False: 2.0, True: 4.0}          # normal, presentation
-FONT_PT = {False: 10, True: 16}
+FONT_PT = PLOT_TEXT_PT                # tick labels, axis labels, legends (9 pt / 15 pt)
 MIN_PLOT = {False: (150, 150), True: (240, 230)}   # plots never shrink below this (scroll instead)
 THEME = {False: {"background": "w", "axis": "#444444", "text": "#222222", "fg": "#000000"},
          True: {"background": "k", "axis": "#dddddd", "text": "#ffffff", "fg": "#ffffff"}}
@@ -51,6 +53,8 @@ class StyledPlot(pg.PlotWidget):
         for side in ("left", "bottom"):
             item.getAxis(side).enableAutoSIPrefix(False)
         # The legend sits under the plot (``legend`` = its number of columns): it never hides a curve.
+        # In presentation mode the legend lists one entry per row, so its large labels fit a narrow plot.
+        self._legend_columns = int(legend)
         self.legend = pg.LegendItem(colCount=int(legend), labelTextSize="9pt", verSpacing=-6) if legend else None
         if self.legend is not None:
             item.layout.addItem(self.legend, 4, 1)
@@ -93,7 +97,8 @@ class StyledPlot(pg.PlotWidget):
     def _apply_style_title(self) -> None:
         theme = THEME[self.presentation]
         item = self.getPlotItem()
-        item.setTitle(self._title, size=f"{FONT_PT[self.presentation] + 1}pt", color=theme["text"])
+        item._presentation_title = self._title
+        style_plot(self, self.presentation, title=self._title, title_color=theme["text"])   # breaks long titles
         # a title wider than the plot is cut at the edges instead of pushing the axes out of view
         label = item.titleLabel
         label.setMinimumWidth(0)
@@ -115,6 +120,7 @@ class StyledPlot(pg.PlotWidget):
             if self._labels[side]:
                 axis.setLabel(self._labels[side], **{"font-size": f"{FONT_PT[on]}pt", "color": theme["text"]})
         if self.legend is not None:
+            self.legend.setColumnCount(1 if on else self._legend_columns)
             self.legend.setLabelTextSize(f"{FONT_PT[on]}pt")
             self.legend.setLabelTextColor(theme["text"])
             for _sample, label in self.legend.items:

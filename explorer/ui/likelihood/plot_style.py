@@ -2,30 +2,27 @@
 from __future__ import annotations
 
 import pyqtgraph as pg
-from PySide6.QtGui import QFont
+
+from ..presentation import style_plot as style_shared_plot
 
 IN_COLOUR = (0, 114, 178)          # blue: normal images (Okabe-Ito)
 OUT_COLOUR = (213, 94, 0)          # vermillion: anomalous images
 
 
 def style_plot(plot: pg.PlotWidget, presentation: bool) -> None:
-    """Tick and label fonts: 9 pt normally, 15 pt in presentation mode."""
-    size = 15 if presentation else 9
-    font = QFont()
-    font.setPointSize(size)
+    """Title, tick, axis-label and legend fonts: 9 pt normally, 15 pt in presentation mode
+    (the shared :func:`explorer.ui.presentation.style_plot`, which also breaks long titles)."""
     for name in ("left", "bottom"):
         axis = plot.getAxis(name)
-        axis.setStyle(tickFont=font)
-        axis.label.setFont(font)
         axis.enableAutoSIPrefix(False)
         axis.autoSIPrefixScale = 1.0      # pyqtgraph keeps a scale chosen before the prefix was turned off
-    plot.title_size = f"{size + 1}pt"
-    plot.setTitle(plot.getPlotItem().titleLabel.text, size=plot.title_size)
+    plot.presentation = presentation
+    style_shared_plot(plot, presentation)
 
 
 def set_title(plot: pg.PlotWidget, text: str) -> None:
     """A title in the plot's current (normal or presentation) size."""
-    plot.setTitle(text, size=getattr(plot, "title_size", "10pt"))
+    style_shared_plot(plot, getattr(plot, "presentation", False), title=text)
 
 
 def plain_plot(object_name: str) -> pg.PlotWidget:

@@ -55,6 +55,7 @@ class SetPicker(QWidget):
         sets_row.addWidget(self.in_set, 2)
         sets_row.addWidget(QLabel("vs anomalous:"))
         sets_row.addWidget(self.out_set, 3)
+        self.kind.setSizeAdjustPolicy(QComboBox.AdjustToContents)
         for w in (QLabel("score:"), self.kind, self.shift_average, self.background):
             score_row.addWidget(w)
         score_row.addStretch(1)
