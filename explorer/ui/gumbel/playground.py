@@ -26,7 +26,7 @@ from .temperature_control import TemperatureControl
 STATS_SEED = 0                # the histogram and the curves use this seed (shown in their titles)
 ANIMATE_MS = 350              # Animate: one new noise draw this often
 STATS_DELAY_MS = 120          # recompute the statistics this long after the last edit
-SIDE_WIDTH = {False: (340, 460), True: (420, 560)}   # the controls column (min, max), normal / presentation
+SIDE_WIDTH = {False: (340, 460), True: (480, 480)}   # the controls column (min, max), normal / presentation
 
 
 class Playground(QWidget):
@@ -117,9 +117,9 @@ class Playground(QWidget):
         layout.addLayout(right, 1)
 
     def _place_charts(self, presentation: bool) -> None:
-        """One row of bar charts; in presentation mode three columns (the large fonts need the width)."""
+        """The bar charts in three columns: titles and tick labels need the width (more so in presentation mode)."""
         charts = (self.argmax_bars, self.softmax_bars, self.sample_bars, self.backward_bars, self.noise_bars)
-        columns = 3 if presentation else len(charts)
+        columns = 3
         for chart in charts:
             self.charts.removeWidget(chart)
         for i in range(max(self.charts.columnCount(), len(charts))):
