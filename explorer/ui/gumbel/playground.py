@@ -116,9 +116,19 @@ class Playground(QWidget):
         layout.addWidget(side)
         layout.addLayout(right, 1)
 
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        """The controls column is as tall as its wrapped text needs at its width (the scroll area
+        sizes the page by minimum sizes, which do not count word wrap: the logits plot was squeezed)."""
+        super().resizeEvent(event)
+        layout = self.side.layout()
+        if layout.hasHeightForWidth():
+            need = layout.totalHeightForWidth(self.side.width())
+            if need != self.side.minimumHeight():
+                self.side.setMinimumHeight(need)
+
     def _place_charts(self, presentation: bool) -> None:
         """The bar charts in three columns: titles and tick labels need the width (more so in presentation mode)."""
-        charts = (self.argmax_bars, self.softmax_bars, self.sample_bars, self.backward_bars, self.noise_bars)
+        charts = (self.argmax_bars, self.softmax_bars, self.sample_bars, self.noise_bars, self.backward_bars)
         columns = 3
         for chart in charts:
             self.charts.removeWidget(chart)
