@@ -2,6 +2,8 @@
 presentation mode (F5), colour-blind-safe colours."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
@@ -9,6 +11,7 @@ from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QWidget
 
 from ..presentation import PLOT_TEXT_PT, style_plot
+from ..widgets.sparse_ticks import sparse_vertical_ticks
 
 # Okabe-Ito colours: distinguishable with the common colour-vision deficiencies.
 COLORS = {"orange": "#E69F00", "sky": "#56B4E9", "green": "#009E73", "yellow": "#F0E442",
@@ -52,9 +55,8 @@ class StyledPlot(pg.PlotWidget):
         self._labels = {"bottom": x_label, "left": y_label}
         for side in ("left", "bottom"):
             item.getAxis(side).enableAutoSIPrefix(False)
+        sparse_vertical_ticks(item.getAxis("left"))
         # The legend sits under the plot (``legend`` = its number of columns): it never hides a curve.
-        # In presentation mode the legend lists one entry per row, so its large labels fit a narrow plot.
-        self._legend_columns = int(legend)
         self.legend = pg.LegendItem(colCount=int(legend), labelTextSize="9pt", verSpacing=-6) if legend else None
         if self.legend is not None:
             item.layout.addItem(self.legend, 4, 1)
@@ -81,8 +83,12 @@ class StyledPlot(pg.PlotWidget):
 
     def set_presentation(self, on: bool) -> None:
         self.presentation = bool(on)
-        self.setMinimumSize(*MIN_PLOT[self.presentation])
         self._apply_style()
+        width, height = MIN_PLOT[self.presentation]
+        if self.legend is not None and self.presentation:   # the large legend rows under the plot need room too
+            rows = math.ceil(len(self.legend.items) / max(1, self.legend.columnCount))
+            height += int(rows * 1.5 * PLOT_TEXT_PT[self.presentation])
+        self.setMinimumSize(width, height)
         self.restyle()
 
     def set_decade_ticks(self, axis: str, low: float, high: float) -> None:
@@ -120,7 +126,6 @@ class StyledPlot(pg.PlotWidget):
             if self._labels[side]:
                 axis.setLabel(self._labels[side], **{"font-size": f"{FONT_PT[on]}pt", "color": theme["text"]})
         if self.legend is not None:
-            self.legend.setColumnCount(1 if on else self._legend_columns)
             self.legend.setLabelTextSize(f"{FONT_PT[on]}pt")
             self.legend.setLabelTextColor(theme["text"])
             for _sample, label in self.legend.items:

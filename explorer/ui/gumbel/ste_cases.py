@@ -92,7 +92,7 @@ class SteCaseStudies(QWidget):
         # regression
         self.config = RegressionConfig()
         self.fit_plot = StyledPlot("Fit ŷ = round(w·x + b)", "steRegressionFit", "Regression fit", x_label="x",
-                                   y_label="y", legend=3)
+                                   y_label="y", legend=1)
         self.fit_plot.setMouseEnabled(x=False, y=False)
         self.data_points = pg.ScatterPlotItem()
         self.fit_plot.addItem(self.data_points)

@@ -1,14 +1,13 @@
 """pyqtgraph plots that follow presentation mode: bigger tick and label fonts, thicker pens."""
 from __future__ import annotations
 
-import math
-
 import pyqtgraph as pg
-from PySide6.QtGui import QFont, QFontMetricsF
+from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QSizePolicy
 
 from explorer.ui.presentation import PLOT_TEXT_PT
 from explorer.ui.presentation import style_plot as style_shared_plot
+from explorer.ui.widgets.sparse_ticks import sparse_vertical_ticks
 
 NORMAL_PT, PRESENTATION_PT = PLOT_TEXT_PT[False], PLOT_TEXT_PT[True]
 
@@ -26,26 +25,6 @@ def make_plot(object_name: str, x_label: str, y_label: str) -> pg.PlotWidget:
     sparse_vertical_ticks(plot.getAxis("left"))
     style_plot(plot, False)
     return plot
-
-
-def sparse_vertical_ticks(axis: pg.AxisItem) -> None:
-    """Labels on a short vertical axis at most every 1.5 text lines, so large presentation
-    fonts never stack: the major step grows 1 → 2 → 5 → 10 (pyqtgraph's own choice ignores the font)."""
-    original = type(axis).tickSpacing
-
-    def spacing(min_value: float, max_value: float, size: float):
-        levels = original(axis, min_value, max_value, size)
-        if not levels or max_value <= min_value:
-            return levels
-        line = QFontMetricsF(axis.style["tickFont"] or QFont()).height()
-        most = max(2, int(size // (1.5 * line)))                       # labels that fit one above another
-        step = levels[0][0]
-        while (max_value - min_value) / step + 1 > most:
-            mantissa = round(step / 10 ** math.floor(math.log10(step)))
-            step *= 2.5 if mantissa == 2 else 2.0                      # 1, 2, 5, 10, 20, 50 ...
-        return [(step, 0)] if step != levels[0][0] else levels
-
-    axis.tickSpacing = spacing
 
 
 def style_plot(plot: pg.PlotWidget, presentation: bool) -> None:
