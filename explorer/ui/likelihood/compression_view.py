@@ -321,7 +321,16 @@ class CompressionView(QWidget):
             font = QFont(widget.font())
             font.setPointSizeF(size)
             widget.setFont(font)
-        style_plot(self.plot, on, title="rate–distortion: lower left is better")
+        # high contrast like the rest of presentation mode (item views do not follow its style sheet)
+        self.table.setStyleSheet(
+            "QTableWidget { background: #000000; color: #ffffff; gridline-color: #5a5a5a; }"
+            "QHeaderView::section { background: #1a1a1a; color: #ffffff; border: 1px solid #5a5a5a; }"
+            if on else "")
+        for axis in ("bottom", "left"):
+            self.plot.getAxis(axis).setTextPen("k")
+            self.plot.getAxis(axis).labelStyle["color"] = "#000"
+        style_plot(self.plot, on, title="rate–distortion: lower left is better", title_color="#000")
+        self.legend.setLabelTextColor("#000")
         self.legend.setLabelTextSize(f"{PLOT_TEXT_PT[on]}pt")
         self._fit_table_width()
         if self.report is not None:

@@ -17,12 +17,22 @@ def style_plot(plot: pg.PlotWidget, presentation: bool) -> None:
         axis.enableAutoSIPrefix(False)
         axis.autoSIPrefixScale = 1.0      # pyqtgraph keeps a scale chosen before the prefix was turned off
     plot.presentation = presentation
-    style_shared_plot(plot, presentation)
+    for name in ("left", "bottom"):               # black text on the white plot (pyqtgraph's grey is faint)
+        axis = plot.getAxis(name)
+        axis.setTextPen("k")
+        axis.setPen("k")
+        axis.labelStyle["color"] = "#000"
+    style_shared_plot(plot, presentation, title_color="#000")
+    legend = plot.getPlotItem().legend
+    if legend is not None:
+        legend.setLabelTextColor("#000")
+        for _sample, label in legend.items:
+            label.setText(label.text, color="#000")
 
 
 def set_title(plot: pg.PlotWidget, text: str) -> None:
     """A title in the plot's current (normal or presentation) size."""
-    style_shared_plot(plot, getattr(plot, "presentation", False), title=text)
+    style_shared_plot(plot, getattr(plot, "presentation", False), title=text, title_color="#000")
 
 
 def plain_plot(object_name: str) -> pg.PlotWidget:
