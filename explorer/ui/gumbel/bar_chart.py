@@ -57,7 +57,7 @@ class BarChart(StyledPlot):
         self.getPlotItem().getAxis("bottom").setTicks([[(i, str(i)) for i in range(k)]])
         self.setXRange(-0.75, k - 0.25, padding=0)      # room for the outer bars' labels
         if self.y_range is not None:      # room above 1.0 for the value labels
-            self.setYRange(self.y_range[0], self.y_range[1] + (0.12 if self.presentation else 0.0), padding=0)
+            self.setYRange(self.y_range[0], self.y_range[1] + 0.12, padding=0)
         else:
             lo, hi = float(min(0.0, self.values.min(initial=0))), float(max(0.0, self.values.max(initial=0)))
             span = max(hi - lo, 1e-6)

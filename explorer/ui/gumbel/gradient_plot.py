@@ -20,6 +20,7 @@ from ..widgets.naming import named
 from .plot_style import COLORS, StyledPlot, pen
 
 ESTIMATOR_COLORS = dict(zip(ESTIMATORS, ("blue", "orange", "green")))
+LEGEND_NAMES = dict(zip(ESTIMATORS, ("soft", "straight-through", "REINFORCE")))   # short: legends fit half a screen
 DRAWS = 2000                   # Monte-Carlo draws per temperature
 RECOMPUTE_DELAY_MS = 150
 SEED = 0
@@ -31,7 +32,7 @@ class _LogLogPlot(StyledPlot):
         self.setMouseEnabled(x=False, y=False)
         self.getPlotItem().setLogMode(x=True, y=True)
         self.set_decade_ticks("bottom", 0.01, 10.0)
-        self.curves = {name: self.add_line(name) for name in ESTIMATORS}
+        self.curves = {name: self.add_line(LEGEND_NAMES[name]) for name in ESTIMATORS}
         self.marker = pg.InfiniteLine(angle=90, movable=False)
         self.addItem(self.marker)
         self.restyle()

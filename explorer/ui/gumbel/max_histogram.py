@@ -15,7 +15,7 @@ class MaxHistogram(StyledPlot):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Gumbel-max", "gumbelMaxHistogram", "Gumbel-max histogram against softmax",
-                         x_label="k = argmax(log π + g)", y_label="frequency", legend=2, parent=parent)
+                         x_label="k = argmax(log π + g)", y_label="frequency", legend=1, parent=parent)
         self.setMouseEnabled(x=False, y=False)
         self.bars = pg.BarGraphItem(x=[], height=[], width=0.6)
         self.expected = pg.ScatterPlotItem(symbol="d")

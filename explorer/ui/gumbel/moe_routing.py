@@ -19,7 +19,7 @@ from ..widgets.naming import named
 from .moe_run import RoutingRun
 from .plot_style import COLORS, EXPERT_COLORS, StyledPlot, pen
 
-ROUTER_TITLES = {"gumbel": "Gumbel router", "argmax": "plain argmax router"}
+ROUTER_TITLES = {"gumbel": "Gumbel router", "argmax": "argmax router"}
 ROUTER_COLORS = {"gumbel": "blue", "argmax": "red"}
 
 
@@ -80,7 +80,7 @@ class ExpertLoad(StyledPlot):
 
     def __init__(self, experts: int) -> None:
         super().__init__("Expert load (filled: Gumbel, dashed: argmax)", "moeExpertLoad", "Expert load bar chart",
-                         x_label="expert", y_label="share of held-out points")
+                         x_label="expert", y_label="share of points")
         self.setMouseEnabled(x=False, y=False)
         self.experts = experts
         self.bars = {name: pg.BarGraphItem(x=[], height=[], width=0.38) for name in ROUTERS}
@@ -124,7 +124,7 @@ class MoeRouting(QWidget):
         self.planes = {name: RoutingPlane(name, self.config) for name in ROUTERS}
         self.loss_plot = StyledPlot("Training loss (cross-entropy)", "moeLossPlot", "Mixture of experts loss",
                                     x_label="step", legend=2)
-        self.acc_plot = StyledPlot("Held-out accuracy (hard routing)", "moeAccuracyPlot",
+        self.acc_plot = StyledPlot("Held-out accuracy (hard)", "moeAccuracyPlot",
                                    "Mixture of experts accuracy plot", x_label="step", legend=2)
         self.loss_curves = {n: self.loss_plot.add_line(ROUTER_TITLES[n]) for n in ROUTERS}
         self.acc_curves = {n: self.acc_plot.add_line(ROUTER_TITLES[n]) for n in ROUTERS}

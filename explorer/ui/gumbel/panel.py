@@ -7,8 +7,8 @@ mode. All maths lives in ``explorer.core.gumbel_lab``, ``straight_through`` and 
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QSettings, Qt
-from PySide6.QtWidgets import QGroupBox, QScrollArea, QSplitter, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtCore import QEvent, QObject, QSettings, Qt
+from PySide6.QtWidgets import QGroupBox, QLabel, QScrollArea, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
 from ..state import AppState
 from ..widgets.naming import named
@@ -26,6 +26,19 @@ class _FillLayout(QVBoxLayout):
     it size the page to its preferred height, about twice the screen)."""
 
     def hasHeightForWidth(self) -> bool:  # noqa: N802 (Qt override)
+        return False
+
+
+class _WrappedHeight(QObject):
+    """Keeps a word-wrapped label's minimum height at what its text needs at its width: the pages
+    are sized by minimum sizes, which do not count word wrap, so the plots above were squeezed
+    under the text (legends overlapped it)."""
+
+    def eventFilter(self, label, event) -> bool:  # noqa: N802 (Qt override)
+        if event.type() in (QEvent.Type.Resize, QEvent.Type.Paint, QEvent.Type.FontChange):
+            need = label.heightForWidth(label.width())
+            if need > 0 and need != label.minimumHeight():
+                label.setMinimumHeight(need)
         return False
 
 
@@ -84,6 +97,10 @@ class GumbelPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.tabs)
+        self._wrapped_height = _WrappedHeight(self)
+        for label in self.findChildren(QLabel):
+            if label.wordWrap():
+                label.installEventFilter(self._wrapped_height)
         self.playground.logits_changed.connect(self.gradients.set_logits)
         self.playground.temperature_changed.connect(self.gradients.set_temperature)
         self.gradients.set_logits(self.playground.logits, now=True)

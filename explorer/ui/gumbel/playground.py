@@ -26,7 +26,7 @@ from .temperature_control import TemperatureControl
 STATS_SEED = 0                # the histogram and the curves use this seed (shown in their titles)
 ANIMATE_MS = 350              # Animate: one new noise draw this often
 STATS_DELAY_MS = 120          # recompute the statistics this long after the last edit
-SIDE_WIDTH = {False: (340, 460), True: (480, 640)}   # the controls column (min, max), normal / presentation
+SIDE_WIDTH = {False: (340, 460), True: (480, 480)}   # the controls column (min, max), normal / presentation
 
 
 class Playground(QWidget):
@@ -54,7 +54,7 @@ class Playground(QWidget):
                                 "Forward: one-hot argmax of y; backward: the soft sample's gradient")
         self.argmax_bars = BarChart("argmax (one-hot)", "gumbelArgmaxBars", "Hard argmax, one-hot",
                                     COLORS["grey"])
-        self.softmax_bars = BarChart("softmax(log π / λ)", "gumbelSoftmaxBars", "Softmax at temperature lambda",
+        self.softmax_bars = BarChart("softmax(log π/λ)", "gumbelSoftmaxBars", "Softmax at temperature lambda",
                                      COLORS["sky"])
         self.sample_bars = BarChart("sample y", "gumbelSampleBars", "Gumbel-Softmax sample y", COLORS["orange"])
         self.noise_bars = BarChart("noise g", "gumbelNoiseBars", "Gumbel noise g", COLORS["purple"],
@@ -104,18 +104,39 @@ class Playground(QWidget):
         self.side = side
         side.setMinimumWidth(SIDE_WIDTH[False][0])
         side.setMaximumWidth(SIDE_WIDTH[False][1])
-        charts = QHBoxLayout()
-        for chart in (self.argmax_bars, self.softmax_bars, self.sample_bars, self.backward_bars, self.noise_bars):
-            charts.addWidget(chart, 1)
+        self.charts = QGridLayout()
+        self._place_charts(False)
         stats = QHBoxLayout()
         stats.addWidget(self.histogram, 1)
         stats.addWidget(self.curves, 1)
         right = QVBoxLayout()
-        right.addLayout(charts, 1)
+        right.addLayout(self.charts, 1)
         right.addLayout(stats, 1)
         layout = QHBoxLayout(self)
         layout.addWidget(side)
         layout.addLayout(right, 1)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        """The controls column is as tall as its wrapped text needs at its width (the scroll area
+        sizes the page by minimum sizes, which do not count word wrap: the logits plot was squeezed)."""
+        super().resizeEvent(event)
+        layout = self.side.layout()
+        if layout.hasHeightForWidth():
+            need = layout.totalHeightForWidth(self.side.width())
+            if need != self.side.minimumHeight():
+                self.side.setMinimumHeight(need)
+
+    def _place_charts(self, presentation: bool) -> None:
+        """The bar charts in three columns: titles and tick labels need the width (more so in presentation mode)."""
+        charts = (self.argmax_bars, self.softmax_bars, self.sample_bars, self.noise_bars, self.backward_bars)
+        columns = 3
+        for chart in charts:
+            self.charts.removeWidget(chart)
+        for i in range(max(self.charts.columnCount(), len(charts))):
+            self.charts.setColumnStretch(i, 0)
+        for i, chart in enumerate(charts):
+            self.charts.addWidget(chart, i // columns, i % columns)
+            self.charts.setColumnStretch(i % columns, 1)
 
     # -- state ------------------------------------------------------------------------------
     @property
@@ -202,6 +223,7 @@ class Playground(QWidget):
     def set_presentation(self, on: bool) -> None:
         self.side.setMinimumWidth(SIDE_WIDTH[on][0])
         self.side.setMaximumWidth(SIDE_WIDTH[on][1])
+        self._place_charts(on)
         self.editor.set_presentation(on)
         for plot in (self.argmax_bars, self.softmax_bars, self.sample_bars, self.noise_bars, self.backward_bars,
                      self.histogram, self.curves):

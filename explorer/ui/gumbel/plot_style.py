@@ -2,18 +2,23 @@
 presentation mode (F5), colour-blind-safe colours."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QWidget
 
+from ..presentation import PLOT_TEXT_PT, style_plot
+from ..widgets.sparse_ticks import sparse_vertical_ticks
+
 # Okabe-Ito colours: distinguishable with the common colour-vision deficiencies.
 COLORS = {"orange": "#E69F00", "sky": "#56B4E9", "green": "#009E73", "yellow": "#F0E442",
           "blue": "#0072B2", "red": "#D55E00", "purple": "#CC79A7", "grey": "#999999", "black": "#000000"}
 EXPERT_COLORS = ("#E69F00", "#56B4E9", "#009E73", "#CC79A7", "#0072B2", "#D55E00", "#F0E442", "#999999")
 LINE_WIDTH = {False: 2.0, True: 4.0}          # normal, presentation
-FONT_PT = {False: 10, True: 16}
+FONT_PT = PLOT_TEXT_PT                # tick labels, axis labels, legends (9 pt / 15 pt)
 MIN_PLOT = {False: (150, 150), True: (240, 230)}   # plots never shrink below this (scroll instead)
 THEME = {False: {"background": "w", "axis": "#444444", "text": "#222222", "fg": "#000000"},
          True: {"background": "k", "axis": "#dddddd", "text": "#ffffff", "fg": "#ffffff"}}
@@ -50,6 +55,7 @@ class StyledPlot(pg.PlotWidget):
         self._labels = {"bottom": x_label, "left": y_label}
         for side in ("left", "bottom"):
             item.getAxis(side).enableAutoSIPrefix(False)
+        sparse_vertical_ticks(item.getAxis("left"))
         # The legend sits under the plot (``legend`` = its number of columns): it never hides a curve.
         self.legend = pg.LegendItem(colCount=int(legend), labelTextSize="9pt", verSpacing=-6) if legend else None
         if self.legend is not None:
@@ -77,8 +83,12 @@ class StyledPlot(pg.PlotWidget):
 
     def set_presentation(self, on: bool) -> None:
         self.presentation = bool(on)
-        self.setMinimumSize(*MIN_PLOT[self.presentation])
         self._apply_style()
+        width, height = MIN_PLOT[self.presentation]
+        if self.legend is not None and self.presentation:   # the large legend rows under the plot need room too
+            rows = math.ceil(len(self.legend.items) / max(1, self.legend.columnCount))
+            height += int(rows * 1.5 * PLOT_TEXT_PT[self.presentation])
+        self.setMinimumSize(width, height)
         self.restyle()
 
     def set_decade_ticks(self, axis: str, low: float, high: float) -> None:
@@ -93,7 +103,8 @@ class StyledPlot(pg.PlotWidget):
     def _apply_style_title(self) -> None:
         theme = THEME[self.presentation]
         item = self.getPlotItem()
-        item.setTitle(self._title, size=f"{FONT_PT[self.presentation] + 1}pt", color=theme["text"])
+        item._presentation_title = self._title
+        style_plot(self, self.presentation, title=self._title, title_color=theme["text"])   # breaks long titles
         # a title wider than the plot is cut at the edges instead of pushing the axes out of view
         label = item.titleLabel
         label.setMinimumWidth(0)

@@ -72,13 +72,13 @@ class SteCaseStudies(QWidget):
         q, g = quantize_curves(xs), gate_curves(xs, GATE_SLOPE)
         self.case_plots = {
             "round forward": CasePlot("round: forward", "steQuantizeForward", xs, q.forward, "round(x)",
-                                      q.surrogate_forward, "x (what STE differentiates)", "output"),
+                                      q.surrogate_forward, "x (STE surrogate)", "output"),
             "round backward": CasePlot("round: backward", "steQuantizeBackward", xs, q.true_gradient,
-                                       "true gradient 0", q.surrogate, "STE: identity, 1", "gradient"),
+                                       "true gradient 0", q.surrogate, "STE: 1", "gradient"),
             "gate forward": CasePlot("binary gate: forward", "steGateForward", xs, g.forward,
                                      "step(x)", g.surrogate_forward, f"sigmoid({GATE_SLOPE:g}x)", "output"),
             "gate backward": CasePlot("binary gate: backward", "steGateBackward", xs, g.true_gradient,
-                                      "true gradient 0", g.surrogate, "sigmoid derivative", "gradient"),
+                                      "true gradient 0", g.surrogate, "sigmoid′", "gradient"),
         }
         self.case_plots["round backward"].setYRange(-0.2, 1.3, padding=0)
         self.case_plots["gate backward"].setYRange(-0.1, GATE_SLOPE / 4 * 1.3, padding=0)
@@ -92,7 +92,7 @@ class SteCaseStudies(QWidget):
         # regression
         self.config = RegressionConfig()
         self.fit_plot = StyledPlot("Fit ŷ = round(w·x + b)", "steRegressionFit", "Regression fit", x_label="x",
-                                   y_label="y", legend=3)
+                                   y_label="y", legend=1)
         self.fit_plot.setMouseEnabled(x=False, y=False)
         self.data_points = pg.ScatterPlotItem()
         self.fit_plot.addItem(self.data_points)

@@ -43,7 +43,7 @@ class TemperatureCurvesPlot(StyledPlot):
         self.curves["distance"].setData(t, data.mean_distance)
         self.setXRange(math.log10(t[0]), math.log10(t[-1]), padding=0.04)
         self.setYRange(0, 1.05, padding=0)
-        self.set_title(f"Soft samples over λ ({data.draws} draws, seed {data.seed})")
+        self.set_title(f"Soft samples over λ · {data.draws} draws, seed {data.seed}")
 
     def set_temperature(self, value: float) -> None:
         self.temperature = value

@@ -58,7 +58,9 @@ class AnomalyView(QWidget):
         gallery_box = QWidget()
         gallery_layout = QVBoxLayout(gallery_box)
         gallery_layout.setContentsMargins(0, 0, 0, 0)
-        gallery_layout.addWidget(QLabel("Least likely (highest score first) — click to open in the latent editor:"))
+        gallery_note = QLabel("Least likely first — click one to open it in the latent editor:")
+        gallery_note.setWordWrap(True)
+        gallery_layout.addWidget(gallery_note)
         gallery_layout.addWidget(self.gallery, 1)
         bottom = QSplitter(Qt.Horizontal)
         bottom.addWidget(side)
@@ -160,7 +162,7 @@ class AnomalyView(QWidget):
         for name in OTHER_DATASETS:
             if name != own and DATASETS[name].channels == bundle.vqvae.config.in_channels:
                 self._sources[f"dataset:{name}"] = ("dataset", name, root)
-                outs.append((f"{DATASETS[name].title} (if its files are present)", f"dataset:{name}"))
+                outs.append((f"{DATASETS[name].title} (if present)", f"dataset:{name}"))
         outs.append(("Image folder…", "folder"))
         self.picker.set_options(ins, outs)
         if self.picker.out_set.currentData() in (None, "others", "folder"):
@@ -249,7 +251,7 @@ class AnomalyView(QWidget):
         self._update()
 
     def _show_empty(self, message: str) -> None:
-        self.histogram.clear(message)
+        self.histogram.clear("scoring…" if message.startswith("Scoring") else "no scores")   # the status says why
         self.roc.set_curve(None)
         self.threshold.clear()
         self.table.set_aucs({}, self.kind)
@@ -285,8 +287,7 @@ class AnomalyView(QWidget):
             return
         s_in, s_out = normal.scores[self.kind], anomalous.scores[self.kind]
         unit = SCORE_UNITS[self.kind]
-        self.histogram.set_scores(s_in, s_out, unit, f"{normal.subset.title} (blue, {len(s_in)}) vs "
-                                  f"{anomalous.subset.title} (orange, {len(s_out)})")
+        self.histogram.set_scores(s_in, s_out, unit, f"{len(s_in)} normal vs {len(s_out)} anomalous")
         self.roc.set_curve(roc_curve(s_in, s_out))
         self.threshold.set_scores(s_in, s_out, unit)
         self._fill_gallery(normal, anomalous)

@@ -22,6 +22,7 @@ from superqt.utils import thread_worker
 
 from explorer.core.bundle import Bundle
 from explorer.core.compression import compression_report
+from explorer.ui.presentation import PLOT_TEXT_PT, style_plot
 
 COLUMNS = (("name", "image"), ("raw_bytes", "raw bytes"), ("png_bytes", "PNG bytes"),
            ("uniform_bits", "uniform bits"), ("ideal_bits", "ideal bits"),
@@ -255,6 +256,14 @@ class CompressionView(QWidget):
                 if r == 0:
                     item.setFont(bold)
                 self.table.setItem(r, c, item)
+        self._fit_table_width()
+
+    def _fit_table_width(self) -> None:
+        """The table is never narrower than its columns (no horizontal scroll bar, any font size)."""
+        self.table.resizeColumnsToContents()
+        header = self.table.horizontalHeader()
+        bar = self.table.verticalScrollBar().sizeHint().width()
+        self.table.setMinimumWidth(header.length() + 2 * self.table.frameWidth() + bar + 2)
 
     def _clear_plot(self) -> None:
         self.plot.clear()
@@ -312,14 +321,17 @@ class CompressionView(QWidget):
             font = QFont(widget.font())
             font.setPointSizeF(size)
             widget.setFont(font)
-        tick = QFont()
-        tick.setPointSizeF(14.0 if on else 9.0)
-        item = self.plot.getPlotItem()
+        # high contrast like the rest of presentation mode (item views do not follow its style sheet)
+        self.table.setStyleSheet(
+            "QTableWidget { background: #000000; color: #ffffff; gridline-color: #5a5a5a; }"
+            "QHeaderView::section { background: #1a1a1a; color: #ffffff; border: 1px solid #5a5a5a; }"
+            if on else "")
         for axis in ("bottom", "left"):
-            ax = item.getAxis(axis)
-            ax.setTickFont(tick)
-            ax.label.setFont(tick)
-        item.setTitle("rate–distortion: lower left is better", size="16pt" if on else "9pt")
-        self.legend.setLabelTextSize("14pt" if on else "9pt")
+            self.plot.getAxis(axis).setTextPen("k")
+            self.plot.getAxis(axis).labelStyle["color"] = "#000"
+        style_plot(self.plot, on, title="rate–distortion: lower left is better", title_color="#000")
+        self.legend.setLabelTextColor("#000")
+        self.legend.setLabelTextSize(f"{PLOT_TEXT_PT[on]}pt")
+        self._fit_table_width()
         if self.report is not None:
             self._fill_plot(self.report["rd"])

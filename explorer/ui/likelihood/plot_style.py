@@ -2,30 +2,37 @@
 from __future__ import annotations
 
 import pyqtgraph as pg
-from PySide6.QtGui import QFont
+
+from ..presentation import style_plot as style_shared_plot
 
 IN_COLOUR = (0, 114, 178)          # blue: normal images (Okabe-Ito)
 OUT_COLOUR = (213, 94, 0)          # vermillion: anomalous images
 
 
 def style_plot(plot: pg.PlotWidget, presentation: bool) -> None:
-    """Tick and label fonts: 9 pt normally, 15 pt in presentation mode."""
-    size = 15 if presentation else 9
-    font = QFont()
-    font.setPointSize(size)
+    """Title, tick, axis-label and legend fonts: 9 pt normally, 15 pt in presentation mode
+    (the shared :func:`explorer.ui.presentation.style_plot`, which also breaks long titles)."""
     for name in ("left", "bottom"):
         axis = plot.getAxis(name)
-        axis.setStyle(tickFont=font)
-        axis.label.setFont(font)
         axis.enableAutoSIPrefix(False)
         axis.autoSIPrefixScale = 1.0      # pyqtgraph keeps a scale chosen before the prefix was turned off
-    plot.title_size = f"{size + 1}pt"
-    plot.setTitle(plot.getPlotItem().titleLabel.text, size=plot.title_size)
+    plot.presentation = presentation
+    for name in ("left", "bottom"):               # black text on the white plot (pyqtgraph's grey is faint)
+        axis = plot.getAxis(name)
+        axis.setTextPen("k")
+        axis.setPen("k")
+        axis.labelStyle["color"] = "#000"
+    style_shared_plot(plot, presentation, title_color="#000")
+    legend = plot.getPlotItem().legend
+    if legend is not None:
+        legend.setLabelTextColor("#000")
+        for _sample, label in legend.items:
+            label.setText(label.text, color="#000")
 
 
 def set_title(plot: pg.PlotWidget, text: str) -> None:
     """A title in the plot's current (normal or presentation) size."""
-    plot.setTitle(text, size=getattr(plot, "title_size", "10pt"))
+    style_shared_plot(plot, getattr(plot, "presentation", False), title=text, title_color="#000")
 
 
 def plain_plot(object_name: str) -> pg.PlotWidget:

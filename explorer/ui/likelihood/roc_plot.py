@@ -15,7 +15,7 @@ class RocPlot(QWidget):
         self.setObjectName("anomalyRoc")
         self.setAccessibleName("ROC curve")
         self.plot = plain_plot("anomalyRocPlot")
-        self.plot.setLabel("bottom", "false-positive rate (normal flagged)")
+        self.plot.setLabel("bottom", "false-positive rate")
         self.plot.setLabel("left", "true-positive rate")
         self.plot.setXRange(0, 1, padding=0.02)
         self.plot.setYRange(0, 1, padding=0.02)

@@ -19,7 +19,7 @@ class ScoreHistogram(QWidget):
         self.setAccessibleName("Score histogram, normal against anomalous")
         self.plot = plain_plot("anomalyHistogramPlot")
         self.plot.setLabel("left", "share of the set")
-        self.plot.addLegend(offset=(-10, 10))
+        self.plot.addLegend(offset=(-10, 10), colCount=2)      # one row: it hides less of the bars
         self.in_curve = self.plot.plot([], [], stepMode="center", fillLevel=0, name="normal",
                                        pen=pg.mkPen(IN_COLOUR, width=2), brush=(*IN_COLOUR, 60))
         self.out_curve = self.plot.plot([], [], stepMode="center", fillLevel=0, name="anomalous",

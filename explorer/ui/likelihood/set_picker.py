@@ -2,14 +2,15 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout,
+                               QWidget)
 
 from explorer.core.anomaly import SCORE_KINDS
 
 from ..widgets.naming import named
 
-SCORE_TITLES = {"nll": "NLL  −log p(z)", "ratio": "likelihood ratio (Ren et al. 2019)",
-                "complexity": "complexity-corrected (Serrà et al. 2020)"}
+SCORE_TITLES = {"nll": "NLL  −log p(z)", "ratio": "likelihood ratio (Ren 2019)",
+                "complexity": "complexity-corrected (Serrà 2020)"}
 
 
 class SetPicker(QWidget):
@@ -55,6 +56,8 @@ class SetPicker(QWidget):
         sets_row.addWidget(self.in_set, 2)
         sets_row.addWidget(QLabel("vs anomalous:"))
         sets_row.addWidget(self.out_set, 3)
+        self.kind.setSizeAdjustPolicy(QComboBox.AdjustToContents)
+        self.kind.setSizePolicy(QSizePolicy.Fixed, QSizePolicy.Fixed)    # always wide enough for its titles
         for w in (QLabel("score:"), self.kind, self.shift_average, self.background):
             score_row.addWidget(w)
         score_row.addStretch(1)

@@ -5,7 +5,11 @@ import pyqtgraph as pg
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QSizePolicy
 
-NORMAL_PT, PRESENTATION_PT = 9, 15
+from explorer.ui.presentation import PLOT_TEXT_PT
+from explorer.ui.presentation import style_plot as style_shared_plot
+from explorer.ui.widgets.sparse_ticks import sparse_vertical_ticks
+
+NORMAL_PT, PRESENTATION_PT = PLOT_TEXT_PT[False], PLOT_TEXT_PT[True]
 
 
 def make_plot(object_name: str, x_label: str, y_label: str) -> pg.PlotWidget:
@@ -18,12 +22,14 @@ def make_plot(object_name: str, x_label: str, y_label: str) -> pg.PlotWidget:
     plot.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Ignored)   # the layout's stretch decides the height
     plot.setMinimumHeight(90)
     plot.setProperty("axis_labels", (x_label, y_label))
+    sparse_vertical_ticks(plot.getAxis("left"))
     style_plot(plot, False)
     return plot
 
 
 def style_plot(plot: pg.PlotWidget, presentation: bool) -> None:
-    """Tick and label fonts for normal or presentation mode."""
+    """Tick, label and title fonts for normal or presentation mode (the shared
+    :func:`explorer.ui.presentation.style_plot`, black on the white plot)."""
     pt = PRESENTATION_PT if presentation else NORMAL_PT
     font = QFont()
     font.setPointSize(pt)
@@ -35,10 +41,13 @@ def style_plot(plot: pg.PlotWidget, presentation: bool) -> None:
         axis.setPen("k")
         plot.setLabel(side, text, siPrefixEnableRanges=(), **{"font-size": f"{pt}pt", "color": "#000"})
     plot.setProperty("title_pt", pt)
+    plot.setProperty("presentation", presentation)
+    style_shared_plot(plot, presentation, title_color="#000")
 
 
 def set_title(plot: pg.PlotWidget, text: str) -> None:
-    plot.setTitle(text, size=f"{plot.property('title_pt') or NORMAL_PT}pt", color="#000")
+    """A title in the plot's current size; long ones break into lines in presentation mode."""
+    style_shared_plot(plot, bool(plot.property("presentation")), title=text, title_color="#000")
 
 
 def set_x_label(plot: pg.PlotWidget, text: str) -> None:
