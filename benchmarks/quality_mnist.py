@@ -73,13 +73,15 @@ def main() -> None:
     result["vqvae"] = evaluate_vqvae(bundle.vqvae, data.val.images)
     if bundle.prior is not None:
         codes = encode_images(bundle.vqvae, data.val.images)
-        result["prior"] = evaluate_prior(bundle.prior, codes)
+        conditional = bool(bundle.prior.config.num_classes)             # a class-conditional prior needs labels
+        result["prior"] = evaluate_prior(bundle.prior, codes, data.val.labels if conditional else None)
         result["prior"]["nats_per_image"] = result["prior"]["nll"] * codes[0].numel()
         clf = train_classifier(data.train.images, data.train.labels, seed=args.seed)
         with torch.no_grad():
             acc = (clf(data.val.float_images()).argmax(1) == data.val.labels).float().mean().item()
             g = torch.Generator().manual_seed(args.seed)
-            grids = bundle.prior.sample(args.samples, temperature=args.temperature, generator=g)
+            labels = torch.arange(args.samples) % 10 if conditional else None   # each class in turn
+            grids = bundle.prior.sample(args.samples, temperature=args.temperature, labels=labels, generator=g)
             probs = F.softmax(clf(bundle.vqvae.decode(grids)), dim=1)
         conf, cls = probs.max(1)
         result["samples"] = {

@@ -264,6 +264,20 @@ def test_ensemble_mixes_two_priors_over_one_vqvae(trained: dict, tmp_path: Path)
 
 
 # ---------------------------------------------------------------------------------- user errors
+def test_tau_rate_flag_sets_the_gumbel_annealing(mnist_root: Path, tmp_path: Path) -> None:
+    out = tmp_path / "gumbel"
+    code, _, err = run("train", "vqvae", "--data-root", str(mnist_root), "--out", str(out), "--examples", "0",
+                       "--quantizer", "gumbel", "--tau-rate", "0.05", *QUICK, *TINY_VQ, "--max-steps", "3")
+    assert code == 0, err
+    model = load_bundle(out).vqvae
+    assert model.config.quantizer == "gumbel" and model.config.tau_rate == 0.05
+    model.train()
+    model.set_step(20)                                   # tau = max(0.1, exp(-0.05 * 20)) = exp(-1)
+    assert model.quantizer.tau == pytest.approx(math.exp(-1.0))
+    assert_plain_error(*run("train", "vqvae", "--data-root", str(mnist_root), "--out", str(tmp_path / "n"),
+                            "--quantizer", "gumbel", "--tau-rate", "-1", *QUICK)[::2], "--tau-rate")
+
+
 def test_missing_data_root_is_a_plain_error(tmp_path: Path) -> None:
     missing = tmp_path / "no-such-folder"
     code, _, err = run("train", "vqvae", "--data-root", str(missing), "--out", str(tmp_path / "x"), *QUICK)

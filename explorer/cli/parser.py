@@ -83,6 +83,8 @@ def _add_train_vqvae(sub) -> None:
                    help="keep the random codebook instead of k-means on the first batch")
     m.add_argument("--dead-code-steps", type=field_flag(VQVAE_CONFIG, "dead_code_steps"), metavar="N",
                    help="re-seed codes unused for N steps (0 = never)")
+    m.add_argument("--tau-rate", type=float, metavar="R",
+                   help="Gumbel temperature decay per step, tau = max(0.1, exp(-R * step)) (default 2e-4)")
 
 
 def _add_train_prior(sub) -> None:

@@ -33,7 +33,7 @@ _VQVAE_FLAGS = {"num_codes": "num_codes", "code_dim": "code_dim", "hidden": "hid
                 "res_channels": "res_channels", "res_blocks": "res_blocks", "downsample": "downsample",
                 "encoder_res_blocks": "encoder_res_blocks", "encoder_kernel": "encoder_kernel",
                 "quantizer": "quantizer", "beta": "beta", "ema": "ema", "kmeans_init": "kmeans_init",
-                "dead_code_steps": "dead_code_steps"}
+                "dead_code_steps": "dead_code_steps", "tau_rate": "tau_rate"}
 _PRIOR_FLAGS = ("kind", "channels", "layers", "kernel_size", "head_channels", "dropout", "positional")
 
 
@@ -57,7 +57,7 @@ def _check_positive(args: argparse.Namespace) -> None:
         if value is not None and value <= 0:
             raise CliError(f"--{name.replace('_', '-')} must be positive, got {value}.")
     for name in ("max_steps", "epochs", "lr", "res_blocks", "dead_code_steps", "augment_shifts",
-                 "warmup_steps"):
+                 "warmup_steps", "tau_rate"):
         value = getattr(args, name, None)
         if value is not None and value < 0:
             raise CliError(f"--{name.replace('_', '-')} must not be negative, got {value}.")
