@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QFileDialog, QLabel, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFileDialog, QFrame, QLabel, QScrollArea, QSizePolicy, QSplitter, QVBoxLayout, QWidget
 
 from explorer.core.anomaly import SCORE_KINDS, SCORE_UNITS, auroc, least_likely, roc_curve
 from explorer.core.anomaly_sets import ImageSubset, class_sets, prior_classes
@@ -43,6 +43,13 @@ class AnomalyView(QWidget):
         self.gallery = LeastLikelyGallery()
         self.status = named(QLabel(""), "anomalyStatus", "Anomaly detection status")
         self.status.setWordWrap(True)
+        # A long status (a missing dataset's message) scrolls inside three lines instead of pushing
+        # the threshold row over the plots when the window is short (presentation mode at 1280x800).
+        self.status_area = QScrollArea()
+        self.status_area.setWidget(self.status)
+        self.status_area.setWidgetResizable(True)
+        self.status_area.setFrameShape(QFrame.Shape.NoFrame)
+        self.status_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self._fit_status()
         self.scorer = SetScorer(self)
         plots = QSplitter(Qt.Horizontal)
@@ -71,8 +78,9 @@ class AnomalyView(QWidget):
         top_layout = QVBoxLayout(top)
         top_layout.setContentsMargins(0, 0, 0, 0)
         top_layout.addWidget(plots, 1)
+        self.threshold.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
         top_layout.addWidget(self.threshold)
-        top_layout.addWidget(self.status)
+        top_layout.addWidget(self.status_area)
         self.splitter = QSplitter(Qt.Vertical)
         self.splitter.setObjectName("anomalySplitter")
         self.splitter.addWidget(top)
@@ -321,8 +329,8 @@ class AnomalyView(QWidget):
         self.state.open_in_editor(scored.codes[j], label, image=image, kind="image")
 
     def _fit_status(self) -> None:
-        """Room for two lines of status whatever the splitter does (the font grows in presentation mode)."""
-        self.status.setMinimumHeight(2 * self.status.fontMetrics().lineSpacing() + 6)
+        """Three lines of status, scrolling beyond (the font grows in presentation mode)."""
+        self.status_area.setFixedHeight(3 * self.status.fontMetrics().lineSpacing() + 8)
 
     def changeEvent(self, event) -> None:  # noqa: N802 (Qt API)
         super().changeEvent(event)

@@ -59,6 +59,7 @@ class LogLikelihoodStrip(QWidget):
         else:
             self.current.setOpts(x=[], height=[])
             last = ""
+        nats = nats + 0.0                       # no "-0.00" before the first step
         self.headline.setText(f"<b>log p(z so far) = {nats:.2f} nats = {nats / math.log(2):.2f} bits</b>"
                               f" · step {t}/{self.total_steps}{last}")
 
