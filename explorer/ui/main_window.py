@@ -8,9 +8,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
-from PySide6.QtCore import QSettings, QTimer, Signal
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QApplication, QFileDialog, QLabel, QMainWindow, QMessageBox, QTabWidget, QVBoxLayout,
+                               QWidget)
 
 from explorer.core.bundle import Bundle
 from explorer.core.device import describe_device, pick_device
@@ -160,6 +161,17 @@ class MainWindow(QMainWindow):
         action = self.panel_actions.get(self.current_panel().objectName())
         if action is not None:
             action.setChecked(True)
+        self._focus_current_panel()
+
+    def _focus_current_panel(self) -> None:
+        """Keyboard focus into the panel just shown, unless it is already there: its shortcuts (Space
+        plays on the Sampling panel) must work at once, not press a model-bar button that kept focus."""
+        panel = self.current_panel()
+        focus = QApplication.focusWidget()
+        if focus is None or not (focus is panel or panel.isAncestorOf(focus)):
+            if panel.focusPolicy() == Qt.FocusPolicy.NoFocus:
+                panel.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+            panel.setFocus(Qt.FocusReason.OtherFocusReason)
 
     # ------------------------------------------------------------------ model
     def open_bundle(self, path: str | Path):

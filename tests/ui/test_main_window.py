@@ -353,3 +353,13 @@ def test_torch_warm_up_leaves_the_random_state_alone():
     before = torch.random.get_rng_state()
     assert warm_up_torch() > 0
     assert torch.equal(before, torch.random.get_rng_state())
+
+
+def test_showing_a_panel_moves_keyboard_focus_into_it(qtbot, main_window) -> None:
+    """Ctrl+4 then Space must play the sampler, not press the model-bar button that had focus."""
+    main_window.activateWindow()
+    main_window.model_bar.findChild(QWidget, "openButton").setFocus()
+    main_window.findChild(QAction, "show_samplingPanel").trigger()
+    panel = main_window.panels["samplingPanel"]
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is not None
+                    and (QApplication.focusWidget() is panel or panel.isAncestorOf(QApplication.focusWidget())))
