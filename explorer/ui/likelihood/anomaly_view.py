@@ -43,7 +43,7 @@ class AnomalyView(QWidget):
         self.gallery = LeastLikelyGallery()
         self.status = named(QLabel(""), "anomalyStatus", "Anomaly detection status")
         self.status.setWordWrap(True)
-        # A long status (a missing dataset's message) scrolls inside three lines instead of pushing
+        # A long status (a missing dataset's message) scrolls inside two lines instead of pushing
         # the threshold row over the plots when the window is short (presentation mode at 1280x800).
         self.status_area = QScrollArea()
         self.status_area.setWidget(self.status)
@@ -329,8 +329,8 @@ class AnomalyView(QWidget):
         self.state.open_in_editor(scored.codes[j], label, image=image, kind="image")
 
     def _fit_status(self) -> None:
-        """Three lines of status, scrolling beyond (the font grows in presentation mode)."""
-        self.status_area.setFixedHeight(3 * self.status.fontMetrics().lineSpacing() + 8)
+        """Two lines of status, scrolling beyond (the font grows in presentation mode)."""
+        self.status_area.setFixedHeight(2 * self.status.fontMetrics().lineSpacing() + 8)
 
     def changeEvent(self, event) -> None:  # noqa: N802 (Qt API)
         super().changeEvent(event)

@@ -147,7 +147,7 @@ class SamplingControls(QWidget):
         self.temperature.setValue(min(range(len(TEMPERATURES)), key=lambda i: abs(TEMPERATURES[i] - value)))
 
     def set_playing(self, playing: bool) -> None:
-        self.play.setText("⏸ Pause" if playing else "▶ Play")
+        self.play.setText("❚❚ Pause" if playing else "▶ Play")
 
     def set_progress(self, t: int, total: int) -> None:
         self.step_back.setEnabled(t > 0)
