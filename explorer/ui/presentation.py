@@ -132,6 +132,9 @@ def title_chars(plot, on: bool, bold: bool = True) -> int:
     return max(20, int(width / char_px)) if width > 100 else LONG_TITLE_CHARS
 
 
+PRESENTATION_PLOT_TEXT = "#111111"     # titles, axis and tick labels on the white plots in presentation mode
+
+
 def style_plot(plot, on: bool, title: str | None = None, title_color: str | None = None) -> None:
     """Grow (``on``) or restore a pyqtgraph plot's title, axis labels, tick labels and legend.
 
@@ -143,6 +146,8 @@ def style_plot(plot, on: bool, title: str | None = None, title_color: str | None
     font = plot_font(on)
     if title is not None:
         item._presentation_title = title          # the unbroken text, for the next toggle
+    if title_color is None and on:
+        title_color = PRESENTATION_PLOT_TEXT      # pyqtgraph's grey is faint on a white plot from the back row
     _apply_title(plot, on, title_color)
     if isinstance(plot, QWidget):                 # re-break the title when the plot is resized
         refit = getattr(plot, "_title_refit", None)
@@ -157,6 +162,11 @@ def style_plot(plot, on: bool, title: str | None = None, title_color: str | None
         axis.setTickFont(font)
         axis.label.setFont(font)
         axis.labelStyle["font-size"] = f"{PLOT_TEXT_PT[on]}pt"
+        if on:
+            axis.setTextPen(PRESENTATION_PLOT_TEXT)
+            axis.labelStyle["color"] = PRESENTATION_PLOT_TEXT
+        elif axis.labelStyle.pop("color", None) is not None:
+            axis.setTextPen(None)                # back to pyqtgraph's foreground
         axis._updateLabel()                      # re-renders the label and re-sizes the axis
     legend = item.legend
     if legend is not None:
