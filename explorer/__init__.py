@@ -12,7 +12,7 @@ The public API (stable; panels, notebooks and acceptance checks use it)::
 
 Importing ``explorer`` never imports Qt; the GUI lives in ``explorer.ui``.
 """
-from importlib import import_module
+from .core.lazy import lazy_attributes
 
 from .core import _EXPORTS as _CORE_EXPORTS
 
@@ -29,13 +29,4 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        value = getattr(import_module(_EXPORTS[name], __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_EXPORTS))
+__getattr__, __dir__ = lazy_attributes(__name__, _EXPORTS)

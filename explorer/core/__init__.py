@@ -2,7 +2,7 @@
 
 Nothing here imports Qt, so a notebook or a headless server can use it directly.
 """
-from importlib import import_module
+from .lazy import lazy_attributes
 
 # Public name -> the module that defines it. Imported on first use (PEP 562), so that
 # `python -m explorer --help` and `from explorer.core.device import ...` do not load torch.
@@ -21,13 +21,4 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        value = getattr(import_module(_EXPORTS[name], __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_EXPORTS))
+__getattr__, __dir__ = lazy_attributes(__name__, _EXPORTS)

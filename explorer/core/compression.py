@@ -61,7 +61,6 @@ import io
 import json
 import math
 import os
-import stat
 import struct
 import tempfile
 import threading
@@ -72,6 +71,8 @@ from typing import Callable, Iterator, Sequence
 
 import numpy as np
 import torch
+
+from .safe_io import UnsafeInput, read_regular_file
 
 MAGIC = b"\x89DLC\r\n\x1a\n"
 FORMAT_VERSION = 1
@@ -396,32 +397,9 @@ def write_dlc(path: str | os.PathLike, bundle, codes: torch.Tensor, names: Seque
 def _read_bounded(path: str | os.PathLike) -> bytes:
     """The file's bytes: regular files only (a FIFO or device never blocks), at most MAX_FILE_BYTES."""
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
-    except FileNotFoundError:
-        raise CompressedFileError(f"No such file: {path}.") from None
-    except OSError as exc:
-        raise CompressedFileError(f"Cannot open {path}: {exc.strerror or exc}.") from None
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise CompressedFileError(f"{path} is not a regular file.")
-        if info.st_size > MAX_FILE_BYTES:
-            raise CompressedFileError(f"{path} is {info.st_size} bytes, more than a .dlc file may hold "
-                                      f"({MAX_FILE_BYTES} bytes).")
-        chunks, total = [], 0
-        while total <= MAX_FILE_BYTES:
-            chunk = os.read(fd, min(1 << 24, MAX_FILE_BYTES + 1 - total))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            total += len(chunk)
-        if total > MAX_FILE_BYTES:
-            raise CompressedFileError(f"{path} grew beyond {MAX_FILE_BYTES} bytes while being read.")
-        return b"".join(chunks)
-    except OSError as exc:
-        raise CompressedFileError(f"Cannot read {path}: {exc.strerror or exc}.") from None
-    finally:
-        os.close(fd)
+        return read_regular_file(path, MAX_FILE_BYTES)
+    except UnsafeInput as exc:
+        raise CompressedFileError(f"{str(exc)[:1].upper()}{str(exc)[1:]}.") from None
 
 
 def _is_int(value: object, low: int, high: int) -> bool:
