@@ -4,7 +4,6 @@ from __future__ import annotations
 import argparse
 import importlib
 import math
-import os
 import shlex
 import sys
 import time
@@ -73,13 +72,10 @@ def check_output_file(path: Path, flag: str = "--out") -> None:
         raise CliError(f"{flag} {path} is a folder; give a file name.")
     if path.exists() and not path.is_file():
         raise CliError(f"{flag} {path} exists and is not a regular file.")
-    parent = path.absolute().parent
-    while not parent.exists() and parent != parent.parent:
-        parent = parent.parent
-    if not parent.is_dir():
-        raise CliError(f"{flag} {path}: {parent} is not a folder.")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise CliError(f"{flag} {path}: the folder {parent} is not writable.")
+    from ..core.safe_io import parent_folder_problem
+    problem = parent_folder_problem(path)
+    if problem is not None:
+        raise CliError(f"{flag} {path}: {problem}.")
 
 
 # ------------------------------------------------------------------------------ data flags

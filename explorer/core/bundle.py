@@ -51,8 +51,8 @@ from .config import describe_value
 from .data import DataConfig, ImageSet
 from .models.pixelcnn import AutoregressivePrior, PriorConfig, build_prior
 from .models.vqvae import VQVAE, VQVAEConfig
-from .safe_io import (MAX_JSON_DEPTH, UnsafeInput, too_deep, describe_error, parse_json, read_npy, read_regular_file,
-                      zip_member_count)
+from .safe_io import (MAX_JSON_DEPTH, UnsafeInput, describe_error, parent_folder_problem, parse_json, read_npy,
+                      read_regular_file, too_deep, zip_member_count)
 
 FORMAT_NAME = "discrete-latent-explorer-bundle"
 FORMAT_VERSION = 1
@@ -249,13 +249,9 @@ def check_save_target(path: str | Path) -> dict | None:
             if previous is None:
                 raise BundleError(f"{path} already exists and is not a model bundle (no bundle {CONFIG_FILE}); "
                                   f"refusing to replace it. Choose a new folder name.")
-    parent = path.parent
-    while not parent.exists() and parent != parent.parent:
-        parent = parent.parent
-    if not parent.is_dir():
-        raise BundleError(f"Cannot save to {path}: {parent} is not a folder.")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise BundleError(f"Cannot save to {path}: the folder {parent} is not writable.")
+    problem = parent_folder_problem(path)
+    if problem is not None:
+        raise BundleError(f"Cannot save to {path}: {problem}.")
     return previous
 
 

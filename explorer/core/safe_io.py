@@ -29,6 +29,19 @@ class UnsafeInput(Exception):
     """A file or value that cannot be read safely; the message says why in plain words."""
 
 
+def parent_folder_problem(path: str | os.PathLike) -> str | None:
+    """Why nothing can be created at ``path`` (its nearest existing ancestor is a file, or a folder
+    that is not writable), or None when it can. The message names that ancestor."""
+    parent = Path(path).absolute().parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        return f"{parent} is not a folder"
+    if not os.access(parent, os.W_OK | os.X_OK):
+        return f"the folder {parent} is not writable"
+    return None
+
+
 def printable_name(path: str | os.PathLike, width: int = 80) -> str:
     """The file name of ``path`` safe to show: control characters escaped, cut to ``width``."""
     try:
