@@ -312,37 +312,35 @@ class MainWindow(QMainWindow):
 
     def ask_close_during_training(self) -> str:
         """'save', 'discard' or 'cancel': what to do with a run when the window closes."""
-        box = QMessageBox(QMessageBox.Icon.Question, "Training is running",
-                          "Training is still running. Stop it and save the model, discard the run, or "
-                          "keep training?", QMessageBox.StandardButton.NoButton, self)
-        box.setObjectName("closeDuringTrainingDialog")
-        save = box.addButton("Stop and save…", QMessageBox.ButtonRole.AcceptRole)
-        discard = box.addButton("Discard", QMessageBox.ButtonRole.DestructiveRole)
-        cancel = box.addButton(QMessageBox.StandardButton.Cancel)
-        for button, name in ((save, "stopAndSaveButton"), (discard, "discardButton"), (cancel, "cancelButton")):
-            button.setObjectName(name)
-        box.setDefaultButton(cancel)
-        box.exec()
-        clicked = box.clickedButton()
-        return "save" if clicked is save else "discard" if clicked is discard else "cancel"
+        return self._ask_save_discard_cancel(
+            "closeDuringTrainingDialog", "Training is running",
+            "Training is still running. Stop it and save the model, discard the run, or keep training?",
+            ("Stop and save…", "stopAndSaveButton"), default="cancel")
 
     def ask_save_unsaved_changes(self) -> str:
         """'save', 'discard' or 'cancel': what to do with a trained model nobody has saved yet."""
-        box = QMessageBox(QMessageBox.Icon.Question, "Save the trained model?",
-                          "The model has changed since it was last saved (it was trained). Save it before "
-                          "quitting, or discard the changes?", QMessageBox.StandardButton.NoButton, self)
-        box.setObjectName("unsavedChangesDialog")
-        box.setAccessibleName("Save the trained model?")
-        save = box.addButton("Save…", QMessageBox.ButtonRole.AcceptRole)
-        discard = box.addButton("Discard", QMessageBox.ButtonRole.DestructiveRole)
-        cancel = box.addButton(QMessageBox.StandardButton.Cancel)
-        for button, name in ((save, "saveButton"), (discard, "discardButton"), (cancel, "cancelButton")):
-            button.setObjectName(name)
-        box.setDefaultButton(save)
-        box.setEscapeButton(cancel)
+        return self._ask_save_discard_cancel(
+            "unsavedChangesDialog", "Save the trained model?",
+            "The model has changed since it was last saved (it was trained). Save it before quitting, "
+            "or discard the changes?", ("Save…", "saveButton"), default="save")
+
+    def _ask_save_discard_cancel(self, object_name: str, title: str, text: str, save_button: tuple[str, str],
+                                 default: str) -> str:
+        """A modal question with Save / Discard / Cancel buttons (Esc = Cancel); returns 'save', 'discard'
+        or 'cancel'."""
+        box = QMessageBox(QMessageBox.Icon.Question, title, text, QMessageBox.StandardButton.NoButton, self)
+        box.setObjectName(object_name)
+        box.setAccessibleName(title)
+        buttons = {"save": box.addButton(save_button[0], QMessageBox.ButtonRole.AcceptRole),
+                   "discard": box.addButton("Discard", QMessageBox.ButtonRole.DestructiveRole),
+                   "cancel": box.addButton(QMessageBox.StandardButton.Cancel)}
+        for answer, name in (("save", save_button[1]), ("discard", "discardButton"), ("cancel", "cancelButton")):
+            buttons[answer].setObjectName(name)
+        box.setDefaultButton(buttons[default])
+        box.setEscapeButton(buttons["cancel"])
         box.exec()
         clicked = box.clickedButton()
-        return "save" if clicked is save else "discard" if clicked is discard else "cancel"
+        return next((answer for answer, button in buttons.items() if button is clicked), "cancel")
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt override)
         if self.train_panel.is_running:
