@@ -106,3 +106,21 @@ def causal_region(h: int, w: int, i: int, j: int) -> np.ndarray:
 def blind_spot(field: np.ndarray, i: int, j: int) -> np.ndarray:
     """(H, W) bool: earlier cells the stack cannot see (the plain PixelCNN's blind spot)."""
     return causal_region(*field.shape, i, j) & ~field
+
+
+def fields_of_both_kinds(prior):
+    """A generator, stoppable between kinds (a GUI worker runs it): the measured fields and first-layer masks
+    of the loaded kind and of the other kind (an untrained prior of the same grid)."""
+    kind = prior_kind(prior)
+    other = "plain" if kind == "gated" else "gated"
+    priors = {kind: prior, other: companion_prior(prior, other)}
+    fields, firsts = {}, {}
+    for name, net in priors.items():
+        fields[name] = measured_receptive_fields(net)                                  # (H, W, H, W)
+        h, w = fields[name].shape[:2]
+        firsts[name] = np.array([[first_layer_field(net, i, j) for j in range(w)] for i in range(h)])
+        yield
+    notes = {kind: f"the loaded {kind} PixelCNN",
+             other: f"an untrained {other} PixelCNN" + (" (3×3 kernels, as in the notes)" if other == "plain" else "")
+             + ": connectivity does not depend on training"}
+    return fields, firsts, notes

@@ -420,3 +420,15 @@ def sample_gallery(prior, vqvae, settings: SamplingSettings) -> tuple[np.ndarray
     """The whole batch of a run, sampled at once and decoded: grids (n, h, w) int64, images (n, C, H, W)."""
     grids = sample_batch(prior, settings).numpy().astype(np.int64)
     return grids, decode_grids(vqvae, grids)
+
+
+def precompute_run(prior, vqvae, settings: SamplingSettings, background_code: int, tiles: int = 4):
+    """A generator, stoppable between steps (a GUI worker runs it): the whole run as a numpy record, every
+    step's decoded views, and the decoded batch for the gallery."""
+    session = SamplingSession(prior, settings)
+    while session.step() is not None:
+        yield
+    record = session.record()
+    views = run_views(vqvae, record, background_code, tiles)
+    yield
+    return record, views, decode_grids(vqvae, record.grids[-1])

@@ -11,6 +11,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from explorer.core.projection import text_colour_for
+from explorer.core.sampling_session import SamplingSession, decode_grids, fill_unsampled, grey_unsampled
 from explorer.ui.widgets.image_view import to_rgb8
 
 SLIDE = (1280, 720)          # frame size in pixels (16:9)
@@ -84,3 +85,28 @@ def save_gif(frames: list[Image.Image], path: str | Path, frame_ms: int = FRAME_
     return _atomic_save(path, lambda tmp: frames[0].save(tmp, format="GIF", save_all=True,
                                                          append_images=frames[1:], duration=durations, loop=0,
                                                          optimize=False))
+
+
+def frame_title(session: SamplingSession, t: int) -> str:
+    s = session.settings
+    what = "greedy" if s.greedy else f"T = {s.temperature:g}"
+    return f"PixelCNN sampling · step {t}/{session.total} · {what} · seed {s.seed}"
+
+
+def export_run_gif(session: SamplingSession, vqvae, palette: np.ndarray, background_code: int,
+                   path: str | Path) -> Path:
+    """The session's whole run as a GIF, one frame per raster step; the session is not moved."""
+    grids = session.frames()                                                  # T x (h, w)
+    images = decode_grids(vqvae, np.stack([fill_unsampled(g, background_code) for g in grids]))
+    frames = [render_frame(g, grey_unsampled(im, g), palette, frame_title(session, t + 1), session.position(t))
+              for t, (g, im) in enumerate(zip(grids, images))]
+    return save_gif(frames, path)
+
+
+def export_frame_png(session: SamplingSession, vqvae, palette: np.ndarray, background_code: int,
+                     path: str | Path) -> Path:
+    """The session's current step as one slide (PNG)."""
+    grid, t = session.grid(), session.t
+    image = grey_unsampled(decode_grids(vqvae, fill_unsampled(grid, background_code)[None])[0], grid)
+    position = session.position(t - 1) if t else None
+    return save_png(render_frame(grid, image, palette, frame_title(session, t), position), path)

@@ -28,14 +28,13 @@ from PySide6.QtWidgets import (QApplication, QFileDialog, QGridLayout, QHBoxLayo
 
 from explorer.core.latent_edit import encode_source
 from explorer.core.projection import code_palette
-from explorer.core.receptive_field import (companion_prior, first_layer_field, measured_receptive_fields,
-                                           prior_kind, single_prior)
-from explorer.core.sampling_session import (SamplingSession, decode_grids, fill_unsampled, grey_unsampled,
-                                            StepViews, decode_grids, run_views, step_views, teacher_forcing)
+from explorer.core.receptive_field import fields_of_both_kinds, prior_kind, single_prior
+from explorer.core.sampling_session import (SamplingSession, StepViews, decode_grids, precompute_run, step_views,
+                                            teacher_forcing)
 from explorer.ui.sampling.controls import SamplingControls
 from explorer.ui.sampling.cost_view import CostView, copy_prior, measure_on_copy
 from explorer.ui.sampling.distribution import TOP_TILES, DistributionView
-from explorer.ui.sampling.export import render_frame, save_gif, save_png
+from explorer.ui.sampling.export import export_frame_png, export_run_gif
 from explorer.ui.sampling.gallery import GalleryView
 from explorer.ui.sampling.grid_canvas import SamplingGridView
 from explorer.ui.sampling.jobs import LatestJob
@@ -53,36 +52,6 @@ MAX_SPEED_FRAME_S = 1 / 30     # ... and the views redrawn at most this often
 WEIGHTS_REFRESH_MS = 300       # new weights (training) refresh the run at most this often
 SECONDARY_REFRESH_S = 0.25     # while playing fast, tiles, causal view and status refresh this often
 RUN_DELAY_MS = 150             # settings must rest this long before the worker computes the run
-
-
-def measure_fields(prior):
-    """Worker (a generator, stoppable between kinds): the measured fields and first-layer masks
-    of the loaded kind and of the other kind (an untrained prior of the same grid)."""
-    kind = prior_kind(prior)
-    other = "plain" if kind == "gated" else "gated"
-    priors = {kind: prior, other: companion_prior(prior, other)}
-    fields, firsts = {}, {}
-    for name, net in priors.items():
-        fields[name] = measured_receptive_fields(net)                                  # (H, W, H, W)
-        h, w = fields[name].shape[:2]
-        firsts[name] = np.array([[first_layer_field(net, i, j) for j in range(w)] for i in range(h)])
-        yield
-    notes = {kind: f"the loaded {kind} PixelCNN",
-             other: f"an untrained {other} PixelCNN" + (" (3×3 kernels, as in the notes)" if other == "plain" else "")
-             + ": connectivity does not depend on training"}
-    return fields, firsts, notes
-
-
-def precompute_run(prior, vqvae, settings, background_code: int):
-    """Worker (a generator, stoppable between steps): the whole run as a numpy record, every
-    step's decoded views, and the decoded batch for the gallery."""
-    session = SamplingSession(prior, settings)
-    while session.step() is not None:
-        yield
-    record = session.record()
-    views = run_views(vqvae, record, background_code, TOP_TILES)
-    yield
-    return record, views, decode_grids(vqvae, record.grids[-1])
 
 
 class SamplingPanel(QWidget):
@@ -292,7 +261,7 @@ class SamplingPanel(QWidget):
         """Receptive fields and cost, in workers (once per bundle, when first shown)."""
         self._heavy_pending = False
         prior = self.state.bundle.prior
-        self.field_job.request(id(prior), measure_fields, copy.deepcopy(single_prior(prior)).cpu().eval())
+        self.field_job.request(id(prior), fields_of_both_kinds, copy.deepcopy(single_prior(prior)).cpu().eval())
         self._request_cost()
         if self.state.bundle.data:
             self.splits.request(self.state.bundle.data)
@@ -508,7 +477,7 @@ class SamplingPanel(QWidget):
             return
         key = (id(self.session), self.session.settings)
         self.run_job.request(key, precompute_run, copy_prior(bundle.prior), copy.deepcopy(bundle.vqvae).cpu().eval(),
-                             self.session.settings, self.background_code)
+                             self.session.settings, self.background_code, TOP_TILES)
 
     def _run_ready(self, key, result) -> None:
         record, views, images = result
@@ -572,31 +541,14 @@ class SamplingPanel(QWidget):
         self.teacher.set_result(src.image, src.codes, result, self.palette_rgb, label)
 
     # -- export -----------------------------------------------------------------------------
-    def _frame(self, grid: np.ndarray, t: int) -> "object":
-        session = self.session
-        image = grey_unsampled(decode_grids(self.state.bundle.vqvae,
-                                            fill_unsampled(grid, self.background_code)[None])[0], grid)
-        position = session.position(t - 1) if t else None
-        return render_frame(grid, image, self.palette_rgb, self._frame_title(t), position)
-
-    def _frame_title(self, t: int) -> str:
-        s = self.session.settings
-        what = "greedy" if s.greedy else f"T = {s.temperature:g}"
-        return f"PixelCNN sampling · step {t}/{self.session.total} · {what} · seed {s.seed}"
-
     def export_gif(self, path: str) -> str:
         """The whole run as a GIF, one frame per raster step (the current step is kept)."""
-        session = self.session
-        grids = session.frames()                                                  # T x (h, w)
-        images = decode_grids(self.state.bundle.vqvae, np.stack([fill_unsampled(g, self.background_code)
-                                                                 for g in grids]))
-        frames = [render_frame(g, grey_unsampled(im, g), self.palette_rgb, self._frame_title(t + 1),
-                               session.position(t)) for t, (g, im) in enumerate(zip(grids, images))]
-        return str(save_gif(frames, path))
+        return str(export_run_gif(self.session, self.state.bundle.vqvae, self.palette_rgb, self.background_code, path))
 
     def export_png(self, path: str) -> str:
         """The current frame as a PNG for a slide."""
-        return str(save_png(self._frame(self.session.grid(), self.session.t), path))
+        return str(export_frame_png(self.session, self.state.bundle.vqvae, self.palette_rgb, self.background_code,
+                                    path))
 
     def _ask_export_gif(self) -> None:
         if self.session is None:
