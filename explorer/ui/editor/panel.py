@@ -18,18 +18,18 @@ from explorer.core.latent_edit import (GridEdit, ImageBrowser, LatentGrid, Sourc
                                        encode_source, inpaint_steps)
 from explorer.core.projection import Influence, diverging_rgb
 from explorer.ui.editor.commands import GridEditCommand, SourceCommand
-from explorer.ui.widgets.draw_canvas import DrawCanvas
 from explorer.ui.editor.edit_bar import EditBar
-from explorer.ui.widgets.error_banner import ErrorBanner
 from explorer.ui.editor.grid_files import GridFiles
-from explorer.ui.widgets.grid_view import LatentGridView
-from explorer.ui.widgets.image_view import ImageView
 from explorer.ui.editor.influence_loader import InfluenceLoader
 from explorer.ui.editor.live_refresh import WEIGHTS_REFRESH_MS, LiveRefreshMixin
 from explorer.ui.editor.resampler import PriorStepper
 from explorer.ui.editor.source_bar import SourceBar
-from explorer.ui.widgets.split_loader import SplitLoader
 from explorer.ui.state import AppState
+from explorer.ui.widgets.draw_canvas import DrawCanvas
+from explorer.ui.widgets.error_banner import ErrorBanner
+from explorer.ui.widgets.grid_view import LatentGridView
+from explorer.ui.widgets.image_view import ImageView
+from explorer.ui.widgets.split_loader import SplitLoader
 
 
 HOVER_HINT = "Hover a cell to see its code and distances."
