@@ -21,7 +21,7 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from explorer.core.bundle import (MAX_EXAMPLES, Bundle, BundleError, check_save_target, load_bundle,
+from explorer.core.bundle import (MAX_EXAMPLES, SAVE_MARKER, Bundle, BundleError, check_save_target, load_bundle,
                                   recover_interrupted_save)
 from explorer.core.config import MAX_PARAMETERS
 from explorer.core.latent_edit import GridFileError, load_grid, save_grid
@@ -152,6 +152,8 @@ def test_a_save_killed_between_the_renames_is_repaired_by_the_next_load(copy_of,
     stale_tmp = path.parent / f".{path.name}.tmp-999999999-abc"       # a killed save of a dead process
     stale_tmp.mkdir()
     (stale_tmp / "vqvae.safetensors").write_bytes(b"half written")
+    (stale_tmp / SAVE_MARKER).write_text(json.dumps({"format": "discrete-latent-explorer-bundle/save", "role": "tmp",
+                                                     "target": path.name, "id": "abc", "pid": 999999999}))
 
     load_bundle(path)                                  # finds the leftover and puts it back
     assert snapshot(path) == before

@@ -67,15 +67,13 @@ PRIOR_TRAIN_CONFIG = "explorer.core.training:PriorTrainConfig"
 
 
 def check_output_file(path: Path, flag: str = "--out") -> None:
-    """CliError unless a file can be written at ``path``: not a folder, in a writable folder."""
-    if path.is_dir():
-        raise CliError(f"{flag} {path} is a folder; give a file name.")
-    if path.exists() and not path.is_file():
-        raise CliError(f"{flag} {path} exists and is not a regular file.")
-    from ..core.safe_io import parent_folder_problem
-    problem = parent_folder_problem(path)
+    """CliError unless a file can be written at ``path``: a new name or a regular file (never a
+    folder, FIFO, device, socket or symbolic link) in a writable folder."""
+    from ..core.safe_io import output_file_problem
+    problem = output_file_problem(path)
     if problem is not None:
-        raise CliError(f"{flag} {path}: {problem}.")
+        raise CliError(f"{flag} {path} {problem}." if problem.startswith(("is ", "exists", "cannot"))
+                       else f"{flag} {path}: {problem}.")
 
 
 # ------------------------------------------------------------------------------ data flags
@@ -150,6 +148,17 @@ def check_image_shape(image_shape: tuple[int, ...], in_channels: int, image_size
     if (c, h, w) != (in_channels, image_size, image_size):
         raise CliError(f"The images are {c}x{h}x{w} (channels x height x width) but the VQ-VAE expects "
                        f"{in_channels}x{image_size}x{image_size}; use --image-size / --grayscale to match.")
+
+
+def check_data_settings(cfg: DataConfig, in_channels: int, image_size: int) -> None:
+    """Refuse, before any image is loaded, data settings that cannot give the VQ-VAE's input
+    (a resize to another size would first convert the whole dataset: --image-size 1024 on MNIST
+    is 10 GB before :func:`check_image_shape` could say no)."""
+    if cfg.image_size is not None and cfg.image_size != image_size:
+        raise CliError(f"--image-size {cfg.image_size} does not fit the VQ-VAE, which takes "
+                       f"{image_size}x{image_size} images; use --image-size {image_size} or leave it out.")
+    if cfg.grayscale and in_channels != 1:
+        raise CliError(f"--grayscale gives one channel but the VQ-VAE takes {in_channels}; leave it out.")
 
 
 PRIOR_METRICS = ("prior_nll", "prior_bits_per_latent", "prior_accuracy")   # bundle metrics from a prior

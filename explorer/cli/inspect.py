@@ -14,8 +14,8 @@ from ..core.bundle import load_bundle
 from ..core.data import load_data
 from ..core.device import pick_device
 from ..core.metrics import encode_images, evaluate_prior, evaluate_vqvae
-from .common import (CliError, ProgressBar, check_image_shape, check_output_file, data_config_from,
-                     describe_data, prior_metrics)
+from .common import (CliError, ProgressBar, check_data_settings, check_image_shape, check_output_file,
+                     data_config_from, describe_data, prior_metrics)
 
 MAX_GRID_PIXELS = 64 << 20          # pixels (times channels) of the PNG grid and of the decoded batch
 
@@ -44,12 +44,17 @@ def image_grid(images: np.ndarray, nrow: int, padding: int = 2) -> np.ndarray:
 
 
 def save_png(grid: np.ndarray, out: Path) -> None:
-    """Write an (H, W, 1|3) uint8 array as a PNG, creating the folder if needed."""
+    """Write an (H, W, 1|3) uint8 array as a PNG (atomically, umask honoured), creating the folder if needed."""
     from PIL import Image
+
+    from ..core.safe_io import UnsafeOutput, write_file_atomically
 
     out.parent.mkdir(parents=True, exist_ok=True)
     mode_image = Image.fromarray(grid[:, :, 0], mode="L") if grid.shape[2] == 1 else Image.fromarray(grid, "RGB")
-    mode_image.save(out, format="PNG")
+    try:
+        write_file_atomically(out, lambda f: mode_image.save(f, format="PNG"))
+    except UnsafeOutput as exc:
+        raise CliError(f"--out {exc}.") from None
 
 
 def run_sample(args: argparse.Namespace) -> int:
@@ -112,6 +117,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     device = _device(args.device)
     bundle = load_bundle(args.bundle, device)
     data_cfg = data_config_from(args, bundle.data)
+    check_data_settings(data_cfg, bundle.vqvae.config.in_channels, bundle.vqvae.config.image_size)
     splits = load_data(data_cfg)
     val = splits.val
     if len(val) == 0:

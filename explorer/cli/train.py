@@ -25,7 +25,7 @@ from ..core.metrics import encode_images, evaluate_prior, evaluate_vqvae
 from ..core.models.pixelcnn import PriorConfig
 from ..core.training import PriorTrainConfig, VQVAETrainConfig, train_prior, train_vqvae
 from ..core.models.vqvae import VQVAEConfig
-from .common import (EXIT_INTERRUPTED, EXIT_USER_ERROR, CliError, ProgressBar, all_finite,
+from .common import (EXIT_INTERRUPTED, EXIT_USER_ERROR, CliError, ProgressBar, all_finite, check_data_settings,
                      check_image_shape, data_config_from, describe_data, prior_metrics)
 
 _SCHEDULE_FLAGS = ("epochs", "max_steps", "batch_size", "lr", "warmup_steps", "val_every", "seed")
@@ -175,6 +175,8 @@ def _train_vqvae(args: argparse.Namespace, device: torch.device, rank: int, worl
     main_rank = rank == 0
     previous = load_bundle(args.resume, "cpu") if args.resume else None
     data_cfg = data_config_from(args, previous.data if previous else None)
+    if previous is not None:
+        check_data_settings(data_cfg, previous.vqvae.config.in_channels, previous.vqvae.config.image_size)
     splits = load_data(data_cfg)
     model_flags = {_VQVAE_FLAGS[k]: v for k, v in _given(args, _VQVAE_FLAGS).items()}
     if previous is not None:
@@ -260,6 +262,7 @@ def _train_prior(args: argparse.Namespace, device: torch.device, rank: int, worl
         if main_rank:
             print(f"Continuing the bundle's {bundle.prior.config.kind} prior.", file=sys.stderr)
     data_cfg = data_config_from(args, bundle.data)
+    check_data_settings(data_cfg, bundle.vqvae.config.in_channels, bundle.vqvae.config.image_size)
     splits = load_data(data_cfg)
     vq_cfg = bundle.vqvae.config
     check_image_shape(splits.image_shape, vq_cfg.in_channels, vq_cfg.image_size)

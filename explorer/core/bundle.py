@@ -51,8 +51,8 @@ from .config import describe_value
 from .data import DataConfig, ImageSet
 from .models.pixelcnn import AutoregressivePrior, PriorConfig, build_prior
 from .models.vqvae import VQVAE, VQVAEConfig
-from .safe_io import (MAX_JSON_DEPTH, UnsafeInput, describe_error, parent_folder_problem, parse_json, read_npy,
-                      read_regular_file, too_deep, zip_member_count)
+from .safe_io import (MAX_JSON_DEPTH, UnsafeInput, current_umask, describe_error, parent_folder_problem, parse_json,
+                      read_npy, read_regular_file, too_deep, zip_directory_problem)
 
 FORMAT_NAME = "discrete-latent-explorer-bundle"
 FORMAT_VERSION = 1
@@ -135,6 +135,7 @@ class Bundle:
             tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-{os.getpid()}-", dir=path.parent))
             _ACTIVE.add(tmp.name)
         try:
+            _write_marker(tmp, "tmp", path.name, tmp.name.rsplit("-", 1)[1])
             save_file(_tensors(self.vqvae, dtype), str(tmp / "vqvae.safetensors"))
             if self.prior is not None:
                 save_file(_tensors(self.prior, dtype), str(tmp / "prior.safetensors"))
@@ -146,6 +147,7 @@ class Bundle:
                 f.flush()
                 os.fsync(f.fileno())
             _apply_umask(tmp)
+            _match_folder(tmp, path)
             if previous is not None:                       # keep what the user put in the old bundle
                 _carry_extras(path, tmp, _owned_names(previous))
             if not os.path.lexists(tmp / MODEL_CARD) and self.path is not None:
@@ -185,12 +187,30 @@ def _tensors(model: nn.Module, dtype: torch.dtype = torch.float32) -> dict[str, 
 
 
 def _apply_umask(folder: Path) -> None:
-    """Give the bundle ordinary permissions (mkdtemp makes 0700, some writers 0600)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    os.chmod(folder, 0o777 & ~mask)
+    """Give the bundle ordinary permissions (mkdtemp makes 0700, some writers 0600); a set-group-ID
+    bit the folder inherited from its parent is kept."""
+    mask = current_umask()
+    os.chmod(folder, (0o777 & ~mask) | (os.stat(folder).st_mode & stat.S_ISGID))
     for file in folder.iterdir():
         os.chmod(file, 0o666 & ~mask)
+
+
+def _match_folder(new: Path, target: Path) -> None:
+    """When ``target`` is an existing folder (an empty one or a bundle), give ``new`` its mode
+    (setgid and sticky bits included) and, where allowed, its group: a save never changes them."""
+    try:
+        info = os.lstat(target)
+    except OSError:
+        return
+    if not stat.S_ISDIR(info.st_mode):
+        return
+    if os.stat(new).st_gid != info.st_gid:
+        for entry in [new, *new.iterdir()]:
+            try:
+                os.chown(entry, -1, info.st_gid, follow_symlinks=False)
+            except OSError:                           # not a member of that group: the mode still matches
+                break
+    os.chmod(new, stat.S_IMODE(info.st_mode))
 
 
 # -------------------------------------------------------------------------------------- save targets
@@ -249,6 +269,10 @@ def check_save_target(path: str | Path) -> dict | None:
             if previous is None:
                 raise BundleError(f"{path} already exists and is not a model bundle (no bundle {CONFIG_FILE}); "
                                   f"refusing to replace it. Choose a new folder name.")
+            for name in sorted(_owned_names(previous)):
+                if os.path.isdir(path / name) and not os.path.islink(path / name):
+                    raise BundleError(f"{path} holds a folder named {name}, which a save would replace with the "
+                                      f"bundle's file of that name; move or rename that folder first.")
     problem = parent_folder_problem(path)
     if problem is not None:
         raise BundleError(f"Cannot save to {path}: {problem}.")
@@ -288,7 +312,7 @@ def _carry_extras(old: Path, new: Path, owned: set[str]) -> None:
     with os.scandir(old) as it:
         entries = list(it)
     for entry in entries:
-        if entry.name in owned or os.path.lexists(new / entry.name):
+        if entry.name in owned or entry.name == SAVE_MARKER or os.path.lexists(new / entry.name):
             continue
         if entry.is_dir(follow_symlinks=False):
             shutil.copytree(entry.path, new / entry.name, symlinks=True, copy_function=_link_or_copy)
@@ -318,29 +342,73 @@ def _copy_model_card(source: Path, dest: Path) -> None:
 # -------------------------------------------------------------------------------------- atomic swap
 _ACTIVE: set[str] = set()          # temporary and moved-aside folder names this process is using now
 _SWAP_LOCK = threading.Lock()
-_LEFTOVER = re.compile(r"(old|tmp)-(\d+)(?:-.*)?", re.DOTALL)
+_LEFTOVER = re.compile(r"(old|tmp)-(\d{1,10})-([A-Za-z0-9_]{1,32})")
+SAVE_MARKER = ".dle-save.json"     # inside every folder a save creates or moves aside: proof it is ours
+_MARKER_FORMAT = f"{FORMAT_NAME}/save"
+
+
+def _marker(role: str, target: str, token: str) -> dict:
+    return {"format": _MARKER_FORMAT, "role": role, "target": target, "id": token, "pid": os.getpid()}
+
+
+def _write_marker(folder: Path, role: str, target: str, token: str) -> None:
+    """Mark ``folder`` as a save's ``role`` ('tmp' or 'old') half of saving ``target``; its name ends in ``token``."""
+    data = json.dumps(_marker(role, target, token)).encode("utf-8")
+    fd = os.open(folder / SAVE_MARKER, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), 0o644)
+    try:
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _remove_marker(folder: Path) -> None:
+    try:
+        os.unlink(folder / SAVE_MARKER)
+    except OSError:
+        pass
+
+
+def _is_our_leftover(folder: str, role: str, target: str, pid: int, token: str) -> bool:
+    """Whether ``folder`` is a real folder holding the marker a save of ``target`` put there."""
+    try:
+        if not stat.S_ISDIR(os.lstat(folder).st_mode):
+            return False
+        found = parse_json(read_regular_file(Path(folder) / SAVE_MARKER, 4096))
+    except (OSError, UnsafeInput):
+        return False
+    return found == {"format": _MARKER_FORMAT, "role": role, "target": target, "id": token, "pid": pid}
 
 
 def _swap_into_place(tmp: Path, path: Path) -> None:
     """rename(tmp -> path), moving an existing bundle aside first and restoring it on failure.
 
-    A kill between the two renames leaves ``.NAME.old-PID-*`` and no ``path``: the next load
-    or save of ``path`` calls :func:`recover_interrupted_save`, which renames it back.
+    The bundle moved aside first gets a marker file (SAVE_MARKER) naming this save; a kill
+    between the two renames leaves ``.NAME.old-PID-ID`` holding that marker and no ``path``:
+    the next load or save of ``path`` calls :func:`recover_interrupted_save`, which renames it back.
     """
     old = None
     with _SWAP_LOCK:
         if os.path.lexists(path):
-            old = path.with_name(f".{path.name}.old-{os.getpid()}-{secrets.token_hex(4)}")
+            token = secrets.token_hex(4)
+            old = path.with_name(f".{path.name}.old-{os.getpid()}-{token}")
             _ACTIVE.add(old.name)
     try:
         if old is not None:
-            os.replace(path, old)
+            _write_marker(path, "old", path.name, token)
+            try:
+                os.replace(path, old)
+            except BaseException:
+                _remove_marker(path)
+                raise
         try:
             os.replace(tmp, path)
         except BaseException:
             if old is not None:
                 os.replace(old, path)
+                _remove_marker(path)
             raise
+        _remove_marker(path)                          # the new bundle's own marker (from its tmp folder)
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
     finally:
@@ -360,22 +428,15 @@ def _process_alive(pid: int) -> bool:
     return True
 
 
-def _remove(entry: os.DirEntry) -> None:
-    try:
-        if entry.is_dir(follow_symlinks=False):
-            shutil.rmtree(entry.path, ignore_errors=True)
-        else:
-            os.unlink(entry.path)
-    except OSError:
-        pass
-
-
 def recover_interrupted_save(path: str | Path) -> bool:
     """Repair what a killed save of ``path`` left behind; True if a bundle was put back.
 
-    ``.NAME.old-PID-*`` (the previous bundle, moved aside) is renamed back to ``path`` when
-    ``path`` is missing; otherwise it is obsolete and removed, as are ``.NAME.tmp-PID-*``
-    folders. Leftovers of a process that is still running (another save in progress) are
+    Only folders a save of ``path`` itself created are touched: named ``.NAME.old-PID-ID`` or
+    ``.NAME.tmp-PID-ID`` and holding the marker file (SAVE_MARKER) that names NAME, the role,
+    PID and ID; anything else (a user's ``.model.old-backup``, another bundle's leftovers) is
+    never moved or deleted. A marked ``old`` folder (the previous bundle, moved aside) is renamed
+    back to ``path`` when ``path`` is missing; otherwise it is obsolete and removed, as are marked
+    ``tmp`` folders. Leftovers of a process that is still running (another save in progress) are
     left alone. Never raises: a folder that cannot be repaired stays as it is.
     """
     try:
@@ -384,26 +445,26 @@ def recover_interrupted_save(path: str | Path) -> bool:
         stale: list[tuple[str, os.DirEntry]] = []
         with _SWAP_LOCK:
             with os.scandir(path.parent) as it:
-                entries = list(it)
+                entries = [e for e in it if e.name.startswith(prefix) and e.name not in _ACTIVE]
             for entry in entries:
-                if not entry.name.startswith(prefix) or entry.name in _ACTIVE:
-                    continue
                 match = _LEFTOVER.fullmatch(entry.name[len(prefix):])
                 if match is None:
                     continue
-                pid = int(match.group(2)) if len(match.group(2)) < 12 else -1
+                role, pid, token = match.group(1), int(match.group(2)), match.group(3)
                 if pid != os.getpid() and _process_alive(pid):
                     continue
-                stale.append((match.group(1), entry))
-        olds = sorted((e for kind, e in stale if kind == "old" and e.is_dir(follow_symlinks=False)),
+                if _is_our_leftover(entry.path, role, path.name, pid, token):
+                    stale.append((role, entry))
+        olds = sorted((e for role, e in stale if role == "old"),
                       key=lambda e: e.stat(follow_symlinks=False).st_mtime, reverse=True)
         restored = False
         if olds and not os.path.lexists(path):
             os.replace(olds.pop(0).path, path)
+            _remove_marker(path)
             restored = True
         for _, entry in stale:                  # killed saves' halves and superseded old bundles
             if os.path.lexists(entry.path):
-                _remove(entry)
+                shutil.rmtree(entry.path, ignore_errors=True)
         return restored
     except Exception:  # a read-only or vanished folder: loading reports what is (not) there
         return False
@@ -525,10 +586,10 @@ def _check_torch_archive(file: Path, max_bytes: int) -> None:
         if head != b"PK\x03\x04":
             return                                    # legacy format: bounded by the file size already
         with open(file, "rb") as f:
-            f.seek(max(0, os.fstat(f.fileno()).st_size - 65557))
-            count = zip_member_count(f.read())
-        if count is not None and count > 10_000:
-            raise BundleError(f"The weights file {file.name} holds {count} records, far more than any model.")
+            f.seek(max(0, os.fstat(f.fileno()).st_size - (4 << 20) - 65_700))   # the directory and end records
+            problem = zip_directory_problem(f.read(), 10_000, 4 << 20)
+        if problem is not None:
+            raise BundleError(f"The weights file {file.name} is refused: {problem}.")
         with zipfile.ZipFile(file) as zf:
             declared = sum(info.file_size for info in zf.infolist())
     except BundleError:
@@ -689,9 +750,9 @@ def _read_examples(path: Path, name: str | None, vq_cfg: VQVAEConfig, num_classe
             raise UnsafeInput(f"images must be uint8 of shape (N <= {MAX_EXAMPLES}, {', '.join(map(str, want))}), "
                               f"not {dtype} {shape}")
 
-    members = zip_member_count(raw)
-    if members is not None and members > 8:
-        raise BundleError(f"The examples file {name} holds {members} entries; it should hold images and labels.")
+    problem = zip_directory_problem(raw, 8, 1 << 14)     # counted as they really are, before zipfile parses
+    if problem is not None:
+        raise BundleError(f"The examples file {name} is refused: {problem}; it should hold images and labels.")
     try:
         with zipfile.ZipFile(io.BytesIO(raw)) as zf:
             images = _npz_member(zf, "images", images_ok)

@@ -9,8 +9,6 @@ values after) that can be applied and reverted exactly, which is what an undo st
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -19,7 +17,8 @@ import numpy as np
 import torch
 
 from .config import describe_value
-from .safe_io import UnsafeInput, describe_error, npy_from_bytes, parse_json, printable_name, read_regular_file
+from .safe_io import (UnsafeInput, UnsafeOutput, describe_error, npy_from_bytes, parse_json, printable_name,
+                      read_regular_file, write_file_atomically)
 
 MAX_GRID_FILE_BYTES = 4 * 1024 * 1024
 
@@ -192,19 +191,15 @@ def save_grid(path: str | Path, codes: np.ndarray, num_codes: int) -> None:
     suffix = path.suffix.lower()
     if suffix not in (".npy", ".json"):
         raise GridFileError(f"Save grids as .npy or .json, not {path.suffix or 'a file without extension'}.")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=str(path.parent))
-    try:
-        with os.fdopen(fd, "wb") as f:
-            if suffix == ".npy":
-                np.save(f, codes, allow_pickle=False)
-            else:
-                f.write(json.dumps({"num_codes": int(num_codes), "codes": codes.tolist()}).encode("utf-8"))
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    def write(f) -> None:
+        if suffix == ".npy":
+            np.save(f, codes, allow_pickle=False)
+        else:
+            f.write(json.dumps({"num_codes": int(num_codes), "codes": codes.tolist()}).encode("utf-8"))
+    try:                        # never over a FIFO, device or symlink; a new file honours the umask
+        write_file_atomically(path, write)
+    except UnsafeOutput as exc:
+        raise GridFileError(f"Cannot save the grid: {exc}.") from None
 
 
 MAX_GRID_SIDE = 4096                # rows or columns a grid file may claim

@@ -198,3 +198,174 @@ def zip_member_count(data: bytes) -> int | None:
 def npy_from_bytes(data: bytes, check: Callable[[np.dtype, tuple[int, ...]], None], max_bytes: int) -> np.ndarray:
     """:func:`read_npy` on bytes already read."""
     return read_npy(io.BytesIO(data), check, max_bytes)
+
+
+# ------------------------------------------------------------------------------------ file kinds
+def file_kind(mode: int) -> str:
+    """What a file of ``st_mode`` ``mode`` is, in words ('a FIFO (named pipe)', 'a folder', ...)."""
+    kinds = ((stat.S_ISREG, "a regular file"), (stat.S_ISDIR, "a folder"), (stat.S_ISLNK, "a symbolic link"),
+             (stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISCHR, "a character device"),
+             (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+    return next((text for test, text in kinds if test(mode)), "a special file")
+
+
+def missing_input_message(path: str | os.PathLike, what: str = "image file or folder") -> str:
+    """Why ``path`` cannot be read as ``what``: it does not exist, or it is a FIFO, device, socket,
+    dangling link... (said plainly, so a named pipe is never reported as 'no such file')."""
+    shown = printable_name(path, 200) if Path(path).name else str(path)
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        if os.path.islink(path):
+            return f"{shown} is a symbolic link to a file that does not exist, not an {what}"
+        return f"no such {what}: {shown}"
+    except (OSError, ValueError) as exc:
+        return f"cannot use {shown} as an {what}: {_reason(exc)}"
+    return f"{shown} is {file_kind(info.st_mode)}, not an {what}"
+
+
+def open_regular_file(path: str | os.PathLike) -> IO[bytes]:
+    """``path`` opened for binary reading if it is a regular file (symlinks followed); a FIFO,
+    device, socket or folder is refused (UnsafeInput) without blocking."""
+    name = printable_name(path)
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags)
+    except ValueError:
+        raise UnsafeInput(f"cannot open {name}: the name holds a NUL character") from None
+    except OSError as exc:
+        raise UnsafeInput(f"cannot open {name}: {_reason(exc)}") from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise UnsafeInput(f"{name} is {file_kind(mode)}, not a regular file")
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def is_regular_file(path: str | os.PathLike) -> bool:
+    """True for a regular file (symlinks followed); False for FIFOs, devices, folders, missing files."""
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except (OSError, ValueError):
+        return False
+
+
+# ------------------------------------------------------------------------------------ writing files
+class UnsafeOutput(OSError):
+    """An output path that must not be written (a FIFO, device, symlink, folder...); the message
+    says why. An OSError, so callers that already report OSError report this too."""
+
+
+def current_umask() -> int:
+    """The process umask, read without changing it where the system allows (Linux /proc)."""
+    try:
+        with open("/proc/self/status", encoding="ascii", errors="replace") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)           # the portable way: set and restore (not thread-safe, rarely reached)
+    os.umask(mask)
+    return mask
+
+
+def output_file_problem(path: str | os.PathLike) -> str | None:
+    """Why a file must not be written at ``path`` (it is a folder, a FIFO, a device, a socket or a
+    symbolic link, or its folder cannot hold files), or None when it can be."""
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        info = None
+    except (OSError, ValueError) as exc:
+        return f"cannot be used ({_reason(exc)})"
+    if info is not None and not stat.S_ISREG(info.st_mode):
+        kind = file_kind(info.st_mode)
+        if stat.S_ISDIR(info.st_mode):
+            return "is a folder; give a file name"
+        return f"exists and is {kind}, not a regular file; refusing to replace it"
+    return parent_folder_problem(path)
+
+
+def write_file_atomically(path: str | os.PathLike, write: Callable[[IO[bytes]], None]) -> Path:
+    """Write a file through ``write(binary file)`` atomically: into a temporary file beside
+    ``path``, synced, then renamed over it. Never replaces anything but a regular file
+    (UnsafeOutput for a FIFO, device, socket, symlink or folder, checked before and again at the
+    moment of the rename). A new file gets ``0o666 & ~umask``; a replaced file keeps its mode."""
+    import tempfile
+
+    path = Path(path)
+    problem = output_file_problem(path)
+    if problem is not None:
+        raise UnsafeOutput(f"{printable_name(path)} {problem}")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name[:200]}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            write(out)
+            out.flush()
+            try:
+                previous = os.lstat(path)
+                mode = stat.S_IMODE(previous.st_mode) if stat.S_ISREG(previous.st_mode) else None
+            except FileNotFoundError:
+                mode = None
+            os.fchmod(out.fileno(), 0o666 & ~current_umask() if mode is None else mode)
+            os.fsync(out.fileno())
+        problem = output_file_problem(path)        # again: something may have appeared meanwhile
+        if problem is not None:
+            raise UnsafeOutput(f"{printable_name(path)} {problem}")
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    return path
+
+
+# --------------------------------------------------------------------------------- zip directories
+def zip_directory_problem(data: bytes, max_entries: int, max_directory_bytes: int = 1 << 16) -> str | None:
+    """Why a zip archive's central directory is refused before ``zipfile`` parses it, or None.
+
+    ``zipfile`` walks as many bytes of directory as the end record (or its zip64 record) says,
+    whatever entry count the record claims; so the directory's size is bounded first, then its
+    entries are counted as they really are (at most ``max_directory_bytes`` of walking)."""
+    at = len(data) - 22                              # where zipfile looks first (no comment)
+    if at < 0 or data[at:at + 4] != b"PK\x05\x06" or data[-2:] != b"\x00\x00":
+        at = data.rfind(b"PK\x05\x06", max(0, len(data) - 65557))
+    if at < 0 or at + 22 > len(data):
+        return "it is not a zip archive (no end record)"
+    declared = int.from_bytes(data[at + 10:at + 12], "little")
+    directory_bytes = int.from_bytes(data[at + 12:at + 16], "little")
+    directory_end = at
+    locator = at - 20
+    if locator >= 0 and data[locator:locator + 4] == b"PK\x06\x07":
+        record = locator - 56                        # zipfile reads it right before the locator
+        if record < 0 or data[record:record + 4] != b"PK\x06\x06":
+            return "its zip64 end record is corrupt"
+        declared = int.from_bytes(data[record + 32:record + 40], "little")
+        directory_bytes = int.from_bytes(data[record + 40:record + 48], "little")
+        directory_end = record
+    if declared > max_entries:
+        return f"it declares {declared} entries (at most {max_entries} expected)"
+    if directory_bytes > max_directory_bytes:
+        return f"its directory takes {directory_bytes:,} bytes (at most {max_directory_bytes:,} expected)"
+    start = directory_end - directory_bytes
+    if start < 0:
+        return "its directory lies outside the file"
+    entries, offset, end = 0, start, directory_end
+    while offset < end:
+        if data[offset:offset + 4] != b"PK\x01\x02" or offset + 46 > end:
+            return "its directory is corrupt"
+        entries += 1
+        if entries > max_entries:
+            return f"it holds more than {max_entries} entries"
+        name_len, extra_len, comment_len = (int.from_bytes(data[offset + i:offset + i + 2], "little")
+                                            for i in (28, 30, 32))
+        offset += 46 + name_len + extra_len + comment_len
+    return None

@@ -470,17 +470,22 @@ def download_dataset(cfg: DataConfig, chunk_bytes: int = 1 << 16) -> Iterator[tu
 # ------------------------------------------------------------------------------- the pool
 
 
+def _idx_check(path: Path, what: str, ndim: int):
+    """An IDX header check (before any data are read): uint8 values of ``ndim`` dimensions."""
+    def check(dtype: np.dtype, dims: tuple[int, ...]) -> None:
+        if dtype != np.uint8 or len(dims) != ndim:
+            raise DataError(f"{path}: expected uint8 {what}, found {dtype} {dims}.")
+    return check
+
+
 def _read_parts(spec: DatasetSpec, parts: list[list[Path]]) -> tuple[np.ndarray, np.ndarray]:
     """Read and check every part; concatenated in order (train before test)."""
     images: list[np.ndarray] = []
     labels: list[np.ndarray] = []
     for files in parts:
         if spec.file_format == "idx":
-            x, y = read_idx(files[0]), read_idx(files[1])
-            if x.ndim != 3 or x.dtype != np.uint8:
-                raise DataError(f"{files[0]}: expected uint8 images (n, h, w), found {x.dtype} {x.shape}.")
-            if y.ndim != 1 or y.dtype != np.uint8:
-                raise DataError(f"{files[1]}: expected uint8 labels (n,), found {y.dtype} {y.shape}.")
+            x = read_idx(files[0], _idx_check(files[0], "images (n, h, w)", 3))
+            y = read_idx(files[1], _idx_check(files[1], "labels (n,)", 1))
             if len(x) != len(y):
                 raise DataError(f"{files[0]} holds {len(x)} images but {files[1]} holds {len(y)} labels.")
             images.append(x[:, None])
@@ -519,15 +524,31 @@ def _registry_pool(spec: DatasetSpec, cfg: DataConfig) -> tuple[np.ndarray, np.n
     return _read_parts(spec, parts)
 
 
+MAX_POOL_BYTES = 4 << 30            # uint8 pixels a loaded dataset may hold in memory
+_CONVERT_CHUNK_BYTES = 256 << 20    # float32 working memory of one resizing step
+
+
+def _check_pool_bytes(n_images: int, channels: int, image_size: int) -> None:
+    """DataError before allocating when ``n_images`` resized images would not fit MAX_POOL_BYTES."""
+    n_bytes = n_images * channels * image_size * image_size
+    if n_bytes > MAX_POOL_BYTES:
+        raise DataError(f"{n_images:,} images of {channels}x{image_size}x{image_size} pixels would take "
+                        f"{n_bytes / 2**30:.1f} GiB, more than the {MAX_POOL_BYTES / 2**30:.0f} GiB allowed: "
+                        f"lower image_size (--image-size) or limit (--limit).")
+
+
 def _convert(images: torch.Tensor, image_size: int | None, grayscale: bool) -> torch.Tensor:
     """Registry images to one channel (ITU-R 601 luma, as PIL) and/or resized (antialiased bilinear)."""
     if grayscale and images.shape[1] == 3:
         weights = torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)
         images = (images.float() * weights).sum(1, keepdim=True).round().clamp(0, 255).to(torch.uint8)
     if image_size is not None and tuple(images.shape[2:]) != (image_size, image_size):
-        chunks = [F.interpolate(chunk.float(), size=(image_size, image_size), mode="bilinear",
+        _check_pool_bytes(len(images), images.shape[1], image_size)
+        per_image = images.shape[1] * max(image_size * image_size, images.shape[2] * images.shape[3]) * 4
+        chunk = max(1, min(4096, _CONVERT_CHUNK_BYTES // per_image))   # float32 working memory per chunk
+        chunks = [F.interpolate(part.float(), size=(image_size, image_size), mode="bilinear",
                                 antialias=True, align_corners=False).round().clamp(0, 255).to(torch.uint8)
-                  for chunk in images.split(4096)]
+                  for part in images.split(chunk)]
         images = torch.cat(chunks)
     return images
 
@@ -560,6 +581,8 @@ def load_data(cfg: DataConfig) -> DataSplits:
         files, file_labels = listing.files, listing.labels
         if cfg.limit:
             files, file_labels = files[: cfg.limit], file_labels[: cfg.limit]
+        if cfg.image_size is not None:
+            _check_pool_bytes(len(files), 1 if cfg.grayscale else 3, cfg.image_size)
         images = torch.from_numpy(read_image_files(files, cfg.image_size, cfg.grayscale))
         labels = torch.tensor(file_labels, dtype=torch.long)
         class_names, valid_labels = listing.class_names, range(-1, len(listing.class_names))

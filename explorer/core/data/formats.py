@@ -18,6 +18,8 @@ from typing import Any, BinaryIO, Callable, Sequence
 
 import numpy as np
 
+from ..safe_io import describe_error, is_regular_file
+
 
 class DataError(Exception):
     """A dataset could not be loaded; the message says what to do."""
@@ -26,38 +28,64 @@ class DataError(Exception):
 # ----------------------------------------------------------------------------------------- IDX
 
 IDX_DTYPES: dict[int, str] = {0x08: "u1", 0x09: "i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
-MAX_IDX_BYTES = 1 << 31          # refuse headers announcing more than 2 GiB of data
+MAX_IDX_BYTES = 1 << 28          # 256 MiB: the MNIST family needs 47 MB; refuse headers announcing more
+MAX_GZIP_RATIO = 1100            # deflate cannot expand more than ~1032x: a header announcing more lies
 _READ_CHUNK = 1 << 24            # read payloads in 16 MiB pieces (a lying header cannot force a huge allocation)
 
 
+class _GzipClosingFile(gzip.GzipFile):
+    """A GzipFile over an open file that also closes that file."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        super().__init__(fileobj=raw, mode="rb")
+        self.raw_file = raw
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self.raw_file.close()
+
+
 def _open_maybe_gzip(path: Path) -> BinaryIO:
-    """Open `path` for reading; transparently decompress it when it starts with the gzip magic."""
-    with open(path, "rb") as probe:
-        magic = probe.read(2)
-    if magic == b"\x1f\x8b":
-        return gzip.open(path, "rb")  # type: ignore[return-value]
-    return open(path, "rb")
+    """Open `path` (a regular file only) for reading; transparently decompress it when it starts
+    with the gzip magic."""
+    from ..safe_io import UnsafeInput, open_regular_file
+    try:
+        raw = open_regular_file(path)
+    except UnsafeInput as exc:
+        raise DataError(f"{path}: {exc}.") from None
+    if raw.read(2) == b"\x1f\x8b":
+        raw.seek(0)
+        return _GzipClosingFile(raw)  # type: ignore[return-value]
+    raw.seek(0)
+    return raw
 
 
-def _read_exactly(stream: BinaryIO, n_bytes: int) -> bytes:
-    """Read up to `n_bytes` in chunks; returns fewer bytes only when the stream ends early."""
-    parts: list[bytes] = []
-    remaining = n_bytes
-    while remaining > 0:
-        part = stream.read(min(remaining, _READ_CHUNK))
-        if not part:
+def _read_into(stream: BinaryIO, buffer: np.ndarray) -> int:
+    """Fill the uint8 ``buffer`` from ``stream`` chunk by chunk; the number of bytes read (fewer
+    only when the stream ends early). The buffer's pages are touched only as data arrive."""
+    view, done = memoryview(buffer), 0
+    while done < len(buffer):
+        got = stream.readinto(view[done:done + _READ_CHUNK])  # type: ignore[attr-defined]
+        if not got:
             break
-        parts.append(part)
-        remaining -= len(part)
-    return b"".join(parts)
+        done += got
+    return done
 
 
-def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
+def read_idx(path: str | os.PathLike[str],
+             check: Callable[[np.dtype, tuple[int, ...]], None] | None = None) -> np.ndarray:
     """Read an IDX file (gzip-compressed or not) into a native-endian NumPy array.
 
     Layout: two zero bytes, a type code (0x08 ubyte ... 0x0E double), the number of dimensions,
     then one big-endian uint32 per dimension, then the values in C order. The header, the
     payload length and the absence of trailing bytes are all checked.
+
+    Decompression is bounded before anything is allocated: the header's shape (passed to
+    ``check(dtype, dims)``, which raises DataError to refuse it) fixes how many bytes are read,
+    at most MAX_IDX_BYTES, and never more than deflate could expand the file's compressed size
+    to; one buffer of exactly that size is filled as the data stream in (no second copy).
     """
     path = Path(path)
     try:
@@ -75,12 +103,21 @@ def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
                 raise DataError(f"{path}: truncated IDX file (header cut short).")
             dims = struct.unpack(f">{ndim}I", dims_raw)
             dtype = np.dtype(IDX_DTYPES[header[2]])
+            if check is not None:
+                check(dtype, tuple(dims))
             n_bytes = math.prod(dims) * dtype.itemsize
             if n_bytes > MAX_IDX_BYTES:
-                raise DataError(f"{path}: IDX header announces {n_bytes} bytes of data; refusing (corrupt file?).")
-            payload = _read_exactly(stream, n_bytes)
-            if len(payload) < n_bytes:
-                raise DataError(f"{path}: truncated IDX file: {len(payload)} of the {n_bytes} data bytes "
+                raise DataError(f"{path}: IDX header announces {n_bytes:,} bytes of data, more than the "
+                                f"{MAX_IDX_BYTES:,} allowed; refusing (corrupt file?).")
+            if isinstance(stream, _GzipClosingFile):
+                packed = os.fstat(stream.raw_file.fileno()).st_size
+                if n_bytes > packed * MAX_GZIP_RATIO:
+                    raise DataError(f"{path}: IDX header announces {n_bytes:,} bytes of data, more than "
+                                    f"{packed:,} compressed bytes can hold; refusing (corrupt file?).")
+            payload = np.empty(n_bytes, dtype=np.uint8)
+            got = _read_into(stream, payload)
+            if got < n_bytes:
+                raise DataError(f"{path}: truncated IDX file: {got} of the {n_bytes} data bytes "
                                 f"its header announces. Re-download or re-copy the file.")
             if stream.read(1):
                 raise DataError(f"{path}: corrupt IDX file: more data than its header announces {tuple(dims)}.")
@@ -88,9 +125,11 @@ def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
         raise
     except FileNotFoundError:
         raise DataError(f"{path}: file not found.") from None
+    except MemoryError:
+        raise DataError(f"{path}: too large to load.") from None
     except (OSError, EOFError, zlib.error) as exc:
         raise DataError(f"{path}: unreadable or corrupt ({exc}). Re-download or re-copy the file.") from None
-    array = np.frombuffer(payload, dtype=dtype).reshape(dims)
+    array = payload.view(dtype).reshape(dims)
     return array if dtype.isnative else array.astype(dtype.newbyteorder("="))
 
 
@@ -193,7 +232,8 @@ def _images_below(folder: Path) -> list[Path]:
     for dirpath, dirnames, filenames in os.walk(folder):
         dirnames[:] = [d for d in dirnames if not d.startswith(".")]
         found += [Path(dirpath) / f for f in filenames
-                  if not f.startswith(".") and f.lower().endswith(IMAGE_EXTENSIONS)]
+                  if not f.startswith(".") and f.lower().endswith(IMAGE_EXTENSIONS)
+                  and is_regular_file(Path(dirpath) / f)]         # never a FIFO or device (would block)
     return sorted(found)
 
 
@@ -207,7 +247,8 @@ def list_image_folder(root: Path) -> FolderListing:
         raise DataError(f"Cannot list image folder {root}: {exc}") from None
     listing = FolderListing()
     for entry in entries:
-        if entry.is_file() and not entry.name.startswith(".") and entry.name.lower().endswith(IMAGE_EXTENSIONS):
+        if not entry.name.startswith(".") and entry.name.lower().endswith(IMAGE_EXTENSIONS) \
+                and is_regular_file(entry):
             listing.files.append(entry)
             listing.labels.append(-1)
     names: list[str] = []
@@ -224,22 +265,6 @@ def list_image_folder(root: Path) -> FolderListing:
     return listing
 
 
-def _to_uint8_array(image: Any) -> np.ndarray:
-    """A PIL image as uint8 (H, W) when its content is gray, else (H, W, 3)."""
-    mode = image.mode
-    if mode.startswith(("I", "F")):        # 16/32-bit integer or float pixels
-        values = np.asarray(image, dtype=np.float64)
-        if mode.startswith("I;16") or (mode == "I" and values.size and values.max() > 255):
-            values = values / 257.0            # 16-bit range -> 8-bit
-        return np.clip(values, 0, 255).round().astype(np.uint8)
-    if mode in ("1", "L", "LA"):
-        return np.asarray(image.convert("L"), dtype=np.uint8)
-    rgb = np.asarray(image.convert("RGB"), dtype=np.uint8)
-    if (rgb[..., 0] == rgb[..., 1]).all() and (rgb[..., 1] == rgb[..., 2]).all():
-        return rgb[..., 0].copy()          # colour file holding a gray picture
-    return rgb
-
-
 def read_image_files(files: Sequence[Path], image_size: int | None = None, grayscale: bool = False,
                      progress: Callable[[int, int], None] | None = None) -> np.ndarray:
     """Read image files into uint8 (N, C, H, W).
@@ -249,19 +274,20 @@ def read_image_files(files: Sequence[Path], image_size: int | None = None, grays
     """
     from PIL import Image  # Pillow ships with torchvision
 
+    from .images import read_image_file
+
     arrays: list[np.ndarray] = []
     first_size: tuple[int, int] | None = None
     for i, path in enumerate(files):
+        array = read_image_file(path)              # formats allow-list, size check, regular files only
         try:
-            with Image.open(path) as image:
-                array = _to_uint8_array(image)
             if grayscale and array.ndim == 3:
                 array = np.asarray(Image.fromarray(array).convert("L"), dtype=np.uint8)
             if image_size is not None and array.shape[:2] != (image_size, image_size):
                 resized = Image.fromarray(array).resize((image_size, image_size), Image.Resampling.BILINEAR)
                 array = np.asarray(resized, dtype=np.uint8)
-        except Exception as exc:  # PIL raises many kinds: UnidentifiedImageError, OSError, DecompressionBombError...
-            raise DataError(f"Could not read image {path}: {exc}") from None
+        except Exception as exc:  # resizing a decoded uint8 array: only MemoryError is expected
+            raise DataError(f"Could not convert image {path}: {describe_error(exc, 100)}") from None
         if first_size is None:
             first_size = array.shape[:2]
         elif array.shape[:2] != first_size:

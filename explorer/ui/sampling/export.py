@@ -1,16 +1,15 @@
 """Export the sampling animation as a GIF (one frame per raster step) and a frame as PNG,
 sized for slides (1280 x 720): the code grid in the editor's palette next to the decoded
-partial image. Pillow only (no Qt), files written atomically (temp file, then os.replace)."""
+partial image. Pillow only (no Qt), files written atomically (safe_io.write_file_atomically)."""
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from explorer.core.projection import text_colour_for
+from explorer.core.safe_io import write_file_atomically
 from explorer.core.sampling_session import SamplingSession, decode_grids, fill_unsampled, grey_unsampled
 from explorer.ui.widgets.image_view import to_rgb8
 
@@ -61,16 +60,9 @@ def render_frame(grid: np.ndarray, image: np.ndarray, palette: np.ndarray, title
 
 
 def _atomic_save(path: str | Path, save) -> Path:
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    try:
-        save(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    """``save(file object)`` into ``path`` atomically; a FIFO, device, symlink or folder there is
+    refused (UnsafeOutput, an OSError) and a new file's mode honours the umask."""
+    return write_file_atomically(path, save)
 
 
 def save_png(frame: Image.Image, path: str | Path) -> Path:
