@@ -30,6 +30,7 @@ EPILOG = """examples:
 
 
 MAX_SAMPLES = 1024                 # sample --n
+MAX_LR = 10.0                      # train --lr: far above any useful rate, far below Adam's overflow (1e308 crashed)
 MAX_PADDING = 64                   # sample --padding
 
 
@@ -44,7 +45,8 @@ def _schedule_flags(parser: argparse.ArgumentParser, what: str, cls) -> None:
     g.add_argument("--max-steps", type=field_flag(cls, "max_steps"),
                    help="train exactly this many steps instead of --epochs")
     g.add_argument("--batch-size", type=field_flag(cls, "batch_size"), help="batch size per process")
-    g.add_argument("--lr", type=field_flag(cls, "lr"), help="peak Adam learning rate")
+    g.add_argument("--lr", type=limited(Limit(float, 0, MAX_LR, low_open=True), "lr"),
+                   help=f"peak Adam learning rate (at most {MAX_LR:g})")
     g.add_argument("--warmup-steps", type=field_flag(cls, "warmup_steps"), help="linear learning-rate warm-up steps")
     g.add_argument("--val-every", type=field_flag(cls, "val_every"), help="validate every this many steps")
     g.add_argument("--seed", type=field_flag(cls, "seed"), help="seeds the model initialisation and the batch order")
@@ -83,7 +85,7 @@ def _add_train_vqvae(sub) -> None:
                    help="keep the random codebook instead of k-means on the first batch")
     m.add_argument("--dead-code-steps", type=field_flag(VQVAE_CONFIG, "dead_code_steps"), metavar="N",
                    help="re-seed codes unused for N steps (0 = never)")
-    m.add_argument("--tau-rate", type=float, metavar="R",
+    m.add_argument("--tau-rate", type=field_flag(VQVAE_CONFIG, "tau_rate"), metavar="R",
                    help="Gumbel temperature decay per step, tau = max(0.1, exp(-R * step)) (default 2e-4)")
 
 

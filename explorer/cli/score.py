@@ -56,7 +56,8 @@ def image_files(inputs: list[str]) -> list[tuple[str, Path]]:
         elif path.is_file():
             found.append((str(path), path))
         else:
-            raise CliError(f"no such file or folder: {path}")
+            from ..core.safe_io import missing_input_message
+            raise CliError(missing_input_message(path))      # says what a FIFO or device is, not "no such file"
     return found
 
 

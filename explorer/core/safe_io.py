@@ -209,19 +209,25 @@ def file_kind(mode: int) -> str:
     return next((text for test, text in kinds if test(mode)), "a special file")
 
 
-def missing_input_message(path: str | os.PathLike, what: str = "image file or folder") -> str:
-    """Why ``path`` cannot be read as ``what``: it does not exist, or it is a FIFO, device, socket,
-    dangling link... (said plainly, so a named pipe is never reported as 'no such file')."""
-    shown = printable_name(path, 200) if Path(path).name else str(path)
+def printable_path(path: str | os.PathLike, width: int = 200) -> str:
+    """The whole of ``path`` safe to show: control characters escaped, cut to ``width``."""
+    text = "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in os.fspath(path))
+    return text if len(text) <= width else text[:width - 3] + "..."
+
+
+def missing_input_message(path: str | os.PathLike, what: str = "file or folder") -> str:
+    """Why ``path`` cannot be read as an input: it does not exist ('no such file or folder: P'),
+    or it is a FIFO, device, socket or dangling symbolic link (said plainly, never 'no such file')."""
+    shown = printable_path(path)
     try:
         info = os.stat(path)
     except FileNotFoundError:
         if os.path.islink(path):
-            return f"{shown} is a symbolic link to a file that does not exist, not an {what}"
+            return f"{shown} is a symbolic link to something that does not exist, not a regular {what}"
         return f"no such {what}: {shown}"
     except (OSError, ValueError) as exc:
-        return f"cannot use {shown} as an {what}: {_reason(exc)}"
-    return f"{shown} is {file_kind(info.st_mode)}, not an {what}"
+        return f"cannot use {shown}: {_reason(exc)}"
+    return f"{shown} is {file_kind(info.st_mode)}, not a regular {what}"
 
 
 def open_regular_file(path: str | os.PathLike) -> IO[bytes]:

@@ -94,12 +94,16 @@ def image_to_uint8(image: Any) -> np.ndarray:
     mode = image.mode
     if mode.startswith("I"):                       # I;16, I;16B, I;16L, I;16N (uint16) or I (int32)
         values = np.asarray(image)
-        if values.dtype.byteorder not in ("=", "|"):
-            values = values.astype(values.dtype.newbyteorder("="))
-        if mode.startswith("I;16") or (values.size and int(values.max()) > 255):
-            wide = np.clip(values, 0, 65535).astype(np.uint32)
-            return ((wide * 2 + 257) // 514).astype(np.uint8)      # round(v / 257)
-        return np.clip(values, 0, 255).astype(np.uint8)
+        wide = values.astype(np.int32 if values.dtype.kind == "i" else np.uint32)   # native, writable, 4 bytes
+        del values
+        if mode.startswith("I;16") or (wide.size and int(wide.max()) > 255):
+            np.clip(wide, 0, 65535, out=wide)
+            wide *= 2                                  # round(v / 257) = (2 v + 257) // 514, in place
+            wide += 257
+            wide //= 514
+        else:
+            np.clip(wide, 0, 255, out=wide)
+        return wide.astype(np.uint8)
     if mode == "F":
         values = np.asarray(image, dtype=np.float32)
         with np.errstate(invalid="ignore", over="ignore"):
