@@ -50,6 +50,7 @@ MARKER_FORMAT = "discrete-latent-explorer-bundle/save"
 def good(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("good3") / "model"
     make_bundle().save(path)
+    load_bundle(path)                                 # lazy imports done here, not in a timed example
     return path
 
 
@@ -172,7 +173,9 @@ def test_the_saved_bundle_holds_no_marker_and_a_marked_leftover_is_recovered(goo
     assert not moved.exists() and not (path / SAVE_MARKER).exists()
 
 
-_names = st.text(st.sampled_from("abm.-_0123456789old tmp"), min_size=1, max_size=24)
+_names = st.one_of(st.text(st.sampled_from("abm.-_0123456789old tmp"), min_size=1, max_size=24),
+                  st.builds("{}-{}-{}".format, st.sampled_from(["old", "tmp"]),
+                            st.sampled_from(["999999999", "1", "2024", "0"]), st.text("abc0123", min_size=1, max_size=4)))
 
 
 @FUZZ

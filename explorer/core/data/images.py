@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from ..safe_io import UnsafeInput, describe_error, open_regular_file, printable_name
+from ..safe_io import UnsafeInput, describe_error, open_regular_file, printable_path
 
 SUPPORTED_FORMATS: tuple[str, ...] = ("PNG", "JPEG", "BMP", "GIF", "WEBP")   # Pillow format ids
 MAX_IMAGE_PIXELS = 1 << 25       # 33.5 M pixels (an 8K frame, 7680 x 4320, fits); the models use at most 4096²
@@ -38,7 +38,7 @@ def read_image_file(path: str | os.PathLike[str], max_pixels: int = MAX_IMAGE_PI
     """
     from .formats import DataError
 
-    shown = printable_name(path, 120)
+    shown = printable_path(path)
     try:
         stream = open_regular_file(path)
     except UnsafeInput as exc:
@@ -71,6 +71,9 @@ def _decode(stream: Any, shown: str, max_pixels: int) -> np.ndarray:
     except UnidentifiedImageError:
         raise DataError(f"Could not read image {shown}: not a supported image file "
                         f"({', '.join(SUPPORTED_FORMATS)}).") from None
+    except Image.DecompressionBombError:              # Pillow's own (higher) limit, met while reading the header
+        raise DataError(f"Could not read image {shown}: it has more than the {max_pixels:,} pixels "
+                        f"allowed.") from None
     with image:
         width, height = image.size
         if width < 1 or height < 1:
@@ -115,11 +118,3 @@ def image_to_uint8(image: Any) -> np.ndarray:
     if (rgb[..., 0] == rgb[..., 1]).all() and (rgb[..., 1] == rgb[..., 2]).all():
         return rgb[..., 0].copy()                  # colour file holding a gray picture
     return rgb
-
-
-def supported_image_path(path: Path) -> bool:
-    """Whether ``path`` is a regular file (not hidden) whose name ends in an image extension."""
-    from ..safe_io import is_regular_file
-    from .formats import IMAGE_EXTENSIONS
-
-    return not path.name.startswith(".") and path.name.lower().endswith(IMAGE_EXTENSIONS) and is_regular_file(path)
