@@ -19,10 +19,8 @@ from typing import Any, BinaryIO, Callable, Sequence
 import numpy as np
 
 from ..safe_io import describe_error, is_regular_file
-
-
-class DataError(Exception):
-    """A dataset could not be loaded; the message says what to do."""
+from .errors import DataError
+from .images import read_image_file
 
 
 # ----------------------------------------------------------------------------------------- IDX
@@ -273,8 +271,6 @@ def read_image_files(files: Sequence[Path], image_size: int | None = None, grays
     Without `image_size` all images must already share one size.
     """
     from PIL import Image  # Pillow ships with torchvision
-
-    from .images import read_image_file
 
     arrays: list[np.ndarray] = []
     first_size: tuple[int, int] | None = None

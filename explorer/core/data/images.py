@@ -12,18 +12,18 @@ Every reader of user images (folder datasets, ``score``, ``compress``, the Likel
 * pixels become uint8 without float64 copies (16-bit values are scaled with integer arithmetic,
   float pixels stay float32 and NaN becomes 0 without a numpy warning).
 
-Every problem raises :class:`~explorer.core.data.formats.DataError` with the file named.
+Every problem raises :class:`~explorer.core.data.errors.DataError` with the file named.
 """
 from __future__ import annotations
 
 import os
 import warnings
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ..safe_io import UnsafeInput, describe_error, open_regular_file, printable_path
+from .errors import DataError
 
 SUPPORTED_FORMATS: tuple[str, ...] = ("PNG", "JPEG", "BMP", "GIF", "WEBP")   # Pillow format ids
 MAX_IMAGE_PIXELS = 1 << 25       # 33.5 M pixels (an 8K frame, 7680 x 4320, fits); the models use at most 4096²
@@ -36,8 +36,6 @@ def read_image_file(path: str | os.PathLike[str], max_pixels: int = MAX_IMAGE_PI
     Only PNG, JPEG, BMP, GIF and WebP are decoded (the first frame of an animation); the width
     times height in the file's header must be at most ``max_pixels``.
     """
-    from .formats import DataError
-
     shown = printable_path(path)
     try:
         stream = open_regular_file(path)
@@ -61,8 +59,6 @@ def read_image_file(path: str | os.PathLike[str], max_pixels: int = MAX_IMAGE_PI
 
 def _decode(stream: Any, shown: str, max_pixels: int) -> np.ndarray:
     from PIL import Image, UnidentifiedImageError
-
-    from .formats import DataError
 
     try:
         with warnings.catch_warnings():
