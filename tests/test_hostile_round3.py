@@ -240,6 +240,19 @@ def test_exports_and_grid_saves_never_replace_special_files(tmp_path: Path, kind
         (tmp_path / "target.bin").unlink(missing_ok=True)
 
 
+def test_the_editors_grid_save_reports_a_fifo_and_leaves_it(qtbot, tmp_path: Path) -> None:
+    from PySide6.QtWidgets import QWidget
+
+    from explorer.ui.editor.grid_files import GridFiles
+    parent = QWidget()
+    qtbot.addWidget(parent)
+    files = GridFiles(parent, lambda: (4, (2, 2)))
+    os.mkfifo(tmp_path / "grid.npy")
+    with qtbot.waitSignal(files.error, timeout=5000) as signal:
+        assert files.save(str(tmp_path / "grid.npy"), np.zeros((2, 2), dtype=np.int64)) is False
+    assert "FIFO" in signal.args[0] and stat.S_ISFIFO(os.lstat(tmp_path / "grid.npy").st_mode)
+
+
 def test_new_output_files_honour_the_umask_and_replaced_ones_keep_their_mode(tmp_path: Path, umask_022) -> None:
     from explorer.ui.sampling.export import save_png
     save_png(Image.new("RGB", (4, 4)), tmp_path / "a.png")

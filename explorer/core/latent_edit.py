@@ -199,7 +199,7 @@ def save_grid(path: str | Path, codes: np.ndarray, num_codes: int) -> None:
     try:                        # never over a FIFO, device or symlink; a new file honours the umask
         write_file_atomically(path, write)
     except UnsafeOutput as exc:
-        raise GridFileError(f"Cannot save the grid: {exc}.") from None
+        raise GridFileError(f"{exc}.") from None
 
 
 MAX_GRID_SIDE = 4096                # rows or columns a grid file may claim
