@@ -286,7 +286,7 @@ def output_file_problem(path: str | os.PathLike) -> str | None:
     symbolic link, or its folder cannot hold files), or None when it can be."""
     try:
         info = os.lstat(path)
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):   # the parent check says which ancestor is missing or a file
         info = None
     except (OSError, ValueError) as exc:
         return f"cannot be used ({_reason(exc)})"
