@@ -26,7 +26,7 @@ from .images import read_image_file
 # ----------------------------------------------------------------------------------------- IDX
 
 IDX_DTYPES: dict[int, str] = {0x08: "u1", 0x09: "i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
-MAX_IDX_BYTES = 1 << 28          # 256 MiB: the MNIST family needs 47 MB; refuse headers announcing more
+MAX_IDX_BYTES = 1 << 27          # 128 MiB: the MNIST family needs 47 MB; refuse headers announcing more
 MAX_GZIP_RATIO = 1100            # deflate cannot expand more than ~1032x: a header announcing more lies
 _READ_CHUNK = 1 << 20            # read payloads in 1 MiB pieces straight into the one output buffer
 
