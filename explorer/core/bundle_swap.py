@@ -74,7 +74,10 @@ def _swap_into_place(tmp: Path, path: Path) -> None:
             _ACTIVE.add(old.name)
     try:
         if old is not None:
-            _write_marker(path, "old", path.name, token)
+            try:
+                _write_marker(path, "old", path.name, token)
+            except OSError:                           # a read-only folder: moved aside unmarked (kept, not recovered)
+                pass
             try:
                 os.replace(path, old)
             except BaseException:

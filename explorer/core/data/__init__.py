@@ -1,4 +1,5 @@
-"""Images in: dataset configs and splits (:mod:`.datasets`) and safe readers of the file formats (:mod:`.formats`).
+"""Images in: dataset configs and splits (:mod:`.datasets`), safe readers of the file formats (:mod:`.formats`)
+and the one reader of image files (:mod:`.images`).
 
 ``from explorer.core.data import DataConfig, load_data, DataError`` keeps working: the package
 re-exports both modules' public names.
@@ -7,8 +8,9 @@ from .datasets import (DATASETS, FOLDER_PREFIX, DataConfig, DataSplits, DatasetS
                        parse_classes, split_indices, usable_root, download_dataset, missing_data_message,
                        count_training_images, describe_split, stratified_split)
 from .formats import DataError, list_image_folder, read_cifar_batch, read_idx, read_image_files
+from .images import read_image_file
 
 __all__ = ["DATASETS", "FOLDER_PREFIX", "DataConfig", "DataError", "DataSplits", "DatasetSpec", "ImageSet", "default_data_root",
-           "list_image_folder", "load_data", "parse_classes", "read_cifar_batch", "read_idx", "read_image_files",
+           "list_image_folder", "load_data", "parse_classes", "read_cifar_batch", "read_idx", "read_image_file", "read_image_files",
            "split_indices", "usable_root", "download_dataset", "missing_data_message",
            "count_training_images", "describe_split", "stratified_split"]
