@@ -348,6 +348,16 @@ def test_the_reader_refuses_a_fifo_without_blocking(tmp_path: Path) -> None:
     assert isinstance(result.get("error"), DataError) and "FIFO" in str(result["error"])
 
 
+def test_registry_readers_refuse_a_fifo_without_blocking(tmp_path: Path) -> None:
+    from explorer.core.data import read_cifar_batch
+    for name, reader in [("t10k-images-idx3-ubyte", read_idx), ("data_batch_1", read_cifar_batch)]:
+        os.mkfifo(tmp_path / name)
+        hung, result = _with_timeout(lambda: reader(tmp_path / name), 5.0)
+        if hung:
+            os.close(os.open(tmp_path / name, os.O_WRONLY | os.O_NONBLOCK))
+        assert not hung and isinstance(result.get("error"), DataError) and "FIFO" in str(result["error"])
+
+
 # ====================================================================== 11. IDX gzip bombs
 def _gzip_of_zeros(header: bytes, n_bytes: int) -> bytes:
     """A valid gzip file of ``header`` + ``n_bytes`` zeros, built in milliseconds: one deflated

@@ -182,10 +182,15 @@ class RestrictedUnpickler(pickle.Unpickler):
 def read_cifar_batch(path: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarray]:
     """Read one CIFAR-10 python batch safely: images uint8 (n, 3, 32, 32) and labels int64 (n,)."""
     path = Path(path)
+    from ..safe_io import UnsafeInput, open_regular_file
     try:
-        if path.stat().st_size > MAX_PICKLE_BYTES:
-            raise DataError(f"{path}: too large for a CIFAR-10 batch; refusing to read it.")
-        with open(path, "rb") as stream:
+        try:
+            stream = open_regular_file(path)                # never a FIFO or device (would block or never end)
+        except UnsafeInput as exc:
+            raise DataError(f"{path}: {exc}.") from None
+        with stream:
+            if os.fstat(stream.fileno()).st_size > MAX_PICKLE_BYTES:
+                raise DataError(f"{path}: too large for a CIFAR-10 batch; refusing to read it.")
             batch = RestrictedUnpickler(stream, encoding="latin1").load()
     except DataError:
         raise
