@@ -69,11 +69,13 @@ def webp_speed(images: np.ndarray) -> float:
     return len(pils) / (time.perf_counter() - t0)
 
 
-def speed(bundle, images: np.ndarray, labels: np.ndarray, webp: float) -> dict:
-    """Compress, decompress and teacher-forced NLL throughput of ``bundle`` next to WebP's encoder."""
+def speed(bundle, images: np.ndarray, labels: np.ndarray) -> dict:
+    """Compress, decompress and teacher-forced NLL throughput of ``bundle`` next to WebP's encoder,
+    measured right before and after (the machine's load changes; the mean of the two is the reference)."""
     if bundle.prior is None:
         return {"error": "no prior"}
     n = images.shape[0]
+    webp_before = webp_speed(images)
     lab = labels if getattr(bundle.prior.config, "num_classes", 0) else None
     names = [f"{i:04d}_{int(labels[i])}.png" for i in range(n)]
     t0 = time.perf_counter()
@@ -88,11 +90,13 @@ def speed(bundle, images: np.ndarray, labels: np.ndarray, webp: float) -> dict:
     t0 = time.perf_counter()
     C.ideal_bits(bundle.prior, C.images_to_codes(bundle.vqvae, images), lab)
     t_nll = time.perf_counter() - t0
+    webp_after = webp_speed(images)
+    webp = (webp_before + webp_after) / 2
     out = {"prior": bundle.prior.config.describe() if hasattr(bundle.prior.config, "describe") else "",
            "class_conditional": lab is not None, "round_trip_exact": bool(torch.equal(decoded, codes)),
            "file_bytes": len(data), "compress_images_per_s": n / t_compress,
            "decompress_images_per_s": n / t_decompress, "nll_images_per_s": n / t_nll,
-           "webp_encode_images_per_s": webp}
+           "webp_encode_images_per_s": webp, "webp_before_after": [webp_before, webp_after]}
     out["ratios"] = {
         "compress_over_webp": out["compress_images_per_s"] / webp, "compress_goal": 0.1,
         "decompress_over_webp": out["decompress_images_per_s"] / webp, "decompress_goal": 0.05,
@@ -140,11 +144,10 @@ def main() -> None:
     if args.limit:
         images, labels = images[:args.limit], labels[:args.limit]
     n = images.shape[0]
-    webp = webp_speed(images)
 
-    speeds = {str(args.bundle): speed(bundle, images, labels, webp)}
+    speeds = {str(args.bundle): speed(bundle, images, labels)}
     for other in args.bundles:
-        speeds[other] = speed(load_bundle(other), images, labels, webp)
+        speeds[other] = speed(load_bundle(other), images, labels)
     codes = C.images_to_codes(bundle.vqvae, images)
     ideal = C.ideal_bits(bundle.prior, codes)
     t0 = time.perf_counter()
