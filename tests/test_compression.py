@@ -299,6 +299,16 @@ def test_bit_flips_give_only_the_clear_error(bits: list[int], tmp_path: Path, bu
         read_bytes(bytes(data), tmp_path, bundle)
 
 
+@pytest.fixture(scope="module")
+def valid_v1(bundle: Bundle, valid_file: bytes) -> tuple[dict, bytes]:
+    """(header, payload) of a version-1 file of the same five grids (no floor, names in the header)."""
+    _, header, _ = raw_parts(valid_file)
+    payload = C.encode_grids(bundle.prior, random_codes(5, 1), batch=2, p_max=None)
+    v1 = {**{k: header[k] for k in V1_FIELDS}, "names": [f"img{i}.png" for i in range(5)], "labels": None,
+          "payload_words": len(payload) // 4}
+    return v1, payload
+
+
 HUGE = st.sampled_from([10**9, 2**31, 2**63, 10**400, -1, 0, 7, 16, 4096, 10**6])
 JSONISH = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=5),
                        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3),
@@ -310,14 +320,9 @@ JSONISH = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(all
                               "codes_crc32", "bundle", "format"]),
        value=HUGE | JSONISH | st.lists(HUGE, max_size=3))
 def test_hostile_header_fields_give_only_the_clear_error(field, value, tmp_path: Path, bundle: Bundle,
-                                                        valid_file: bytes) -> None:
+                                                        valid_v1: tuple[dict, bytes]) -> None:
     """Version 1 (names and labels in the header)."""
-    _, header, rest = raw_parts(valid_file)
-    payload = rest[header["side"][1]:]
-    names = [f"img{i}.png" for i in range(5)]
-    v1 = {**{k: header[k] for k in V1_FIELDS}, "names": names, "labels": None}
-    v1_payload = C.encode_grids(bundle.prior, random_codes(5, 1), batch=2, p_max=None)
-    v1["payload_words"] = len(v1_payload) // 4
+    v1, v1_payload = valid_v1
     hostile = {**v1, field: value}
     try:
         names, codes = read_bytes(frame(hostile, v1_payload, version=1), tmp_path, bundle)

@@ -141,12 +141,12 @@ def test_a_decode_bomb_is_refused_before_decoding(tmp_path: Path, bundle: Bundle
     count = 4096
     if version == 1:
         hostile = {k: header[k] for k in ("format", "bundle", "grid", "num_codes", "codes_crc32")}
-        hostile.update(count=count, batch=1024, payload_words=0, labels=None,
+        hostile.update(count=count, batch=256, payload_words=0, labels=None,
                        names=[f"{i}.png" for i in range(count)])
         data = frame(hostile, b"", version=1)
     else:
-        hostile = {**header, "count": count, "batch": 1024, "payload_words": 0, "names": False,
-                   "side": ["none", 0], "chunk_crc32": [0] * 4}
+        hostile = {**header, "count": count, "batch": 256, "payload_words": 0, "names": False,
+                   "side": ["none", 0], "chunk_crc32": [0] * 16}
         data = frame(hostile, b"")
     (tmp_path / "bomb.dlc").write_bytes(data)
     with pytest.raises(C.CompressedFileError, match="more than its"):
@@ -203,6 +203,24 @@ def test_hostile_version_2_header_fields_give_only_the_clear_error(field, value,
     except C.CompressedFileError:
         return
     assert names is None or len(names) == codes.shape[0]
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_missing_header_fields_give_only_the_clear_error(tmp_path: Path, bundle: Bundle, valid_v2: bytes,
+                                                         version: int) -> None:
+    _, header, rest = raw_parts(valid_v2)
+    if version == 1:
+        header = {**{k: header[k] for k in ("format", "bundle", "grid", "num_codes", "count", "batch",
+                                            "codes_crc32")}, "names": [f"img{i}.png" for i in range(6)], "labels": None}
+        rest = C.encode_grids(bundle.prior, random_codes(6, 1), batch=2, p_max=None)
+        header["payload_words"] = len(rest) // 4
+    for field in header:
+        (tmp_path / "f.dlc").write_bytes(frame({k: v for k, v in header.items() if k != field}, rest, version))
+        try:
+            timed_read(tmp_path / "f.dlc", bundle)
+        except C.CompressedFileError:
+            continue
+        assert field == "labels" and version == 1          # a version-1 file without labels is unconditional
 
 
 @FUZZ

@@ -62,7 +62,7 @@ import torch
 
 BATCH = 256                      # images coded in lockstep (stored in each file; decoding uses the file's)
 MAX_IMAGES = 1_000_000           # images in one stream / file
-MAX_BATCH = 1024                 # the largest chunk this program writes or reads (memory of the prior's caches)
+MAX_BATCH = 256                  # the largest chunk this program writes or reads (= BATCH: bounds the prior caches)
 P_MAX = 1.0 - 2.0 ** -6          # version 2: no code is coded with a probability above this
 MIN_BITS_PER_CODE = -math.log2(1.0 - 2.0 ** -7)   # ... so each costs at least this (rounding to 24 bits included)
 SLACK_BITS = 128                 # a range coder's stream may be this much shorter than the information it holds

@@ -225,7 +225,7 @@ def _parse_v1(header: dict, rest: bytes) -> tuple[dict, bytes]:
     if count > V1_FREE_IMAGES + 32 * (32 * words):
         raise CompressedFileError(f"The file declares {count} images, more than its {len(rest)} bytes of coded "
                                   f"data can hold.")
-    return {**header, "version": 1, "chunk_crc32": None}, rest
+    return {**header, "version": 1, "names": names, "labels": labels, "chunk_crc32": None}, rest
 
 
 def _parse_v2(header: dict, rest: bytes) -> tuple[dict, bytes]:
