@@ -390,3 +390,14 @@ def test_cli_decompress_checks_the_output_before_decoding(capsys, tmp_path: Path
                        "-o", str(tmp_path / "out"))
     assert_one_line_error(code, err, "in.dlc is not a regular file")
     assert "In.dlc is" not in err
+
+
+def test_compression_report_takes_labels_for_a_class_conditional_bundle(bundle: Bundle) -> None:
+    """The Likelihood panel's "Compress examples" on mnist-classes: labels in, a report out."""
+    conditional = Bundle(vqvae=bundle.vqvae, prior=tiny_prior(2, num_classes=10), name="c")
+    images, names = random_images(4, 2), [f"{i}.png" for i in range(4)]
+    with pytest.raises(ValueError, match="class-conditional"):
+        C.compression_report(conditional, images, names)
+    report = C.compression_report(conditional, images, names, labels=[1, 2, 3, 4],
+                                  extra_bundles={"other conditional": conditional, "plain": bundle})
+    assert len(report["rows"]) == 4 and set(report["rd"]["points"]) == {"bundle", "plain"}
