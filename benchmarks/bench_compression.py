@@ -61,7 +61,6 @@ def webp_speed(images: np.ndarray) -> float:
     """Pillow's WebP encoder (lossy, quality 80) on the images, one at a time: images/s."""
     import io
 
-    from PIL import Image
     pils = [C.measure._pil(image) for image in images]
     t0 = time.perf_counter()
     for pil in pils:

@@ -40,8 +40,7 @@ import torch
 from ..safe_io import UnsafeInput, read_regular_file
 from .coder import (BATCH, MAX_BATCH, MAX_IMAGES, P_MAX, CompressedFileError, ProgressFn, _check_codes, decode_grids,
                     encode_grids, max_images_for)
-from .names import (MAX_NAME_BYTES, SIDE_CODECS, checked_names, name_problem, output_name, output_names, pack_side,
-                    shown, side_limit, unpack_side)
+from .names import SIDE_CODECS, checked_names, pack_side, shown, side_limit, unpack_side
 
 MAGIC = b"\x89DLC\r\n\x1a\n"
 FORMAT_VERSION = 2               # written; versions 1 and 2 are read
@@ -329,7 +328,7 @@ def read_dlc(path: str | os.PathLike, bundle, progress: ProgressFn | None = None
              with_labels: bool = False):
     """Read a .dlc file (version 1 or 2) made with ``bundle``: (names, codes (N, H, W) long), or
     with ``with_labels`` (names, codes, labels or None). ``names`` is None for a file made
-    without names (:func:`output_names` numbers them).
+    without names (:func:`.names.output_names` numbers them).
 
     Raises CompressedFileError (and nothing else for a bad file) when it is missing, not a
     regular file, truncated, corrupt, hostile, or was made with another bundle (the message
