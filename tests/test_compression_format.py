@@ -401,3 +401,21 @@ def test_compression_report_takes_labels_for_a_class_conditional_bundle(bundle: 
     report = C.compression_report(conditional, images, names, labels=[1, 2, 3, 4],
                                   extra_bundles={"other conditional": conditional, "plain": bundle})
     assert len(report["rows"]) == 4 and set(report["rd"]["points"]) == {"bundle", "plain"}
+
+
+def test_placing_never_replaces_also_without_hard_links(tmp_path: Path, monkeypatch) -> None:
+    source = tmp_path / "s.png"
+    source.write_bytes(b"new")
+    (tmp_path / "taken.png").write_bytes(b"old")
+    cli_compress._place_without_replacing(source, tmp_path / "linked.png")
+    assert (tmp_path / "linked.png").read_bytes() == b"new"
+
+    def no_links(*args, **kwargs):
+        raise PermissionError("hard links are not supported here")
+
+    monkeypatch.setattr(os, "link", no_links)
+    cli_compress._place_without_replacing(source, tmp_path / "copied.png")
+    assert (tmp_path / "copied.png").read_bytes() == b"new"
+    with pytest.raises(FileExistsError):
+        cli_compress._place_without_replacing(source, tmp_path / "taken.png")
+    assert (tmp_path / "taken.png").read_bytes() == b"old"
