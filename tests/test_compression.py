@@ -23,6 +23,7 @@ from PIL import Image
 from explorer.__main__ import main
 from explorer.core import compression as C
 from explorer.core.bundle import Bundle, load_bundle
+from explorer.core.compression.names import pack_side
 from explorer.core.models.pixelcnn import PriorConfig, PriorEnsemble, build_prior
 from explorer.core.models.vqvae import VQVAE, VQVAEConfig
 from prior_helpers import randomize_positional_biases
@@ -216,9 +217,14 @@ def test_unsafe_names_are_refused_by_writer_and_reader(bundle: Bundle, name: str
     with pytest.raises(ValueError):
         C.dlc_bytes(bundle, random_codes(1), [name])
     good = C.dlc_bytes(bundle, random_codes(1), ["ok.png"])
-    header, payload = C.parse_dlc(good)
-    with pytest.raises(C.CompressedFileError):
-        C.parse_dlc(frame({**header, "names": [name]}, payload))
+    version, header, rest = raw_parts(good)
+    payload = rest[header["side"][1]:]
+    codec, side = pack_side([name], None)
+    with pytest.raises(C.CompressedFileError):         # version 2: the name in the compressed side block
+        C.parse_dlc(frame({**header, "side": [codec, len(side)]}, side + payload))
+    v1 = {**{k: header[k] for k in V1_FIELDS}, "names": [name], "labels": None}
+    with pytest.raises(C.CompressedFileError):         # version 1: the name in the JSON header
+        C.parse_dlc(frame(v1, payload, version=1))
 
 
 def test_duplicate_output_names_are_refused(bundle: Bundle) -> None:
@@ -238,10 +244,20 @@ def test_fifo_directory_and_missing_file_fail_at_once(tmp_path: Path, bundle: Bu
 
 # ----------------------------------------------------------------------------- fuzzing
 def frame(header: dict | bytes, payload: bytes = b"", version: int = C.FORMAT_VERSION) -> bytes:
-    """A .dlc file around any header, with a correct checksum (so only the header is hostile)."""
+    """A .dlc file around any header, with a correct checksum (so only the header is hostile).
+    ``payload``: everything between the header and the checksum (version 2: side block + words)."""
     text = header if isinstance(header, bytes) else json.dumps(header).encode()
     body = struct.pack("<8sHI", C.MAGIC, version, len(text)) + text + payload
     return body + struct.pack("<I", zlib.crc32(body))
+
+
+def raw_parts(data: bytes) -> tuple[int, dict, bytes]:
+    """(version, the header JSON as stored, the bytes between header and checksum) of a valid file."""
+    _, version, hlen = struct.unpack_from("<8sHI", data)
+    return version, json.loads(data[14:14 + hlen]), data[14 + hlen:-4]
+
+
+V1_FIELDS = ("format", "bundle", "grid", "num_codes", "count", "batch", "payload_words", "codes_crc32")
 
 
 def read_bytes(data: bytes, tmp_path: Path, bundle: Bundle):
@@ -283,6 +299,16 @@ def test_bit_flips_give_only_the_clear_error(bits: list[int], tmp_path: Path, bu
         read_bytes(bytes(data), tmp_path, bundle)
 
 
+@pytest.fixture(scope="module")
+def valid_v1(bundle: Bundle, valid_file: bytes) -> tuple[dict, bytes]:
+    """(header, payload) of a version-1 file of the same five grids (no floor, names in the header)."""
+    _, header, _ = raw_parts(valid_file)
+    payload = C.encode_grids(bundle.prior, random_codes(5, 1), batch=2, p_max=None)
+    v1 = {**{k: header[k] for k in V1_FIELDS}, "names": [f"img{i}.png" for i in range(5)], "labels": None,
+          "payload_words": len(payload) // 4}
+    return v1, payload
+
+
 HUGE = st.sampled_from([10**9, 2**31, 2**63, 10**400, -1, 0, 7, 16, 4096, 10**6])
 JSONISH = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=5),
                        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3),
@@ -294,14 +320,15 @@ JSONISH = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(all
                               "codes_crc32", "bundle", "format"]),
        value=HUGE | JSONISH | st.lists(HUGE, max_size=3))
 def test_hostile_header_fields_give_only_the_clear_error(field, value, tmp_path: Path, bundle: Bundle,
-                                                        valid_file: bytes) -> None:
-    header, payload = C.parse_dlc(valid_file)
-    hostile = {**header, field: value}
+                                                        valid_v1: tuple[dict, bytes]) -> None:
+    """Version 1 (names and labels in the header)."""
+    v1, v1_payload = valid_v1
+    hostile = {**v1, field: value}
     try:
-        names, codes = read_bytes(frame(hostile, payload), tmp_path, bundle)
+        names, codes = read_bytes(frame(hostile, v1_payload, version=1), tmp_path, bundle)
     except C.CompressedFileError:
         return
-    assert hostile == header or (len(names) == codes.shape[0] and codes.shape[1:] == (7, 7))
+    assert (len(names) == codes.shape[0] and codes.shape[1:] == (7, 7))
 
 
 @pytest.mark.parametrize("text", [b"[" * 100_000 + b"]" * 100_000, b'{"count": 1' + b"0" * 5000 + b"}",
@@ -316,13 +343,14 @@ def test_declared_lengths_beyond_the_file_are_refused_before_allocating(tmp_path
     with pytest.raises(C.CompressedFileError, match="truncated"):
         read_bytes(body + struct.pack("<I", zlib.crc32(body)), tmp_path, bundle)
     with pytest.raises(C.CompressedFileError, match="version"):
-        read_bytes(frame(b"{}", version=2), tmp_path, bundle)
+        read_bytes(frame(b"{}", version=3), tmp_path, bundle)
 
 
 def test_a_corrupt_stream_with_a_valid_checksum_fails_the_codes_checksum(tmp_path, bundle: Bundle,
                                                                          valid_file: bytes) -> None:
-    header, payload = C.parse_dlc(valid_file)
-    flipped = bytes([payload[0] ^ 0x80]) + payload[1:]
+    _, header, rest = raw_parts(valid_file)
+    side = header["side"][1]
+    flipped = rest[:side] + bytes([rest[side] ^ 0x80]) + rest[side + 1:]
     with pytest.raises(C.CompressedFileError, match="checksum"):
         read_bytes(frame(header, flipped), tmp_path, bundle)
 
@@ -403,8 +431,9 @@ def test_cli_corrupt_or_hostile_file_is_one_line_and_writes_nothing(capsys, tmp_
     elif damage == "garbage":
         data = os.urandom(200)
     else:
-        header, payload = C.parse_dlc(data)
-        data = frame({**header, "names": ["../../evil.png", "x.png", "y.png"]}, payload)
+        _, header, rest = raw_parts(data)
+        codec, side = pack_side(["../../evil.png", "x.png", "y.png"], None)
+        data = frame({**header, "side": [codec, len(side)]}, side + rest[header["side"][1]:])
     (tmp_path / "bad.dlc").write_bytes(data)
     (tmp_path / "out").mkdir()
     code, _, err = cli(capsys, "decompress", str(tmp_path / "bad.dlc"), "--bundle", str(a), "-o", str(tmp_path / "out"))

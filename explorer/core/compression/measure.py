@@ -189,7 +189,8 @@ def rate_distortion(bundles: dict, images: np.ndarray, jpeg_qualities: Sequence[
     {"jpeg_bits", "webp_bits"}}} where curves are :func:`codec_curve` lists and "match" holds
     what JPEG/WebP need for the bundle's MSE (:func:`bits_to_match_mse`). ``known`` may give
     a bundle's point already measured (e.g. from :func:`summarise_rows`), keyed by name.
-    Bundles without a prior or made for images of another shape are left out.
+    Bundles without a prior, made for images of another shape, or class-conditional (they need
+    labels: give their point in ``known``) are left out.
     """
     images = np.asarray(images)
     n = images.shape[0]
@@ -201,6 +202,8 @@ def rate_distortion(bundles: dict, images: np.ndarray, jpeg_qualities: Sequence[
         cfg = bundle.vqvae.config
         if bundle.prior is None or tuple(images.shape[1:]) != (cfg.in_channels, cfg.image_size, cfg.image_size):
             continue                             # no prior, or made for other images: no point
+        if getattr(bundle.prior.config, "num_classes", 0):
+            continue                             # class-conditional: its point needs labels (given via ``known``)
         codes = images_to_codes(bundle.vqvae, images)
         payload = encode_grids(bundle.prior, codes)
         mse = float(mse_uint8(images, codes_to_images(bundle.vqvae, codes)).mean())
@@ -215,11 +218,15 @@ def rate_distortion(bundles: dict, images: np.ndarray, jpeg_qualities: Sequence[
 
 
 def compression_report(bundle, images: np.ndarray, names: Sequence[str], name: str = "bundle",
-                       extra_bundles: dict | None = None, progress: ProgressFn | None = None) -> dict:
+                       extra_bundles: dict | None = None, progress: ProgressFn | None = None,
+                       labels=None) -> dict:
     """What the compression view shows, in one call: {"rows": :func:`compression_rows`,
     "mean": :func:`summarise_rows`, "rd": :func:`rate_distortion` with ``bundle`` (under
-    ``name``, its point taken from the rows) and any ``extra_bundles`` as points}."""
-    rows = compression_rows(bundle, images, names, progress=progress)
+    ``name``, its point taken from the rows) and any ``extra_bundles`` as points}.
+
+    ``labels``: each image's class, needed when ``bundle``'s prior is class-conditional (a
+    ValueError says so when they are missing); class-conditional extra bundles are left out."""
+    rows = compression_rows(bundle, images, names, labels, progress=progress)
     mean = summarise_rows(rows)
     point = {"bits_per_image": mean["coded_bits"], "ideal_bits_per_image": mean["ideal_bits"],
              "mse": mean["mse"], "psnr": mean["psnr"]}
