@@ -447,7 +447,7 @@ def test_cli_input_errors_are_one_line(capsys, tmp_path: Path, saved_bundles) ->
     (tmp_path / "x").mkdir()
     (tmp_path / "x" / "a.png").write_bytes(b"not a png")
     cases = [
-        (["compress", str(tmp_path / "nothing.png")], "No such image"),
+        (["compress", str(tmp_path / "nothing.png")], "no such image"),
         (["compress", str(tmp_path / "x")], "Could not read image"),
         (["compress", str(tmp_path)], "No images"),
     ]

@@ -75,6 +75,7 @@ def _load(path: str, conditional_ok: bool):
 def _input_files(inputs: list[str]) -> tuple[list[Path], list[Path]]:
     """(image files, input folders) named on the command line."""
     from ..core.data.formats import IMAGE_EXTENSIONS
+    from ..core.safe_io import missing_input_message
     files: list[Path] = []
     folders: list[Path] = []
     for text in inputs:
@@ -88,10 +89,8 @@ def _input_files(inputs: list[str]) -> tuple[list[Path], list[Path]]:
             folders.append(path)
         elif path.is_file():
             files.append(path)
-        elif path.exists():
-            raise CliError(f"{_p(path)} is not a regular file or a folder.")
-        else:
-            raise CliError(f"No such image file or folder: {_p(path)}.")
+        else:       # missing, a FIFO, a device, a dangling link: said as what it is
+            raise CliError(missing_input_message(path, "image file or folder") + ".")
     return files, folders
 
 

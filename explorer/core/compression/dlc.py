@@ -30,14 +30,13 @@ import hashlib
 import json
 import os
 import struct
-import tempfile
 import zlib
 from pathlib import Path
 from typing import Sequence
 
 import torch
 
-from ..safe_io import UnsafeInput, read_regular_file
+from ..safe_io import UnsafeInput, read_regular_file, write_file_atomically
 from .coder import (BATCH, MAX_BATCH, MAX_IMAGES, P_MAX, CompressedFileError, ProgressFn, _check_codes, decode_grids,
                     encode_grids, max_images_for)
 from .names import SIDE_CODECS, checked_names, pack_side, shown, side_limit, unpack_side
@@ -146,25 +145,9 @@ def write_dlc(path: str | os.PathLike, bundle, codes: torch.Tensor, names: Seque
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
-    """Temp file in the same folder, fsync, rename; the file gets the umask's permissions.
-    (The one place a .dlc file is written: safe_io's atomic writer can replace it.)"""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name[:200]}.", suffix=".tmp",
-                               dir=path.parent if str(path.parent) else ".")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(tmp, 0o666 & ~mask)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    """The one place a .dlc file is written: safe_io's atomic writer (temp file, fsync, rename; refuses a
+    FIFO, device, symlink or folder at ``path``; a new file gets the umask's permissions)."""
+    write_file_atomically(path, lambda out: out.write(data))
 
 
 # --------------------------------------------------------------------------------------

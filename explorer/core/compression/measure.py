@@ -56,7 +56,7 @@ def lossy_roundtrip(image: np.ndarray, fmt: str, quality: int) -> tuple[int, np.
     buf = io.BytesIO()
     _pil(image).save(buf, format=fmt, quality=int(quality))
     data = buf.getvalue()
-    with Image.open(io.BytesIO(data)) as decoded:
+    with Image.open(io.BytesIO(data), formats=[fmt.upper()]) as decoded:  # bytes we just encoded
         decoded = decoded.convert("L" if image.shape[0] == 1 else "RGB")
         arr = np.asarray(decoded, dtype=np.uint8)
     arr = arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1)
