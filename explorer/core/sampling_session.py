@@ -94,6 +94,7 @@ class SamplingSession:
         self.kept = 0                            # leading steps kept from an earlier run
         self.kept_settings: SamplingSettings | None = None    # the settings they were drawn with
         self.given: np.ndarray | None = None     # (n, H, W) the kept codes, -1 after them
+        self.kept_record: RunRecord | None = None    # the kept steps, as given
         if kept is not None:
             self._keep(kept)
 
@@ -106,7 +107,7 @@ class SamplingSession:
         given = np.array(kept.grids[-1], dtype=np.int64).reshape(n, h * w)
         given[:, t:] = -1
         self.given = given.reshape(n, h, w)
-        self.kept, self.kept_settings = t, kept.settings
+        self.kept, self.kept_settings, self.kept_record = t, kept.settings, kept
         self.history = steps_of(kept, w)
         self.t = t
 

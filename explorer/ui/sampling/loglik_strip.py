@@ -63,5 +63,12 @@ class LogLikelihoodStrip(QWidget):
         self.headline.setText(f"<b>log p(z so far) = {nats:.2f} nats = {nats / math.log(2):.2f} bits</b>"
                               f" · step {t}/{self.total_steps}{last}")
 
+    def set_headline_lines(self, lines: int) -> None:
+        """Room for this many lines of headline (one when the strip has the panel's whole width)."""
+        if lines != self.headline.lines:
+            self.headline.lines = lines
+            self.headline.setWordWrap(lines > 1)
+            self.headline.updateGeometry()
+
     def set_presentation(self, on: bool) -> None:
         style_plot(self.plot, on)
