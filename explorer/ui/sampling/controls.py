@@ -6,7 +6,7 @@ sharpens the conditional, T > 1 flattens it; greedy takes the argmax (T = 0).
 """
 from __future__ import annotations
 
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QSettings, QSize, Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QLabel, QPushButton, QSlider, QSpinBox, QStyle,
                                QStyleOptionButton, QVBoxLayout, QWidget)
 
@@ -173,6 +173,21 @@ class SamplingControls(QWidget):
     def set_temperature(self, value: float) -> None:
         """Move the slider to the listed temperature nearest ``value``."""
         self.temperature.setValue(min(range(len(TEMPERATURES)), key=lambda i: abs(TEMPERATURES[i] - value)))
+
+    def save_settings(self, settings: QSettings) -> None:
+        settings.setValue("sampling/temperature", self.temperature_value())
+        settings.setValue("sampling/speed", self.speed.value())
+        settings.setValue("sampling/seed", self.seed.value())
+        settings.setValue("sampling/batch", self.batch.value())
+
+    def restore_settings(self, settings: QSettings) -> None:
+        try:
+            self.set_temperature(float(settings.value("sampling/temperature", 1.0)))
+            self.speed.setValue(int(settings.value("sampling/speed", self.speed.value())))
+            self.seed.setValue(int(settings.value("sampling/seed", 0)))
+            self.batch.setValue(int(settings.value("sampling/batch", self.batch.value())))
+        except (TypeError, ValueError):
+            pass
 
     def set_playing(self, playing: bool) -> None:
         self.play.setText(PAUSE_TEXT if playing else PLAY_TEXT)

@@ -18,6 +18,9 @@ from explorer.ui.sampling.steady_label import SteadyLabel
 from explorer.ui.widgets.naming import named
 
 
+PLOT_MIN_HEIGHT = {False: 90, True: 104}       # px
+
+
 class LogLikelihoodStrip(QWidget):
     """A headline (nats and bits) over one bar per raster step (its surprise)."""
 
@@ -72,3 +75,4 @@ class LogLikelihoodStrip(QWidget):
 
     def set_presentation(self, on: bool) -> None:
         style_plot(self.plot, on)
+        self.plot.setMinimumHeight(PLOT_MIN_HEIGHT[on])     # room for the rotated axis label at 15 pt

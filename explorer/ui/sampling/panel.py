@@ -36,6 +36,7 @@ from explorer.ui.sampling.cost_view import CostView, copy_prior, measure_on_copy
 from explorer.ui.sampling.distribution import TOP_TILES, DistributionView
 from explorer.ui.sampling.export import export_frame_png, export_run_gif
 from explorer.ui.sampling.gallery import GalleryView
+from explorer.ui.sampling.help_text import HELP_TEXT
 from explorer.ui.sampling.grid_canvas import SamplingGridView
 from explorer.ui.sampling.jobs import LatestJob
 from explorer.ui.sampling.loglik_strip import LogLikelihoodStrip
@@ -63,25 +64,7 @@ class SamplingPanel(QWidget):
     """Step-by-step, animated raster-order sampling from the bundle's prior."""
 
     title = "Sampling"
-    help_text = (
-        "<p>The prior draws a grid of codes one position at a time in raster order, each from its "
-        "predicted distribution; the VQ-VAE's decoder turns the grid into an image.</p>"
-        "<p style='font-size:120%'>p(z) = ∏<sub>i,j</sub> p(z<sub>ij</sub> | z<sub>&lt;ij</sub>), "
-        "&nbsp; z<sub>ij</sub> ~ Cat(π<sub>θ</sub>(z<sub>&lt;ij</sub>))</p>"
-        "<p><b>Space</b> play / pause, <b>→</b> step, <b>←</b> step back (exactly: the same random numbers), "
-        "<b>Home</b> reset. Temperature T: softmax(logits / T); greedy takes the argmax. The same seed and "
-        "settings give the same grid as <code>bundle.prior.sample(n, temperature=T, top_k=k, labels=c, "
-        "generator=torch.Generator().manual_seed(seed))[index]</code>.</p>"
-        "<p>Changing T, top-k or greedy mid-run keeps the cells drawn so far and draws the rest with the new "
-        "setting (the same seed's random numbers); a new seed, class or batch size is a new run. Reset "
-        "starts afresh.</p><p>In presentation mode the details (side tabs, cost, the Python call) are hidden "
-        "at first, so the grid, the distribution and the decoded digit get the room; <b>Show details</b> "
-        "brings them back.</p>"
-        "<p>The causal view shows which earlier cells the prediction can use: the first layer's type-A "
-        "mask and the whole stack's receptive field, measured by gradients. The plain PixelCNN has a blind "
-        "spot up and to the right; the gated one has none.</p>"
-        "<p>Teacher forcing: training scores every position in <i>one</i> pass over a real grid; sampling "
-        "needs H·W passes (notes, <i>PixelCNN: sampling</i>).</p>")
+    help_text = HELP_TEXT
 
     def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -611,21 +594,10 @@ class SamplingPanel(QWidget):
 
     # -- window hooks -----------------------------------------------------------------------
     def save_settings(self, settings: QSettings) -> None:
-        c = self.controls
-        settings.setValue("sampling/temperature", c.temperature_value())
-        settings.setValue("sampling/speed", c.speed.value())
-        settings.setValue("sampling/seed", c.seed.value())
-        settings.setValue("sampling/batch", c.batch.value())
+        self.controls.save_settings(settings)
 
     def restore_settings(self, settings: QSettings) -> None:
-        c = self.controls
-        try:
-            c.set_temperature(float(settings.value("sampling/temperature", 1.0)))
-            c.speed.setValue(int(settings.value("sampling/speed", c.speed.value())))
-            c.seed.setValue(int(settings.value("sampling/seed", 0)))
-            c.batch.setValue(int(settings.value("sampling/batch", c.batch.value())))
-        except (TypeError, ValueError):
-            pass
+        self.controls.restore_settings(settings)
 
     def set_presentation(self, on: bool) -> None:
         font = self.font()
