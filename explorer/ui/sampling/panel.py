@@ -459,8 +459,10 @@ class SamplingPanel(QWidget):
         self._secondary_at = now
         self._show_field()
         label = "" if s.label is None else f" · class {s.label}"
-        note = f"{self.run_note} · " if self.run_note else ""
-        self.status.setText(note + f"step {session.t}/{session.total}"
+        if self.run_note:                        # what the last change did, then where the run is
+            self.status.setText(f"{self.run_note} · step {session.t}/{session.total}")
+            return
+        self.status.setText(f"step {session.t}/{session.total}"
                             + (f" · just drew z{position} = {session.chosen()}" if position is not None else "")
                             + f" · grid {s.index + 1} of a batch of {s.n}{label}")
 

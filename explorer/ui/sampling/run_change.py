@@ -51,6 +51,5 @@ def reproduce_text(session: SamplingSession) -> str:
     if not session.kept:
         return f"The same seed and settings give the same grid as <code>{call})[{s.index}]</code>"
     k = session.kept
-    return (f"Cells 1–{k} were drawn before the settings changed and are kept; the rest are drawn with "
-            f"{draw_text(s)} and the same seed: <code>{call}, given=kept)[{s.index}]</code>, kept = the batch "
-            f"after step {k}, later cells -1. Reset starts a fresh run.")
+    return (f"Cells 1–{k} kept, the rest drawn with {draw_text(s)}: <code>{call}, given=kept)[{s.index}]</code>, "
+            f"kept = the batch after step {k} (later cells -1)")
