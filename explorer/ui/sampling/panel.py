@@ -339,8 +339,8 @@ class SamplingPanel(QWidget):
             self._run_timer.start()
             self.refresh()
             return
-        t = self.session.t
-        keep = 0 < t < self.session.total and drawing_only(old, new)
+        t = self.session.t if self._pending_t is None else self._pending_t     # the step the user sees
+        keep = 0 < t < self.session.total and t == self.session.t and drawing_only(old, new)
         self.run_note = change_note(old, new, t, self.session.total, keep)
         if self.run_note:
             self.state.message.emit(self.run_note)
