@@ -9,8 +9,9 @@ import torch
 from explorer.core.models.pixelcnn import PriorConfig, build_prior
 from explorer.core.receptive_field import (blind_spot, causal_region, companion_prior, first_layer_field,
                                            measured_receptive_fields, prior_kind)
-from explorer.core.sampling_session import (SamplingSession, SamplingSettings, grey_unsampled,
-                                            measure_sampling_cost, sample_batch, teacher_forcing)
+from explorer.core.sampling_cost import measure_sampling_cost
+from explorer.core.sampling_session import (RunRecord, SamplingSession, SamplingSettings, grey_unsampled,
+                                            sample_batch, teacher_forcing)
 from prior_helpers import randomize_positional_biases
 
 TINY = dict(num_codes=16, channels=16, layers=2, head_channels=16)
@@ -184,3 +185,52 @@ def test_a_run_computed_elsewhere_is_the_same_run_and_its_views_match():
     assert views[10].top_codes == one.top_codes
     np.testing.assert_allclose(views[10].image, one.image, atol=1e-5)
     np.testing.assert_allclose(views[10].tiles, one.tiles, atol=1e-5)
+
+
+def test_continuing_a_run_with_another_temperature_keeps_the_drawn_prefix():
+    """Changing T mid-run keeps the cells already drawn (and their steps, as drawn) and draws the
+    rest at the new T: exactly prior.sample(..., given=the kept prefix) with the same seed."""
+    from explorer.core.sampling_session import precompute_run
+    prior = tiny_prior("gated", num_classes=3)
+    before = SamplingSettings(temperature=1.0, seed=3, label=1, n=4, index=2)
+    first = SamplingSession(prior, before)
+    for _ in range(20):
+        first.step()
+    drawn = first.grids()
+    kept = first.shown_record()
+    assert isinstance(kept, RunRecord) and kept.grids.shape[0] == 20
+    after = SamplingSettings(temperature=0.3, top_k=4, seed=3, label=1, n=4, index=2)
+    session = SamplingSession(prior, after, kept=kept)
+    assert session.t == session.kept == 20 and session.kept_settings == before
+    np.testing.assert_array_equal(session.grids(), drawn)                   # nothing drawn is lost
+    np.testing.assert_array_equal(session.probs(), first.probs())          # step 20 as it was drawn
+    session.run_to_end()
+    given = torch.from_numpy(session.given)
+    assert (session.given.reshape(4, -1)[:, :20] == drawn.reshape(4, -1)[:, :20]).all()
+    assert (session.given.reshape(4, -1)[:, 20:] == -1).all()
+    expected = prior.sample(4, temperature=0.3, top_k=4, labels=1, generator=torch.Generator().manual_seed(3),
+                            given=given).numpy()
+    np.testing.assert_array_equal(session.grids(), expected)
+    np.testing.assert_array_equal(session.grids().reshape(4, -1)[:, :20], drawn.reshape(4, -1)[:, :20])
+    # stepping back into the kept part and forward again replays exactly
+    session.seek(15)
+    np.testing.assert_array_equal(session.grids(), np.where(np.arange(49).reshape(7, 7) < 15, drawn, -1))
+    session.run_to_end()
+    np.testing.assert_array_equal(session.grids(), expected)
+    # a worker computing the same continuation gives the same run
+    gen = precompute_run(prior, _tiny_vqvae(), after, background_code=0, tiles=2, kept=kept)
+    try:
+        while True:
+            next(gen)
+    except StopIteration as done:
+        record, views, images = done.value
+    np.testing.assert_array_equal(record.grids[-1], expected)
+    np.testing.assert_array_equal(record.probs[:20], kept.probs)
+    with pytest.raises(ValueError):
+        SamplingSession(prior, SamplingSettings(seed=3, label=1, n=2), kept=kept)
+
+
+def _tiny_vqvae():
+    from explorer.core.models.vqvae import VQVAE, VQVAEConfig
+    torch.manual_seed(0)
+    return VQVAE(VQVAEConfig(hidden_channels=16, res_channels=8, num_codes=16, code_dim=4)).eval()

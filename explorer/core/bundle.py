@@ -48,6 +48,7 @@ import torch.nn as nn
 
 from .config import describe_value
 from .data import DataConfig, ImageSet
+from .model_card import refresh_model_card
 from .models.pixelcnn import AutoregressivePrior, PriorConfig, build_prior
 from .models.vqvae import VQVAE, VQVAEConfig
 from .bundle_swap import _ACTIVE, _SWAP_LOCK, SAVE_MARKER, _swap_into_place, _write_marker, recover_interrupted_save
@@ -152,6 +153,9 @@ class Bundle:
                 _carry_extras(path, tmp, _owned_names(previous))
             if not os.path.lexists(tmp / MODEL_CARD) and self.path is not None:
                 _copy_model_card(Path(self.path), tmp)
+            # A card that no longer fits these weights (trained since it was written) is rewritten.
+            refresh_model_card(tmp, self, [path if previous is not None else None,
+                                           Path(self.path) if self.path is not None else None])
             _swap_into_place(tmp, path)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)

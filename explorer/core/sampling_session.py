@@ -12,13 +12,21 @@ and continuing the same iterator gives the very grid that
 returns (greedy = temperature 0). The session also sums the model's own log-likelihood of the
 chosen codes (T = 1, no top-k: what ``prior.log_prob`` scores) and the per-step surprise
 -log p(z_ij | z_<ij).
+
+A session can also *continue* another run: it keeps that run's first t steps exactly as they
+were drawn and draws the rest with its own settings. The kept codes are "given" to the sampler,
+and the uniforms still come from the seed, so the grid is what
+
+    prior.sample(n, ..., generator=torch.Generator().manual_seed(seed), given=kept)
+
+returns, ``kept`` being the earlier batch after step t with every later cell -1.
 """
 from __future__ import annotations
 
 import math
 import time
 from dataclasses import asdict, dataclass
-from typing import Generator, Iterator
+from typing import Iterator
 
 import numpy as np
 import torch
@@ -70,7 +78,8 @@ def sample_batch(prior, settings: SamplingSettings) -> torch.Tensor:
 class SamplingSession:
     """One run of raster sampling that can step forward, step back, reset and run to the end."""
 
-    def __init__(self, prior, settings: SamplingSettings, method: str = "fast") -> None:
+    def __init__(self, prior, settings: SamplingSettings, method: str = "fast",
+                 kept: "RunRecord | None" = None) -> None:
         cfg = prior.config
         if settings.label is not None and not cfg.num_classes:
             raise ValueError("this prior is unconditional: no class label")
@@ -82,6 +91,25 @@ class SamplingSession:
         self.history: list[RasterStep] = []      # every step computed so far, in raster order
         self.t = 0                               # how many of them are shown (0 .. H*W)
         self._steps: Iterator[RasterStep] | None = None
+        self.kept = 0                            # leading steps kept from an earlier run
+        self.kept_settings: SamplingSettings | None = None    # the settings they were drawn with
+        self.given: np.ndarray | None = None     # (n, H, W) the kept codes, -1 after them
+        self.kept_record: RunRecord | None = None    # the kept steps, as given
+        if kept is not None:
+            self._keep(kept)
+
+    def _keep(self, kept: "RunRecord") -> None:
+        """Start from the first ``t`` steps of another run (``kept`` holds exactly those steps)."""
+        t = int(kept.grids.shape[0])
+        n, h, w = self.settings.n, *self.shape
+        if kept.grids.shape[1:] != (n, h, w) or not 0 < t <= h * w:
+            raise ValueError("the kept steps are from a batch of another size")
+        given = np.array(kept.grids[-1], dtype=np.int64).reshape(n, h * w)
+        given[:, t:] = -1
+        self.given = given.reshape(n, h, w)
+        self.kept, self.kept_settings, self.kept_record = t, kept.settings, kept
+        self.history = steps_of(kept, w)
+        self.t = t
 
     # -- the run ----------------------------------------------------------------------------
     @property
@@ -98,7 +126,10 @@ class SamplingSession:
             s = self.settings
             self._steps = RasterSampler(self.prior, self.method).steps(
                 s.n, temperature=s.sampling_temperature, top_k=s.top_k, labels=s.label,
-                generator=torch.Generator().manual_seed(int(s.seed)))
+                generator=torch.Generator().manual_seed(int(s.seed)),
+                given=None if self.given is None else torch.from_numpy(self.given))
+            for _ in self.history:               # steps already known (kept): computed again, not shown
+                next(self._steps)
         step = next(self._steps)
         self.history.append(step)
         return step
@@ -183,8 +214,17 @@ class SamplingSession:
 
     def record(self) -> "RunRecord":
         """The whole run as numpy arrays (runs the sampler to the end, keeps t)."""
+        keep = self.t
         self.seek(self.total)
-        steps = self.history
+        self.t = keep
+        return self.shown_record(self.total)
+
+    def shown_record(self, t: int | None = None) -> "RunRecord":
+        """The first ``t`` steps computed so far (default: those shown), as numpy arrays: what a
+        session continuing this run with other settings keeps (``SamplingSession(..., kept=...)``)."""
+        steps = self.history[:self.t if t is None else t]
+        if not steps:
+            raise ValueError("no step taken yet")
         return RunRecord(self.settings, probs=torch.stack([s.probs for s in steps]).numpy(),
                          chosen=torch.stack([s.chosen for s in steps]).numpy(),
                          sampled=torch.stack([s.sampled for s in steps]).numpy(),
@@ -197,11 +237,7 @@ class SamplingSession:
         if record.settings != self.settings or record.grids.shape[0] != self.total:
             raise ValueError("that run has other settings")
         self.close()
-        w = self.shape[1]
-        r = {k: torch.from_numpy(getattr(record, k)) for k in ("probs", "chosen", "sampled", "grids", "log_probs")}
-        self.history = [RasterStep(position=divmod(t, w), t=t, probs=r["probs"][t], chosen=r["chosen"][t],
-                                   sampled=r["sampled"][t], grid=r["grids"][t], log_probs=r["log_probs"][t])
-                        for t in range(self.total)]
+        self.history = steps_of(record, self.shape[1])
 
     def frames(self) -> list[np.ndarray]:
         """The animated grid after each step 1..H*W (runs the sampler to the end, keeps t)."""
@@ -224,6 +260,14 @@ class RunRecord:
     sampled: np.ndarray         # (T, n) bool, True where drawn
     grids: np.ndarray           # (T, n, H, W) the batch after each step
     log_probs: np.ndarray       # (T, n, K) the model's own log p at each step
+
+
+def steps_of(record: RunRecord, width: int) -> list[RasterStep]:
+    """The record's steps as :class:`RasterStep` (tensors sharing the record's arrays)."""
+    r = {k: torch.from_numpy(getattr(record, k)) for k in ("probs", "chosen", "sampled", "grids", "log_probs")}
+    return [RasterStep(position=divmod(t, width), t=t, probs=r["probs"][t], chosen=r["chosen"][t],
+                       sampled=r["sampled"][t], grid=r["grids"][t], log_probs=r["log_probs"][t])
+            for t in range(record.grids.shape[0])]
 
 
 def nats_to_bits(nats: float) -> float:
@@ -336,78 +380,6 @@ def teacher_forcing(prior, codes: np.ndarray, label: int | None = None, repeats:
                           log_likelihood=float(true_log.sum()), seconds=seconds)
 
 
-# -- cost of sampling -----------------------------------------------------------------------
-@dataclass
-class SamplingCost:
-    """Wall time of raster sampling on this machine with this model (notes: sampling is slow)."""
-    positions: int              # H * W: steps per grid (full passes for the naive sampler)
-    n: int                      # grids per batch measured
-    naive_grid_s: float         # one grid, one full forward pass per position
-    fast_grid_s: float          # one grid, cached activations (only the new position computed)
-    teacher_forcing_s: float    # one teacher-forced pass over a whole grid (what training does)
-
-    @property
-    def naive_step_s(self) -> float:
-        return self.naive_grid_s / self.positions
-
-    @property
-    def fast_step_s(self) -> float:
-        return self.fast_grid_s / self.positions
-
-    @property
-    def speedup(self) -> float:
-        """naive / fast time per grid."""
-        return self.naive_grid_s / max(self.fast_grid_s, 1e-12)
-
-
-def sampling_cost_steps(prior, n: int = 1, repeats: int = 1,
-                        label: int | None = None) -> Generator[None, None, SamplingCost]:
-    """:func:`measure_sampling_cost` as a generator that yields after every raster step (so a
-    worker can stop it between steps); its return value is the :class:`SamplingCost`."""
-    cfg = prior.config
-    labels = None if not cfg.num_classes else (0 if label is None else int(label))
-    timings = {}
-    for method in ("naive", "fast"):
-        best = math.inf
-        for r in range(max(1, repeats)):
-            elapsed = 0.0
-            steps = RasterSampler(prior, method).steps(n, labels=labels, generator=torch.Generator().manual_seed(r))
-            while True:
-                start = time.perf_counter()
-                done = next(steps, None) is None
-                elapsed += time.perf_counter() - start           # the time between yields is not counted
-                if done:
-                    break
-                yield
-            best = min(best, elapsed)
-        timings[method] = best
-    grid = torch.zeros(n, cfg.height, cfg.width, dtype=torch.long)     # one teacher-forced pass, same batch
-    lab = None if labels is None else torch.full((n,), labels, dtype=torch.long)
-    was_training = prior.training
-    prior.eval()
-    best = math.inf
-    try:
-        for _ in range(max(1, repeats)):
-            with torch.no_grad():
-                start = time.perf_counter()
-                prior.logits(grid, lab)
-                best = min(best, time.perf_counter() - start)
-            yield
-    finally:
-        prior.train(was_training)
-    return SamplingCost(cfg.height * cfg.width, n, timings["naive"], timings["fast"], best)
-
-
-def measure_sampling_cost(prior, n: int = 1, repeats: int = 1, label: int | None = None) -> SamplingCost:
-    """Time one grid with each sampler (best of ``repeats``) and one teacher-forced pass."""
-    steps = sampling_cost_steps(prior, n, repeats, label)
-    while True:
-        try:
-            next(steps)
-        except StopIteration as done:
-            return done.value
-
-
 @torch.no_grad()
 def decode_grids(vqvae, grids: np.ndarray, batch_size: int = 64) -> np.ndarray:
     """Decoded images (n, C, H, W) float32 in [0, 1] of code grids (n, h, w) (no -1 entries)."""
@@ -422,10 +394,11 @@ def sample_gallery(prior, vqvae, settings: SamplingSettings) -> tuple[np.ndarray
     return grids, decode_grids(vqvae, grids)
 
 
-def precompute_run(prior, vqvae, settings: SamplingSettings, background_code: int, tiles: int = 4):
-    """A generator, stoppable between steps (a GUI worker runs it): the whole run as a numpy record, every
-    step's decoded views, and the decoded batch for the gallery."""
-    session = SamplingSession(prior, settings)
+def precompute_run(prior, vqvae, settings: SamplingSettings, background_code: int, tiles: int = 4,
+                   kept: RunRecord | None = None):
+    """A generator, stoppable between steps (a GUI worker runs it): the whole run (continuing ``kept``, if
+    given) as a numpy record, every step's decoded views, and the decoded batch for the gallery."""
+    session = SamplingSession(prior, settings, kept=kept)
     while session.step() is not None:
         yield
     record = session.record()

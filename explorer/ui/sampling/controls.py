@@ -6,9 +6,9 @@ sharpens the conditional, T > 1 flattens it; greedy takes the argmax (T = 0).
 """
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QLabel, QPushButton, QSlider, QSpinBox,
-                               QVBoxLayout, QWidget)
+from PySide6.QtCore import QSettings, QSize, Qt, Signal
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QLabel, QPushButton, QSlider, QSpinBox, QStyle,
+                               QStyleOptionButton, QVBoxLayout, QWidget)
 
 from explorer.core.sampling_session import MAX_BATCH, SamplingSettings
 from explorer.ui.widgets.naming import named
@@ -17,8 +17,36 @@ TEMPERATURES = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.25, 1.5
 SPEEDS = (1, 2, 4, 8, 15, 30, 60, 0)          # steps per second; 0 = as fast as the machine goes
 
 
+PLAY_TEXT, PAUSE_TEXT = "▶ Play", "❚❚ Pause"
+
+
 def speed_text(speed: int) -> str:
     return "max" if speed == 0 else f"{speed}/s"
+
+
+class SteadyButton(QPushButton):
+    """A push button as wide as the widest of its ``texts`` in the current font and style, so
+    switching between them (Play / Pause) never moves the buttons beside it."""
+
+    def __init__(self, texts: tuple[str, ...], parent: QWidget | None = None) -> None:
+        super().__init__(texts[0], parent)
+        self.texts = texts
+
+    def _hint_for(self, text: str) -> QSize:
+        """QPushButton::sizeHint's computation for ``text`` (the style adds padding, frame, minimum)."""
+        opt = QStyleOptionButton()
+        self.initStyleOption(opt)
+        opt.text = text
+        size = self.fontMetrics().size(Qt.TextShowMnemonic, text)
+        opt.rect.setSize(size)
+        return self.style().sizeFromContents(QStyle.CT_PushButton, opt, size, self)
+
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt API)
+        hints = [self._hint_for(t) for t in self.texts]
+        return QSize(max(h.width() for h in hints), max(h.height() for h in hints))
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt API)
+        return self.sizeHint()
 
 
 class SamplingControls(QWidget):
@@ -37,7 +65,7 @@ class SamplingControls(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         named(self, "samplingControls", "Sampling controls")
-        self.play = named(QPushButton("▶ Play"), "samplingPlay", "Play or pause the sampling animation",
+        self.play = named(SteadyButton((PLAY_TEXT, PAUSE_TEXT)), "samplingPlay", "Play or pause the sampling animation",
                           "Space: play / pause")
         self.step_back = named(QPushButton("◀ Back"), "samplingStepBack", "Step back",
                                "Left arrow: undo one step exactly (the same random numbers are reused)")
@@ -146,8 +174,23 @@ class SamplingControls(QWidget):
         """Move the slider to the listed temperature nearest ``value``."""
         self.temperature.setValue(min(range(len(TEMPERATURES)), key=lambda i: abs(TEMPERATURES[i] - value)))
 
+    def save_settings(self, settings: QSettings) -> None:
+        settings.setValue("sampling/temperature", self.temperature_value())
+        settings.setValue("sampling/speed", self.speed.value())
+        settings.setValue("sampling/seed", self.seed.value())
+        settings.setValue("sampling/batch", self.batch.value())
+
+    def restore_settings(self, settings: QSettings) -> None:
+        try:
+            self.set_temperature(float(settings.value("sampling/temperature", 1.0)))
+            self.speed.setValue(int(settings.value("sampling/speed", self.speed.value())))
+            self.seed.setValue(int(settings.value("sampling/seed", 0)))
+            self.batch.setValue(int(settings.value("sampling/batch", self.batch.value())))
+        except (TypeError, ValueError):
+            pass
+
     def set_playing(self, playing: bool) -> None:
-        self.play.setText("❚❚ Pause" if playing else "▶ Play")
+        self.play.setText(PAUSE_TEXT if playing else PLAY_TEXT)
 
     def set_progress(self, t: int, total: int) -> None:
         self.step_back.setEnabled(t > 0)

@@ -8,7 +8,7 @@ import copy
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from explorer.core.sampling_session import SamplingCost, sampling_cost_steps
+from explorer.core.sampling_cost import SamplingCost, sampling_cost_steps
 from explorer.ui.widgets.naming import named
 
 

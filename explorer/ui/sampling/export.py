@@ -30,7 +30,10 @@ def render_frame(grid: np.ndarray, image: np.ndarray, palette: np.ndarray, title
     """One slide: ``grid`` (h, w) int64 with -1 for not yet sampled, ``image`` (C, H, W) decoded."""
     frame = Image.new("RGB", SLIDE, "white")
     draw = ImageDraw.Draw(frame)
-    draw.text((SLIDE[0] // 2, 50), title, fill="black", font=_font(40), anchor="mm")
+    size = 40
+    while size > 20 and draw.textlength(title, font=_font(size)) > SLIDE[0] - 80:
+        size -= 2                                      # a long title (class, kept cells) still fits
+    draw.text((SLIDE[0] // 2, 50), title, fill="black", font=_font(size), anchor="mm")
     h, w = grid.shape
     s = PANEL // max(h, w)
     x0, y0 = 60, 110
@@ -80,9 +83,13 @@ def save_gif(frames: list[Image.Image], path: str | Path, frame_ms: int = FRAME_
 
 
 def frame_title(session: SamplingSession, t: int) -> str:
+    """What the frame shows: the step, how it was drawn, the seed and, for a class-conditional
+    prior, the class asked for."""
     s = session.settings
     what = "greedy" if s.greedy else f"T = {s.temperature:g}"
-    return f"PixelCNN sampling · step {t}/{session.total} · {what} · seed {s.seed}"
+    kept = f" (first {session.kept} cells kept)" if session.kept else ""
+    label = "" if s.label is None else f" · class {s.label}"
+    return f"PixelCNN sampling{label} · step {t}/{session.total} · {what}{kept} · seed {s.seed}"
 
 
 def export_run_gif(session: SamplingSession, vqvae, palette: np.ndarray, background_code: int,

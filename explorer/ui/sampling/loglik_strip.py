@@ -18,6 +18,9 @@ from explorer.ui.sampling.steady_label import SteadyLabel
 from explorer.ui.widgets.naming import named
 
 
+PLOT_MIN_HEIGHT = {False: 90, True: 104}       # px
+
+
 class LogLikelihoodStrip(QWidget):
     """A headline (nats and bits) over one bar per raster step (its surprise)."""
 
@@ -63,5 +66,13 @@ class LogLikelihoodStrip(QWidget):
         self.headline.setText(f"<b>log p(z so far) = {nats:.2f} nats = {nats / math.log(2):.2f} bits</b>"
                               f" · step {t}/{self.total_steps}{last}")
 
+    def set_headline_lines(self, lines: int) -> None:
+        """Room for this many lines of headline (one when the strip has the panel's whole width)."""
+        if lines != self.headline.lines:
+            self.headline.lines = lines
+            self.headline.setWordWrap(lines > 1)
+            self.headline.updateGeometry()
+
     def set_presentation(self, on: bool) -> None:
         style_plot(self.plot, on)
+        self.plot.setMinimumHeight(PLOT_MIN_HEIGHT[on])     # room for the rotated axis label at 15 pt

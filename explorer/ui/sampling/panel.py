@@ -31,15 +31,17 @@ from explorer.core.projection import code_palette
 from explorer.core.receptive_field import fields_of_both_kinds, prior_kind, single_prior
 from explorer.core.sampling_session import (SamplingSession, StepViews, decode_grids, precompute_run, step_views,
                                             teacher_forcing)
-from explorer.ui.sampling.controls import SamplingControls
+from explorer.ui.sampling.controls import SamplingControls, SteadyButton
 from explorer.ui.sampling.cost_view import CostView, copy_prior, measure_on_copy
 from explorer.ui.sampling.distribution import TOP_TILES, DistributionView
 from explorer.ui.sampling.export import export_frame_png, export_run_gif
 from explorer.ui.sampling.gallery import GalleryView
+from explorer.ui.sampling.help_text import HELP_TEXT
 from explorer.ui.sampling.grid_canvas import SamplingGridView
 from explorer.ui.sampling.jobs import LatestJob
 from explorer.ui.sampling.loglik_strip import LogLikelihoodStrip
 from explorer.ui.sampling.receptive_view import ReceptiveFieldView
+from explorer.ui.sampling.run_change import change_note, drawing_only, reproduce_text
 from explorer.ui.sampling.steady_label import SteadyLabel
 from explorer.ui.sampling.teacher_forcing_view import TeacherForcingView
 from explorer.ui.state import AppState
@@ -52,26 +54,17 @@ MAX_SPEED_FRAME_S = 1 / 30     # ... and the views redrawn at most this often
 WEIGHTS_REFRESH_MS = 300       # new weights (training) refresh the run at most this often
 SECONDARY_REFRESH_S = 0.25     # while playing fast, tiles, causal view and status refresh this often
 RUN_DELAY_MS = 150             # settings must rest this long before the worker computes the run
+LIVE_ROW_STRETCH = {False: (5, 4), True: (6, 2)}   # live views : log-likelihood strip (presentation: views first)
+SIDE_STRETCH = {False: (5, 3), True: (5, 2)}       # live views : side tabs (a smaller gallery when presenting)
+DETAIL_TEXTS = ("Hide details", "Show details")
+COST_MEASURING = "<b>Cost</b> (this machine): measuring…"
 
 
 class SamplingPanel(QWidget):
     """Step-by-step, animated raster-order sampling from the bundle's prior."""
 
     title = "Sampling"
-    help_text = (
-        "<p>The prior draws a grid of codes one position at a time in raster order, each from its "
-        "predicted distribution; the VQ-VAE's decoder turns the grid into an image.</p>"
-        "<p style='font-size:120%'>p(z) = ∏<sub>i,j</sub> p(z<sub>ij</sub> | z<sub>&lt;ij</sub>), "
-        "&nbsp; z<sub>ij</sub> ~ Cat(π<sub>θ</sub>(z<sub>&lt;ij</sub>))</p>"
-        "<p><b>Space</b> play / pause, <b>→</b> step, <b>←</b> step back (exactly: the same random numbers), "
-        "<b>Home</b> reset. Temperature T: softmax(logits / T); greedy takes the argmax. The same seed and "
-        "settings give the same grid as <code>bundle.prior.sample(n, temperature=T, top_k=k, labels=c, "
-        "generator=torch.Generator().manual_seed(seed))[index]</code>.</p>"
-        "<p>The causal view shows which earlier cells the prediction can use: the first layer's type-A "
-        "mask and the whole stack's receptive field, measured by gradients. The plain PixelCNN has a blind "
-        "spot up and to the right; the gated one has none.</p>"
-        "<p>Teacher forcing: training scores every position in <i>one</i> pass over a real grid; sampling "
-        "needs H·W passes (notes, <i>PixelCNN: sampling</i>).</p>")
+    help_text = HELP_TEXT
 
     def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -92,6 +85,7 @@ class SamplingPanel(QWidget):
         self._secondary_at = 0.0
         self._frame_at = 0.0
         self._pending_t: int | None = None     # step to show again once the worker has the new run
+        self.run_note = ""                     # what the last settings change did to the run
         self._build()
         state.bundle_changed.connect(self._bundle_changed)
         state.weights_updated.connect(self._weights_updated)
@@ -117,8 +111,14 @@ class SamplingPanel(QWidget):
                              (self.teacher, "Teacher forcing"), (self.cost, "Cost")):
             self.tabs.addTab(widget, text)
         self.status = named(SteadyLabel(lines=1), "samplingStatus", "Sampling status")
-        self.cost_line = named(SteadyLabel("Cost: measuring…", lines=2), "samplingCostSummary",
+        self.cost_line = named(SteadyLabel(COST_MEASURING, lines=2), "samplingCostSummary",
                                "Cost of sampling in one line")
+        self.details_toggle = named(SteadyButton(DETAIL_TEXTS), "samplingDetails", "Show or hide the details",
+                                    "The causal view, gallery, teacher forcing and cost tabs, the Python call that "
+                                    "reproduces the grid and the cost line (hidden at first in presentation mode)")
+        self.details_toggle.setCheckable(True)
+        self.details_toggle.setChecked(True)
+        self.details_toggle.toggled.connect(self._show_details)
 
         live = QGridLayout()                       # what changes at every step, always in view
         live.setHorizontalSpacing(10)
@@ -127,16 +127,19 @@ class SamplingPanel(QWidget):
             live.setColumnStretch(col, stretch)
         live.addWidget(self.loglik, 1, 0, 1, 3)
         live.addWidget(self.cost_line, 2, 0, 1, 3)
-        live.setRowStretch(0, 5)
-        live.setRowStretch(1, 4)
-        body = QHBoxLayout()
-        body.addLayout(live, 5)
-        body.addWidget(self.tabs, 3)
+        self.live = live
+        self.body = body = QHBoxLayout()
+        body.addLayout(live)
+        body.addWidget(self.tabs)
+        self._stretch_rows(False)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.status, 1)
+        bottom.addWidget(self.details_toggle)
         layout = QVBoxLayout(self)
         layout.addWidget(self.controls)
         layout.addWidget(self.reproduce)
         layout.addLayout(body, 1)
-        layout.addWidget(self.status)
+        layout.addLayout(bottom)
 
         self._timer = QTimer(self)
         self._timer.timeout.connect(self._tick)
@@ -252,6 +255,8 @@ class SamplingPanel(QWidget):
         self.receptive.gated.setChecked(prior_kind(prior) == "gated")
         self.receptive.clear("Measuring the receptive fields…")
         self.cost.set_message("Measuring…")
+        self.cost_line.setText(COST_MEASURING)            # never the previous bundle's numbers
+        self.run_note = ""
         self._new_session(keep_t=0)
         self._heavy_pending = True
         if self.isVisible():
@@ -271,6 +276,7 @@ class SamplingPanel(QWidget):
         if bundle is None or bundle.prior is None:
             return
         self.cost.set_message("Measuring…")
+        self.cost_line.setText(COST_MEASURING)
         self.cost_job.request(("cost", id(bundle.prior), time.monotonic()), measure_on_copy,
                               copy_prior(bundle.prior), 1)
 
@@ -292,18 +298,22 @@ class SamplingPanel(QWidget):
         if not self._weights_stale or not self.isVisible() or self.session is None:
             return
         self._weights_stale = False
-        self._new_session(keep_t=self.session.t, catch_up_now=True)
+        self._new_session(keep_t=self.session.t, catch_up_now=True, kept=self.session.kept_record)
         self._teacher_forcing(self.teacher.example.value())
 
     # -- the run ----------------------------------------------------------------------------
-    def _new_session(self, keep_t: int, catch_up_now: bool = False) -> None:
+    def _new_session(self, keep_t: int, catch_up_now: bool = False, kept=None) -> None:
+        """A new run with the controls' settings, shown at step ``keep_t``; ``kept`` (a RunRecord of the
+        earlier run's first steps) keeps those cells exactly as drawn."""
         prior = self.state.bundle.prior
         settings = self.controls.settings()
         if self.session is not None:
             self.session.close()
-        self.session = SamplingSession(prior, settings)
+        self.session = SamplingSession(prior, settings, kept=kept)
         # Catching up to the same step is left to the worker (seconds of sampling on a busy CPU).
-        self._pending_t = keep_t if keep_t > 0 else None
+        self._pending_t = keep_t if keep_t > self.session.t else None
+        if keep_t < self.session.t:
+            self.session.seek(keep_t)
         if catch_up_now:                         # new weights: keep the picture steady
             self.session.seek(keep_t)
             self._pending_t = None
@@ -329,15 +339,16 @@ class SamplingPanel(QWidget):
             self._run_timer.start()
             self.refresh()
             return
-        self._new_session(keep_t=self.session.t)
+        t = self.session.t if self._pending_t is None else self._pending_t     # the step the user sees
+        keep = 0 < t < self.session.total and t == self.session.t and drawing_only(old, new)
+        self.run_note = change_note(old, new, t, self.session.total, keep)
+        if self.run_note:
+            self.state.message.emit(self.run_note)
+        # T, top-k or greedy mid-run: the cells drawn so far stay and the rest follow the new setting.
+        self._new_session(keep_t=t, kept=self.session.shown_record() if keep else None)
 
     def _update_reproduce(self) -> None:
-        s = self.session.settings
-        labels = "None" if s.label is None else str(s.label)
-        self.reproduce.setText(
-            "The same seed and settings give the same grid as <code>bundle.prior.sample("
-            f"{s.n}, temperature={s.sampling_temperature:g}, top_k={s.top_k}, labels={labels}, "
-            f"generator=torch.Generator().manual_seed({s.seed}))[{s.index}]</code>")
+        self.reproduce.setText(reproduce_text(self.session))
 
     def step(self) -> None:
         self._pending_t = None
@@ -355,6 +366,10 @@ class SamplingPanel(QWidget):
         self._pending_t = None
         if self.session is not None:
             self.pause()
+            self.run_note = ""
+            if self.session.kept:                # a fresh run with the settings now chosen
+                self._new_session(keep_t=0)
+                return
             self.session.reset()
             self.refresh()
 
@@ -375,8 +390,7 @@ class SamplingPanel(QWidget):
         if self.session is None:
             return
         if self.session.finished:
-            self.session.reset()
-            self.refresh()
+            self.reset()
         self.playing = True
         self.controls.set_playing(True)
         self._speed_changed(self.controls.speed_value())
@@ -401,6 +415,9 @@ class SamplingPanel(QWidget):
             return
         if self._pending_t is not None:
             return                               # the worker is catching the new run up: wait
+        if self.session.kept and self.views is None and self.session.t == len(self.session.history) \
+                and self.run_job.busy:
+            return                               # the next step needs the kept cells replayed: the worker does it
         self.last_tick_steps = int(self.session.step() is not None)
         if self.session.finished:
             self.pause()                         # shows the last step
@@ -442,8 +459,11 @@ class SamplingPanel(QWidget):
         self._secondary_at = now
         self._show_field()
         label = "" if s.label is None else f" · class {s.label}"
-        self.status.setText(f"step {session.t}/{session.total}" + (f" · just drew z{position} = {session.chosen()}"
-                                                                    if position is not None else "")
+        if self.run_note:                        # what the last change did, then where the run is
+            self.status.setText(f"{self.run_note} · step {session.t}/{session.total}")
+            return
+        self.status.setText(f"step {session.t}/{session.total}"
+                            + (f" · just drew z{position} = {session.chosen()}" if position is not None else "")
                             + f" · grid {s.index + 1} of a batch of {s.n}{label}")
 
     def _show_field(self) -> None:
@@ -477,7 +497,7 @@ class SamplingPanel(QWidget):
             return
         key = (id(self.session), self.session.settings)
         self.run_job.request(key, precompute_run, copy_prior(bundle.prior), copy.deepcopy(bundle.vqvae).cpu().eval(),
-                             self.session.settings, self.background_code, TOP_TILES)
+                             self.session.settings, self.background_code, TOP_TILES, self.session.kept_record)
 
     def _run_ready(self, key, result) -> None:
         record, views, images = result
@@ -576,26 +596,32 @@ class SamplingPanel(QWidget):
 
     # -- window hooks -----------------------------------------------------------------------
     def save_settings(self, settings: QSettings) -> None:
-        c = self.controls
-        settings.setValue("sampling/temperature", c.temperature_value())
-        settings.setValue("sampling/speed", c.speed.value())
-        settings.setValue("sampling/seed", c.seed.value())
-        settings.setValue("sampling/batch", c.batch.value())
+        self.controls.save_settings(settings)
 
     def restore_settings(self, settings: QSettings) -> None:
-        c = self.controls
-        try:
-            c.set_temperature(float(settings.value("sampling/temperature", 1.0)))
-            c.speed.setValue(int(settings.value("sampling/speed", c.speed.value())))
-            c.seed.setValue(int(settings.value("sampling/seed", 0)))
-            c.batch.setValue(int(settings.value("sampling/batch", c.batch.value())))
-        except (TypeError, ValueError):
-            pass
+        self.controls.restore_settings(settings)
 
     def set_presentation(self, on: bool) -> None:
         font = self.font()
         font.setPointSizeF(14.0 if on else QApplication.font().pointSizeF())
         self.setFont(font)
-        for view in (self.distribution, self.loglik, self.teacher):
+        for view in (self.distribution, self.loglik, self.teacher, self.receptive):
             view.set_presentation(on)
+        # The grid, the distribution and the growing digit are what the room must see: they take
+        # the width and most of the height (the details are hidden until asked for).
+        self._stretch_rows(on)
+        self.details_toggle.setChecked(not on)
         self.refresh()
+
+    def _stretch_rows(self, presentation: bool) -> None:
+        views, strip = LIVE_ROW_STRETCH[presentation]
+        self.live.setRowStretch(0, views)
+        self.live.setRowStretch(1, strip)
+        for index, stretch in enumerate(SIDE_STRETCH[presentation]):
+            self.body.setStretch(index, stretch)
+
+    def _show_details(self, on: bool) -> None:
+        for widget in (self.tabs, self.reproduce, self.cost_line):
+            widget.setVisible(on)
+        self.loglik.set_headline_lines(2 if on else 1)       # the whole width: one line is enough
+        self.details_toggle.setText(DETAIL_TEXTS[0] if on else DETAIL_TEXTS[1])

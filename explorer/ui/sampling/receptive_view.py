@@ -21,6 +21,10 @@ LATER, SEEN, BLIND, CURRENT = 0, 1, 2, 3
 COLOURS = {LATER: QColor(232, 232, 232), SEEN: QColor(40, 110, 220), BLIND: QColor(225, 60, 50),
            CURRENT: QColor(255, 185, 0)}
 UNSEEN_EARLIER = QColor(190, 205, 225)      # earlier, not read by the first layer (still fine)
+# Presentation mode's dark palette draws the chosen radio as a faint grey dot: draw both plainly.
+PRESENTATION_RADIOS = ("QRadioButton::indicator { width: 18px; height: 18px; border-radius: 11px;"
+                       " border: 2px solid #ffffff; background: #000000; }\n"
+                       "QRadioButton::indicator:checked { background: #ffd000; border-color: #ffd000; }")
 
 
 def field_categories(field: np.ndarray, i: int, j: int, blind_is_error: bool) -> np.ndarray:
@@ -98,6 +102,7 @@ class ReceptiveFieldView(QWidget):
         legend.setTextFormat(Qt.RichText)
         legend.setWordWrap(True)
         toggle = QHBoxLayout()
+        toggle.setContentsMargins(8, 4, 0, 0)           # clear of the tab frame's border
         toggle.addWidget(self.plain)
         toggle.addWidget(self.gated)
         toggle.addStretch(1)
@@ -114,6 +119,10 @@ class ReceptiveFieldView(QWidget):
         self.fields: dict[str, np.ndarray] = {}        # kind -> (H, W, H, W) measured fields
         self.first_fields: dict[str, np.ndarray] = {}  # kind -> (H, W, H, W) first-layer masks
         self.position = (0, 0)
+
+    def set_presentation(self, on: bool) -> None:
+        """Radio indicators the back of the room can read: the chosen one filled in yellow."""
+        self.setStyleSheet(PRESENTATION_RADIOS if on else "")
 
     @property
     def kind(self) -> str:

@@ -54,6 +54,7 @@ LABELS: dict[str, str] = {
     "holdout_last": "Hold out the last N images", "DataConfig.seed": "Seed of the random split",
     "image_size": "Resize images to (pixels)", "grayscale": "Convert to greyscale",
     "limit": "Use at most N images (0 = all)",
+    "holdout_in_order": "Image folders: hold out the last N as listed, not at random",
     # VQVAEConfig
     "downsample": "Downsampling (image → grid)", "hidden_channels": "Hidden channels",
     "res_blocks": "Residual blocks", "encoder_res_blocks": "Encoder residual blocks (−1 = same)",
@@ -70,7 +71,9 @@ LABELS: dict[str, str] = {
     "VQVAETrainConfig.batch_size": "Batch size (images)", "PriorTrainConfig.batch_size": "Batch size (code grids)",
     "lr": "Learning rate", "warmup_steps": "Warm-up steps", "final_lr_ratio": "Final learning rate (× peak)",
     "grad_clip": "Clip gradient norm (0 = off)", "val_every": "Validate every N steps",
-    "preview_size": "Reconstructions shown (images)", "augment_shifts": "Shift images by up to ± N pixels",
+    "preview_size": "Reconstructions shown (images)",
+    "early_val_step": "Also validate after step N, for early pictures (0 = off)",
+    "augment_shifts": "Shift images by up to ± N pixels",
     "seed": "Random seed",
     # PriorConfig
     "kind": "Architecture", "channels": "Channels", "layers": "Layers", "kernel_size": "Kernel size (cells)",

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLayout,
+from PySide6.QtWidgets import (QAbstractSpinBox, QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLayout,
                                QLabel, QLineEdit, QSpinBox, QToolButton, QWidget)
 from superqt.utils import signals_blocked
 
@@ -16,6 +16,7 @@ from explorer.core.data import parse_classes
 
 from ..text_fit import TEXT_FIT_EXEMPT
 from .config_fields import NONE_TEXT, FieldSpec, field_specs, unused_reason, with_value
+from .wheel_guard import scroll_not_change
 
 INVALID_STYLE = "background-color: #ffd6d6;"
 
@@ -79,7 +80,7 @@ class ConfigForm(QWidget):
     """Editors for the fields of one config dataclass (see :mod:`.config_fields`)."""
 
     changed = Signal(object)       # the new config
-    invalid = Signal(str)          # a plain message when an edit was refused
+    invalid = Signal(str)          # a plain message when an edit was refused; "" once every refusal is fixed
 
     def __init__(self, config: Any, prefix: str, title: str = "", parent: QWidget | None = None) -> None:
         """``prefix`` names the editors (``{prefix}_{field}``); ``title`` is for people ("VQ-VAE model")."""
@@ -91,6 +92,7 @@ class ConfigForm(QWidget):
         self.setAccessibleName(f"{title} settings")
         self.editors: dict[str, QWidget] = {}
         self.labels: dict[str, QLabel] = {}       # the label above each editor
+        self.errors: dict[str, str] = {}          # field -> why its last edit was refused (until fixed)
         self._tips: dict[str, str] = {}
         self.specs = {spec.name: spec for spec in field_specs(type(config))}
         layout = QFormLayout(self)
@@ -100,6 +102,8 @@ class ConfigForm(QWidget):
         layout.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapAllRows)
         for spec in self.specs.values():
             editor = self._make_editor(spec)
+            if isinstance(editor, (QAbstractSpinBox, QComboBox)):
+                scroll_not_change(editor)            # the wheel scrolls the form, not the value
             editor.setObjectName(f"{prefix}_{spec.name}")
             editor.setAccessibleName(f"{spec.label} ({title})")
             tip = _tooltip(spec)
@@ -225,19 +229,27 @@ class ConfigForm(QWidget):
 
     def _commit(self, name: str) -> None:
         spec, editor = self.specs[name], self.editors[name]
+        was_refused = name in self.errors
         try:
             value = self._read(spec, editor)
             if value == getattr(self._config, name):
                 self._mark(name, "")
+                self._refusal_fixed(was_refused)
                 return
             self._config = with_value(self._config, name, value)
         except ValueError as exc:
             self._mark(name, str(exc))
-            self.invalid.emit(f"{spec.label}: {exc}")
+            self.invalid.emit(self.errors[name])
             return
         self._mark(name, "")
+        self._refusal_fixed(was_refused)
         self._show_which_apply()
         self.changed.emit(self._config)
+
+    def _refusal_fixed(self, was_refused: bool) -> None:
+        """A refused value is valid now: say what is still refused, or "" (the message goes)."""
+        if was_refused:
+            self.invalid.emit(next(reversed(self.errors.values()), ""))
 
     def _mark(self, name: str, error: str) -> None:
         """Show (or clear) a refused value: a red background and the reason as tooltip."""
@@ -246,6 +258,10 @@ class ConfigForm(QWidget):
         target.setStyleSheet(INVALID_STYLE if error else "")
         target.setProperty("invalidReason", error)
         target.setToolTip(error or self._tips[name])
+        if error:
+            self.errors[name] = f"{self.specs[name].label}: {error}"
+        else:
+            self.errors.pop(name, None)
 
 
 def _tooltip(spec: FieldSpec) -> str:

@@ -106,7 +106,8 @@ class TrainPanel(QWidget):
         self._timer.timeout.connect(lambda: self._redraw(everything=False))
 
         self.form.changed.connect(self._on_form_changed)
-        self.form.invalid.connect(self.controls.status_label.setText)
+        self.form.invalid.connect(self._show_refusal)
+        self._refusal = ("", "")                 # (the refusal shown, the status it replaced)
         self.controls.mode_changed.connect(self._on_mode_changed)
         self.controls.device_changed.connect(self._on_device_changed)
         self.controls.continue_changed.connect(self._on_continue_changed)
@@ -117,6 +118,18 @@ class TrainPanel(QWidget):
                                   self.settings_model.continue_training)
         state.bundle_changed.connect(self._on_bundle_changed)
         self._on_bundle_changed()
+
+    def _show_refusal(self, message: str) -> None:
+        """A refused form value, in the status line; once fixed ("") the earlier status comes back."""
+        label = self.controls.status_label
+        shown, before = self._refusal
+        if message:
+            self._refusal = (message, before if shown and label.text() == shown else label.text())
+            label.setText(message)
+        elif shown:
+            if label.text() == shown:
+                label.setText(before)
+            self._refusal = ("", "")
 
     # ------------------------------------------------------------------ public actions
     @property

@@ -76,7 +76,7 @@ class SettingsForm(QTabWidget):
         self.setTabToolTip(2, "The PixelCNN prior over code grids (K and the grid size come from the VQ-VAE)")
         for form in self.forms():
             form.changed.connect(self._collect)
-            form.invalid.connect(self.invalid)
+            form.invalid.connect(self._relay_invalid)
         self._show_data_folder()
 
     def forms(self) -> tuple[ConfigForm, ...]:
@@ -95,6 +95,12 @@ class SettingsForm(QTabWidget):
 
     def settings(self) -> TrainSettings:
         return self._settings
+
+    def _relay_invalid(self, message: str) -> None:
+        """A refusal, or "" once a refused value is fixed and no form refuses anything any more."""
+        if not message:
+            message = next((m for form in self.forms() for m in form.errors.values()), "")
+        self.invalid.emit(message)
 
     def set_settings(self, settings: TrainSettings) -> None:
         """Show ``settings`` in every field (no ``changed`` signal)."""

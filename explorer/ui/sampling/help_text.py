@@ -1,0 +1,21 @@
+"""The Sampling panel's Help (F1) text."""
+
+HELP_TEXT = (
+    "<p>The prior draws a grid of codes one position at a time in raster order, each from its "
+    "predicted distribution; the VQ-VAE's decoder turns the grid into an image.</p>"
+    "<p style='font-size:120%'>p(z) = ∏<sub>i,j</sub> p(z<sub>ij</sub> | z<sub>&lt;ij</sub>), "
+    "&nbsp; z<sub>ij</sub> ~ Cat(π<sub>θ</sub>(z<sub>&lt;ij</sub>))</p>"
+    "<p><b>Space</b> play / pause, <b>→</b> step, <b>←</b> step back (exactly: the same random numbers), "
+    "<b>Home</b> reset. Temperature T: softmax(logits / T); greedy takes the argmax. The same seed and "
+    "settings give the same grid as <code>bundle.prior.sample(n, temperature=T, top_k=k, labels=c, "
+    "generator=torch.Generator().manual_seed(seed))[index]</code>.</p>"
+    "<p>Changing T, top-k or greedy mid-run keeps the cells drawn so far and draws the rest with the new "
+    "setting (the same seed's random numbers); a new seed, class or batch size is a new run. Reset "
+    "starts afresh.</p><p>In presentation mode the details (side tabs, cost, the Python call) are hidden "
+    "at first, so the grid, the distribution and the decoded digit get the room; <b>Show details</b> "
+    "brings them back.</p>"
+    "<p>The causal view shows which earlier cells the prediction can use: the first layer's type-A "
+    "mask and the whole stack's receptive field, measured by gradients. The plain PixelCNN has a blind "
+    "spot up and to the right; the gated one has none.</p>"
+    "<p>Teacher forcing: training scores every position in <i>one</i> pass over a real grid; sampling "
+    "needs H·W passes (notes, <i>PixelCNN: sampling</i>).</p>")
