@@ -14,14 +14,14 @@ from PySide6.QtGui import QAction, QKeySequence, QUndoStack
 from PySide6.QtWidgets import (QApplication, QHBoxLayout, QLabel, QStackedWidget, QVBoxLayout, QWidget)
 
 from explorer.core.data import DataSplits, ImageSet
-from explorer.core.latent_edit import (GridEdit, ImageBrowser, LatentGrid, SourceEncoding,
-                                       encode_source, inpaint_steps)
+from explorer.core.latent_edit import (GridEdit, ImageBrowser, LatentGrid, PriorUseError, SourceEncoding,
+                                       encode_source, inpaint_steps, prior_num_classes, sample_steps)
 from explorer.core.projection import Influence, diverging_rgb
 from explorer.ui.editor.commands import GridEditCommand, SourceCommand
 from explorer.ui.editor.edit_bar import EditBar
 from explorer.ui.editor.grid_files import GridFiles
 from explorer.ui.editor.influence_loader import InfluenceLoader
-from explorer.ui.editor.live_refresh import WEIGHTS_REFRESH_MS, LiveRefreshMixin
+from explorer.ui.editor.live_refresh import HOVER_HINT, WEIGHTS_REFRESH_MS, LiveRefreshMixin
 from explorer.ui.editor.resampler import PriorStepper
 from explorer.ui.editor.source_bar import SourceBar
 from explorer.ui.state import AppState
@@ -32,7 +32,6 @@ from explorer.ui.widgets.image_view import ImageView
 from explorer.ui.widgets.split_loader import SplitLoader
 
 
-HOVER_HINT = "Hover a cell to see its code and distances."
 NOTHING_TO_COMPARE = ("Nothing to compare yet: this grid has no input image. "
                       "Edit the grid to see what your edits change.")
 
@@ -146,6 +145,7 @@ class LatentEditor(LiveRefreshMixin, QWidget):
         self.stepper.stepped.connect(self._prior_stepped)
         self.stepper.finished.connect(self._prior_finished)
         self.stepper.failed.connect(self.show_error)
+        self.stepper.running_changed.connect(self._prior_running)
         self.loader.loaded.connect(self._splits_loaded)
         self.loader.failed.connect(lambda msg: self.state.message.emit(msg))
         self.influence_loader.ready.connect(self._influence_ready)
@@ -182,6 +182,7 @@ class LatentEditor(LiveRefreshMixin, QWidget):
         self.influence = self.influence_loader.cached(bundle.vqvae)
         self._weights_stale = self._distances_stale = False
         self.source_bar.set_prior_available(bundle.prior is not None)
+        self._offer_prior_classes()
         self.edit_bar.set_region_available(self.grid_view.region is not None, has_prior=bundle.prior is not None)
         self.source_bar.set_validation_available(False)
         self.source = None
@@ -195,6 +196,13 @@ class LatentEditor(LiveRefreshMixin, QWidget):
     def _splits_loaded(self, splits: DataSplits) -> None:
         self._splits = splits
         self.source_bar.set_validation_available(len(splits.val) > 0)
+        self._offer_prior_classes()                   # now with the dataset's class names
+
+    def _offer_prior_classes(self) -> None:
+        bundle = self.state.bundle
+        num_classes = prior_num_classes(bundle.prior) if bundle is not None and bundle.prior is not None else 0
+        names = dict(enumerate(self._splits.class_names)) if self._splits is not None else {}
+        self.source_bar.set_prior_classes(num_classes, names)
 
     # -- sources ----------------------------------------------------------------------------
     def _use_images(self, images: ImageSet | None) -> None:
@@ -241,7 +249,7 @@ class LatentEditor(LiveRefreshMixin, QWidget):
     def _switch_source(self, src: SourceEncoding, codes: np.ndarray) -> None:
         self.source = src
         self.source_bar.set_source_text(src.label)
-        self.cell_info.setText(HOVER_HINT)             # the last hover described the old grid
+        self._forget_hover()                           # the last hover described the old grid
         drawing = src.kind == "drawing"
         self.source_bar.draw.blockSignals(True)
         self.source_bar.draw.setChecked(drawing)
@@ -332,20 +340,38 @@ class LatentEditor(LiveRefreshMixin, QWidget):
             self.show_error("Resampling needs a selected region and a bundle with a prior.")
             return
         mask = region.mask(*self.grid.shape)
-        self._run_prior(inpaint_steps(prior, self.grid.codes, mask), "region", mask)
+        label = self.source_bar.chosen_prior_class()
+        self._run_prior(lambda: inpaint_steps(prior, self.grid.codes, mask, label=label), "region", mask)
 
     def _sample_prior(self) -> None:
         prior = self.state.bundle.prior if self.state.bundle else None
         if prior is None:
             self.show_error("This bundle has no prior to sample from.")
             return
-        self._run_prior(prior.steps(1), "sample", np.ones(self.grid.shape, dtype=bool))
+        label = self.source_bar.chosen_prior_class()
+        self._run_prior(lambda: sample_steps(prior, self.grid.shape, label=label), "sample",
+                        np.ones(self.grid.shape, dtype=bool))
 
-    def _run_prior(self, steps, purpose: str, mask: np.ndarray) -> None:
+    def _run_prior(self, make_steps, purpose: str, mask: np.ndarray) -> None:
+        """Start the prior's raster steps (``make_steps()``); the grid is locked until they end."""
         self.clear_error()
+        try:
+            steps = make_steps()
+        except PriorUseError as exc:
+            self.show_error(f"Cannot sample: {exc}")
+            return
         self._prior_purpose, self._prior_mask = purpose, mask
-        self.grid_view.enabled_editing = False
         self.stepper.start(steps, animated=self.edit_bar.animate.isChecked())
+
+    def _prior_running(self, running: bool) -> None:
+        """The one place the grid is locked for a prior run and unlocked, however the run ends
+        (finished, failed, cancelled by a new source or bundle): the preview is dropped and the
+        grid shows its own codes again."""
+        self.grid_view.enabled_editing = not running
+        if not running:
+            self._preview = None
+            self.grid_view.set_active_cell(None)
+            self._grid_changed()
 
     def _prior_stepped(self, step) -> None:
         self._preview = step.grid[0].numpy()
@@ -358,9 +384,6 @@ class LatentEditor(LiveRefreshMixin, QWidget):
         self._schedule_decode()
 
     def _prior_finished(self, codes: np.ndarray) -> None:
-        self._preview = None
-        self.grid_view.set_active_cell(None)
-        self.grid_view.enabled_editing = True
         if self._prior_purpose == "region":
             self._push_edit(self.grid.replace_with(codes, "resample region"))
         else:
@@ -405,6 +428,7 @@ class LatentEditor(LiveRefreshMixin, QWidget):
     # -- decoding and hover -----------------------------------------------------------------
     def _grid_changed(self) -> None:
         self.grid_view.set_codes(self.grid.codes, self.grid.original)
+        self._refresh_hover()                          # the cell under the pointer may hold a new code
         self._schedule_decode()
 
     def _schedule_decode(self) -> None:
