@@ -29,6 +29,7 @@ from explorer.ui.widgets.draw_canvas import DrawCanvas
 from explorer.ui.widgets.error_banner import ErrorBanner
 from explorer.ui.widgets.grid_view import LatentGridView
 from explorer.ui.widgets.image_view import ImageView
+from explorer.ui.widgets.plain_text import plain
 from explorer.ui.widgets.split_loader import SplitLoader
 
 
@@ -94,7 +95,7 @@ class LatentEditor(LiveRefreshMixin, QWidget):
         for w, stretch in ((self.input_stack, 2), (self.grid_view, 3), (self.decoded_view, 2), (self.diff_view, 2)):
             views.addWidget(w, stretch)
         self.edit_bar.add_to_second_row(*self.source_bar.file_buttons())
-        self.cell_info = QLabel(HOVER_HINT)
+        self.cell_info = plain(QLabel(HOVER_HINT))
         self.cell_info.setObjectName("cellInfo")
         self.cell_info.setAccessibleName("Cell information")
         self.cell_info.setWordWrap(True)

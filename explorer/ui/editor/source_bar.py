@@ -8,6 +8,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QSize
 from ..text_fit import TEXT_FIT_EXEMPT
 from ..widgets.availability import set_available
 from ..widgets.naming import named
+from ..widgets.plain_text import literal, plain
 
 NO_IMAGES = "No images in this set"
 NO_PRIOR = "This bundle has no prior to sample from: train one (Train panel, Train: Prior) or open a bundle with one"
@@ -71,7 +72,7 @@ class SourceBar(QWidget):
         self.save.clicked.connect(self.save_requested)
         # The label takes what is left at the end of the row: its text changing never moves a button.
         # A very long one (a file name) is cut at the window's edge; the tooltip has all of it.
-        self.label = named(QLabel(""), "sourceLabel", "Current source")
+        self.label = plain(named(QLabel(""), "sourceLabel", "Current source"))     # a file name, a bundle's label
         self.label.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
         self.label.setProperty(TEXT_FIT_EXEMPT, True)
         self.label.setMinimumWidth(40)
@@ -87,7 +88,7 @@ class SourceBar(QWidget):
 
     def set_source_text(self, text: str) -> None:
         self.label.setText(text)
-        self.label.setToolTip(text)
+        self.label.setToolTip(literal(text))
 
     def set_drawing(self, drawing: bool) -> None:
         set_available(self.clear, drawing, NOT_DRAWING)
