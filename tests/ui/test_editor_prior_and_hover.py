@@ -146,6 +146,7 @@ def test_class_conditional_prior_samples_and_resamples_the_chosen_class(qtbot, m
     error = panel.findChild(QLabel, "editorError")
     assert not error.isVisible(), error.text()
     assert [int(x) for x in seen] == [3]
+    assert panel.findChild(QLabel, "sourceLabel").text() == "prior sample (class 3)"
     sampled = panel.grid.codes.copy()
     chooser.setCurrentIndex(chooser.findData(7))
     shift_drag(qtbot, panel.grid_view, (2, 2), (4, 5))

@@ -14,14 +14,14 @@ from PySide6.QtGui import QAction, QKeySequence, QUndoStack
 from PySide6.QtWidgets import (QApplication, QHBoxLayout, QLabel, QStackedWidget, QVBoxLayout, QWidget)
 
 from explorer.core.data import DataSplits, ImageSet
-from explorer.core.latent_edit import (GridEdit, ImageBrowser, LatentGrid, PriorUseError, SourceEncoding,
-                                       encode_source, inpaint_steps, prior_num_classes, sample_steps)
+from explorer.core.latent_edit import GridEdit, ImageBrowser, LatentGrid, SourceEncoding, encode_source
 from explorer.core.projection import Influence, diverging_rgb
 from explorer.ui.editor.commands import GridEditCommand, SourceCommand
 from explorer.ui.editor.edit_bar import EditBar
 from explorer.ui.editor.grid_files import GridFiles
 from explorer.ui.editor.influence_loader import InfluenceLoader
 from explorer.ui.editor.live_refresh import HOVER_HINT, WEIGHTS_REFRESH_MS, LiveRefreshMixin
+from explorer.ui.editor.prior_runs import PriorRunsMixin
 from explorer.ui.editor.resampler import PriorStepper
 from explorer.ui.editor.source_bar import SourceBar
 from explorer.ui.state import AppState
@@ -37,7 +37,7 @@ NOTHING_TO_COMPARE = ("Nothing to compare yet: this grid has no input image. "
                       "Edit the grid to see what your edits change.")
 
 
-class LatentEditor(LiveRefreshMixin, QWidget):
+class LatentEditor(LiveRefreshMixin, PriorRunsMixin, QWidget):
     """Edit the code grid of one image, drawing, prior sample or grid file."""
 
     title = "Latent editor"
@@ -64,6 +64,7 @@ class LatentEditor(LiveRefreshMixin, QWidget):
         self._decode_dirty = self._rebuild_pending = False   # work skipped while hidden
         self._weights_stale = self._distances_stale = False
         self._hovered: tuple[int, int] = (-1, -1)
+        self._sample_name = "prior sample"              # the source label of the grid the prior is drawing
         self._images: ImageSet | None = None
         self._splits: DataSplits | None = None
         self.browser = ImageBrowser(np.zeros(0))
@@ -199,12 +200,6 @@ class LatentEditor(LiveRefreshMixin, QWidget):
         self.source_bar.set_validation_available(len(splits.val) > 0)
         self._offer_prior_classes()                   # now with the dataset's class names
 
-    def _offer_prior_classes(self) -> None:
-        bundle = self.state.bundle
-        num_classes = prior_num_classes(bundle.prior) if bundle is not None and bundle.prior is not None else 0
-        names = dict(enumerate(self._splits.class_names)) if self._splits is not None else {}
-        self.source_bar.set_prior_classes(num_classes, names)
-
     # -- sources ----------------------------------------------------------------------------
     def _use_images(self, images: ImageSet | None) -> None:
         self._images = images if images is not None and len(images) else None
@@ -332,64 +327,6 @@ class LatentEditor(LiveRefreshMixin, QWidget):
     def _code_selected(self, code: int) -> None:
         k = int(code) % max(1, self.grid.num_codes)
         self.edit_bar.set_paint_code(k, self.grid_view.colour(k))
-
-    # -- the prior --------------------------------------------------------------------------
-    def _resample(self) -> None:
-        region = self.grid_view.region
-        prior = self.state.bundle.prior if self.state.bundle else None
-        if region is None or prior is None:
-            self.show_error("Resampling needs a selected region and a bundle with a prior.")
-            return
-        mask = region.mask(*self.grid.shape)
-        label = self.source_bar.chosen_prior_class()
-        self._run_prior(lambda: inpaint_steps(prior, self.grid.codes, mask, label=label), "region", mask)
-
-    def _sample_prior(self) -> None:
-        prior = self.state.bundle.prior if self.state.bundle else None
-        if prior is None:
-            self.show_error("This bundle has no prior to sample from.")
-            return
-        label = self.source_bar.chosen_prior_class()
-        self._run_prior(lambda: sample_steps(prior, self.grid.shape, label=label), "sample",
-                        np.ones(self.grid.shape, dtype=bool))
-
-    def _run_prior(self, make_steps, purpose: str, mask: np.ndarray) -> None:
-        """Start the prior's raster steps (``make_steps()``); the grid is locked until they end."""
-        self.clear_error()
-        try:
-            steps = make_steps()
-        except PriorUseError as exc:
-            self.show_error(f"Cannot sample: {exc}")
-            return
-        self._prior_purpose, self._prior_mask = purpose, mask
-        self.stepper.start(steps, animated=self.edit_bar.animate.isChecked())
-
-    def _prior_running(self, running: bool) -> None:
-        """The one place the grid is locked for a prior run and unlocked, however the run ends
-        (finished, failed, cancelled by a new source or bundle): the preview is dropped and the
-        grid shows its own codes again."""
-        self.grid_view.enabled_editing = not running
-        if not running:
-            self._preview = None
-            self.grid_view.set_active_cell(None)
-            self._grid_changed()
-
-    def _prior_stepped(self, step) -> None:
-        self._preview = step.grid[0].numpy()
-        h, w = self._preview.shape
-        pending = self._prior_mask & (np.arange(h * w).reshape(h, w) > step.t)
-        shown = self._preview.copy()
-        shown[pending] = -1                       # not drawn yet: shown blank
-        self.grid_view.set_codes(shown)
-        self.grid_view.set_active_cell(step.position)
-        self._schedule_decode()
-
-    def _prior_finished(self, codes: np.ndarray) -> None:
-        if self._prior_purpose == "region":
-            self._push_edit(self.grid.replace_with(codes, "resample region"))
-        else:
-            self.set_source(SourceEncoding(None, codes, label="prior sample", kind="sample"))
-        self._grid_changed()
 
     # -- files ------------------------------------------------------------------------------
     def _grid_model(self) -> tuple[int, tuple[int, int]]:
