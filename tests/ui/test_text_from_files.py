@@ -18,11 +18,12 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QThreadPool, Qt
 from PySide6.QtGui import QTextDocument
-from PySide6.QtWidgets import QFileDialog, QLabel, QMessageBox, QPushButton, QWidget
+from PySide6.QtWidgets import QFileDialog, QLabel, QMessageBox, QPushButton, QToolTip, QWidget
 
 from explorer.ui.widgets.plain_text import escape_markup, literal, plain
 
 from conftest import make_tiny_bundle  # noqa: E402 (tests/ui/conftest.py, on sys.path under pytest)
+from ui_helpers import editor as editor_of, type_text
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs (POSIX)")
 
@@ -130,8 +131,15 @@ def test_file_names_in_the_editor_and_in_dialogs_are_text(qtbot, main_window, tm
         box = main_window.model_bar.error_dialog
         assert "<img src=pipe>" in box.text() and box.textFormat() == Qt.TextFormat.PlainText
         box.grab()
-        assert reads() == 0, "a widget rendered a file name as markup and read the file it names"
         box.done(QMessageBox.StandardButton.Ok)
+        train = main_window.show_panel("trainPanel")             # a refused value is quoted in a tooltip
+        classes = editor_of(train, "data_classes")
+        type_text(qtbot, classes, "<img src=pipe>")
+        assert "<img src=pipe>" in classes.property("invalidReason")
+        QToolTip.showText(classes.mapToGlobal(classes.rect().center()), classes.toolTip(), classes)
+        qtbot.waitUntil(QToolTip.isVisible)
+        QToolTip.hideText()
+        assert reads() == 0, "a widget rendered a file name as markup and read the file it names"
     assert_nothing_shows_markup_from(main_window, "<img")
 
 
