@@ -159,6 +159,24 @@ def test_class_conditional_prior_samples_and_resamples_the_chosen_class(qtbot, m
     assert_editing_works(qtbot, panel)
 
 
+def test_the_shipped_class_conditional_bundle_samples_in_the_editor(qtbot) -> None:
+    """The issue's path: trained_models/mnist-classes → Latent editor → Sample prior."""
+    from pathlib import Path
+
+    from explorer.core.bundle import load_bundle
+    path = Path(__file__).resolve().parents[2] / "trained_models" / "mnist-classes"
+    if not path.is_dir():
+        pytest.skip("trained_models/mnist-classes is not there")
+    panel = make_editor(qtbot, load_bundle(path))
+    chooser = panel.findChild(QComboBox, "priorClass")
+    assert chooser.isVisible() and chooser.count() == 10
+    chooser.setCurrentIndex(chooser.findData(7))
+    qtbot.mouseClick(panel.findChild(QPushButton, "samplePrior"), Qt.LeftButton)
+    qtbot.waitUntil(lambda: not panel.stepper.running and panel.source.kind == "sample", timeout=20000)
+    assert not panel.findChild(QLabel, "editorError").isVisible()
+    assert_editing_works(qtbot, panel)
+
+
 def test_class_chooser_only_for_class_conditional_priors(qtbot, editor, mnist_root) -> None:
     chooser = editor.findChild(QComboBox, "priorClass")
     assert not chooser.isVisible()                       # unconditional prior: nothing to choose
