@@ -60,8 +60,7 @@ class LiveRefreshMixin:
 
     def _influence_ready(self, influence: Influence) -> None:
         self.influence = influence
-        if self._hovered[0] >= 0:
-            self._cell_hovered(*self._hovered)
+        self._refresh_hover()
 
     def _refresh_hover(self) -> None:
         """Describe the hovered cell again after an edit (paint, undo, resample…): its code, the
