@@ -187,13 +187,15 @@ def test_class_chooser_only_for_class_conditional_priors(qtbot, editor, mnist_ro
     qtbot.waitUntil(lambda: not chooser.isVisible())
 
 
-def test_a_prior_of_another_grid_size_is_refused_in_words(qtbot, editor) -> None:
-    editor.state.bundle.prior = build_prior(PriorConfig(num_codes=K, height=5, width=5, channels=16, layers=2,
-                                                        head_channels=16)).eval()
+@pytest.mark.parametrize("mismatch, words", [(dict(height=5, width=5), ("5×5", "7×7")),
+                                             (dict(num_codes=2 * K), (f"0..{2 * K - 1}", f"{K} codes"))])
+def test_a_prior_that_does_not_fit_the_model_is_refused_in_words(qtbot, editor, mismatch, words) -> None:
+    settings = dict(num_codes=K, channels=16, layers=2, head_channels=16) | mismatch
+    editor.state.bundle.prior = build_prior(PriorConfig(**settings)).eval()
     qtbot.mouseClick(editor.findChild(QPushButton, "samplePrior"), Qt.LeftButton)
     error = editor.findChild(QLabel, "editorError")
     qtbot.waitUntil(lambda: error.isVisible(), timeout=5000)
-    assert "5×5" in error.text() and "7×7" in error.text()
+    assert all(w in error.text() for w in words), error.text()
     assert_editing_works(qtbot, editor)
 
 

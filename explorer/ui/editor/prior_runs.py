@@ -31,7 +31,8 @@ class PriorRunsMixin:
             return
         mask = region.mask(*self.grid.shape)
         label = self.source_bar.chosen_prior_class()
-        self._run_prior(lambda: inpaint_steps(prior, self.grid.codes, mask, label=label), "region", mask)
+        self._run_prior(lambda: inpaint_steps(prior, self.grid.codes, mask, label=label,
+                                              num_codes=self.grid.num_codes), "region", mask)
 
     def _sample_prior(self) -> None:
         prior = self.state.bundle.prior if self.state.bundle else None
@@ -41,7 +42,8 @@ class PriorRunsMixin:
         label = self.source_bar.chosen_prior_class()
         self._sample_name = "prior sample" + (f" ({self.source_bar.prior_class.currentText()})"
                                               if label is not None else "")
-        self._run_prior(lambda: sample_steps(prior, self.grid.shape, label=label), "sample",
+        self._run_prior(lambda: sample_steps(prior, self.grid.shape, label=label, num_codes=self.grid.num_codes),
+                        "sample",
                         np.ones(self.grid.shape, dtype=bool))
 
     def _run_prior(self, make_steps, purpose: str, mask: np.ndarray) -> None:
