@@ -143,17 +143,24 @@ def test_file_names_in_the_editor_and_in_dialogs_are_text(qtbot, main_window, tm
     assert_nothing_shows_markup_from(main_window, "<img")
 
 
-def test_a_legend_entry_named_by_the_bundle_is_text(qtbot, app_state, tmp_path) -> None:
-    """pyqtgraph legends are always HTML: the bundle's name in the rate-distortion legend is escaped."""
+def test_plot_texts_named_by_files_are_text(qtbot, app_state, tmp_path) -> None:
+    """pyqtgraph legends and titles are always HTML: the bundle's name in the rate-distortion legend
+    and an image folder's name in the score histogram's title are escaped."""
     from explorer.ui.likelihood.compression_view import CompressionView
+    from explorer.ui.likelihood.score_histogram import ScoreHistogram
     view = CompressionView(app_state)
-    qtbot.addWidget(view)
+    histogram = ScoreHistogram()
+    for widget in (view, histogram):
+        qtbot.addWidget(widget)
     fifo = tmp_path / "pipe"
     name = f"<img src='{fifo}'>"
     with fifo_witness(fifo) as reads:
         view._fill_plot({"jpeg": [], "webp": [], "points": {name: {"bits_per_image": 120.0, "mse": 0.01}}})
-        view.show()
-        view.grab()
+        histogram.clear(f"{name}: not available")
+        for widget in (view, histogram):
+            widget.show()
+            widget.grab()
         assert reads() == 0
+    assert histogram.plot.getPlotItem().titleLabel.item.toPlainText().startswith(name)
     labels = [label.item.toPlainText() for _, label in view.legend.items]
     assert any(text.startswith(name) for text in labels), labels
