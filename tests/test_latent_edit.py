@@ -161,6 +161,36 @@ def test_inpaint_keeps_cells_outside_mask() -> None:
     np.testing.assert_array_equal(out[~mask], codes[~mask])
 
 
+def test_class_conditional_prior_needs_a_class_and_uses_it() -> None:
+    """p(z | c): sampling and inpainting without a class are refused in words before any step;
+    with one, the steps condition on it (the class changes the distribution at the first cell)."""
+    from explorer.core.latent_edit import PriorUseError, prior_num_classes, sample_steps
+    torch.manual_seed(0)
+    prior = build_prior(PriorConfig(num_codes=K, channels=16, layers=2, head_channels=16, num_classes=4)).eval()
+    with torch.no_grad():
+        for p in prior.parameters():
+            p.add_(torch.randn_like(p) * 0.3)        # an untrained prior's class tables are not all alike
+    assert prior_num_classes(prior) == 4
+    codes = np.zeros((7, 7), dtype=np.int64)
+    mask = Region(0, 0, 2, 2).mask(7, 7)
+    for bad in (None, 4, -1):
+        with pytest.raises(PriorUseError, match="choose which class"):
+            sample_steps(prior, (7, 7), label=bad)
+        with pytest.raises(PriorUseError, match="choose which class"):
+            inpaint_steps(prior, codes, mask, label=bad)
+    firsts = [next(iter(sample_steps(prior, (7, 7), label=c))).probs[0] for c in range(4)]
+    assert any(not torch.allclose(firsts[0], f, atol=1e-4) for f in firsts[1:])
+    last = None
+    for last in inpaint_steps(prior, codes, mask, label=2, generator=torch.Generator().manual_seed(1)):
+        pass
+    np.testing.assert_array_equal(last.grid[0].numpy()[~mask], codes[~mask])
+    with pytest.raises(PriorUseError, match="5×5"):
+        sample_steps(prior, (5, 5), label=0)
+    unconditional = build_prior(PriorConfig(num_codes=K, channels=16, layers=2, head_channels=16)).eval()
+    assert prior_num_classes(unconditional) == 0
+    assert next(iter(sample_steps(unconditional, (7, 7), label=3))).grid.shape == (1, 7, 7)   # class ignored
+
+
 def test_tiles_shapes_and_contribution_zero_for_neutral(vqvae) -> None:
     tiles = filled_tiles(vqvae)
     assert tiles.shape == (K, 1, 28, 28) and tiles.min() >= 0 and tiles.max() <= 1

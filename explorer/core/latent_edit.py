@@ -158,15 +158,69 @@ class LatentGrid:
             raise ValueError(f"code {code} is outside 0..{self.num_codes - 1}")
 
 
-# -- inpainting with the prior -------------------------------------------------------------
+# -- sampling and inpainting with the prior ------------------------------------------------
+class PriorUseError(ValueError):
+    """The prior cannot draw this grid (no class chosen, a grid of another size): a plain message."""
+
+
+def prior_num_classes(prior) -> int:
+    """C for a class-conditional prior p(z | c) with c in 0..C-1; 0 for an unconditional one."""
+    return int(getattr(getattr(prior, "config", None), "num_classes", 0) or 0)
+
+
+def prior_label(prior, label: int | None) -> int | None:
+    """The class to condition on: ``label`` for a class-conditional prior (it must be one of its
+    classes), None for an unconditional prior (which ignores any class)."""
+    num_classes = prior_num_classes(prior)
+    if num_classes == 0:
+        return None
+    if label is None or not 0 <= int(label) < num_classes:
+        raise PriorUseError(f"This prior draws one of {num_classes} classes: choose which class to draw first.")
+    return int(label)
+
+
+def _check_prior_grid(prior, shape: tuple[int, int], num_codes: int | None) -> None:
+    """The prior draws grids of this shape over this codebook (K), or a PriorUseError says why not."""
+    config = getattr(prior, "config", None)
+    prior_shape = (getattr(config, "height", shape[0]), getattr(config, "width", shape[1]))
+    if tuple(prior_shape) != tuple(shape):
+        raise PriorUseError(f"The prior draws {prior_shape[0]}×{prior_shape[1]} grids but this model's grids are "
+                            f"{shape[0]}×{shape[1]}: they do not belong together.")
+    prior_codes = getattr(config, "num_codes", num_codes)
+    if num_codes is not None and prior_codes != num_codes:
+        raise PriorUseError(f"The prior draws codes 0..{prior_codes - 1} but this model has {num_codes} codes: "
+                            "they do not belong together.")
+
+
+def sample_steps(prior, shape: tuple[int, int], label: int | None = None, temperature: float = 1.0,
+                 generator: torch.Generator | None = None, num_codes: int | None = None):
+    """Raster steps drawing a whole new grid, z_ij ~ p(z_ij | z_<ij, c) (notes, "PixelCNN:
+    Inference"); ``label`` is the class c of a class-conditional prior (ignored otherwise),
+    ``num_codes`` the VQ-VAE's K the grid is for. Raises PriorUseError at once when the prior
+    cannot draw it."""
+    labels = prior_label(prior, label)
+    _check_prior_grid(prior, shape, num_codes)
+    return prior.steps(1, temperature=temperature, generator=generator, labels=labels)
+
+
 def inpaint_steps(prior, codes: np.ndarray, mask: np.ndarray, temperature: float = 1.0,
-                  generator: torch.Generator | None = None):
+                  generator: torch.Generator | None = None, label: int | None = None,
+                  num_codes: int | None = None):
     """Raster steps resampling the cells where ``mask`` is True, all others kept.
 
-    z_ij ~ p(z_ij | z_<ij) for (i, j) in the region; cells outside it are ``given``
-    and never change (the core sampler's given/mask inpainting).
+    z_ij ~ p(z_ij | z_<ij, c) for (i, j) in the region; cells outside it are ``given``
+    and never change (the core sampler's given/mask inpainting). ``label`` is the class c
+    of a class-conditional prior (ignored for an unconditional one), ``num_codes`` the VQ-VAE's
+    K the grid is for. Raises PriorUseError at once when the prior cannot redraw this grid.
     """
-    return prior.steps(1, temperature=temperature, generator=generator,
+    labels = prior_label(prior, label)
+    codes = np.asarray(codes)
+    _check_prior_grid(prior, codes.shape, num_codes)
+    prior_codes = getattr(getattr(prior, "config", None), "num_codes", None)
+    if prior_codes is not None and codes.size and int(codes.max()) >= prior_codes:
+        raise PriorUseError(f"The grid holds code {int(codes.max())} but the prior only knows codes "
+                            f"0..{prior_codes - 1}: they do not belong together.")
+    return prior.steps(1, temperature=temperature, generator=generator, labels=labels,
                        given=torch.as_tensor(codes, dtype=torch.long), mask=torch.as_tensor(mask))
 
 

@@ -23,6 +23,7 @@ from .presentation import PresentationStyle
 from .settings import settings_store
 from .state import AppState
 from .workers import shutdown_workers
+from .widgets.plain_text import literal
 
 GPU_REFRESH_MS = 1000
 
@@ -200,7 +201,7 @@ class MainWindow(QMainWindow):
 
     def _update_title(self) -> None:
         bundle = self.state.bundle
-        name = f"{bundle.name}[*] – " if bundle is not None else ""
+        name = f"{bundle.name.replace('[*]', '[*][*]')}[*] – " if bundle is not None else ""   # '[*][*]' shows '[*]'
         self.setWindowTitle(f"{name}Discrete Latent Explorer")
         self.setWindowModified(bundle is not None and self.model_bar.unsaved)
 
@@ -244,7 +245,7 @@ class MainWindow(QMainWindow):
         if path.suffix.lower() != ".png":
             path = path.with_suffix(".png")
         if not panel.grab().save(str(path), "PNG"):
-            QMessageBox.warning(self, "Export failed", f"Could not write {path}.")
+            QMessageBox.warning(self, "Export failed", literal(f"Could not write {path}."))
             return None
         self.state.message.emit(f"Exported {path}")
         return path

@@ -21,6 +21,7 @@ from explorer.core.paths import is_read_only_bundle
 from .state import AppState
 from .train.outcome import bundle_with_new_vqvae
 from .train.settings import TrainSettings
+from .widgets.plain_text import escape_markup, literal, plain
 from .workers import load_bundle_async, save_bundle_async
 
 
@@ -74,6 +75,11 @@ class ModelBar(QWidget):
             # On a narrow screen (a 1024 px projector) the labels give way, not the window.
             widget.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
             widget.setMinimumWidth(60)
+        # The name comes from the bundle's config.json: escaped inside the bar's own markup; the
+        # other two show only plain text.
+        self.name_label.setTextFormat(Qt.TextFormat.RichText)
+        plain(self.info_label)
+        plain(self.device_label)
         for action, name in ((self.open_action, "openButton"), (self.save_as_action, "saveAsButton"),
                              (self.new_action, "newButton")):
             button = QToolButton(self)
@@ -160,14 +166,14 @@ class ModelBar(QWidget):
         else:
             cfg = bundle.vqvae.config
             mark = " <span style='color:#d55e00'>● unsaved</span>" if self.unsaved else ""
-            self.name_label.setText(f"<b>{bundle.name or 'model'}</b>{mark}")
+            self.name_label.setText(f"<b>{escape_markup(bundle.name or 'model')}</b>{mark}")
             prior = bundle.prior.config.describe() if bundle.prior is not None else "none"
             self.info_label.setText(f"K = {cfg.num_codes} codes · D = {cfg.code_dim} · "
                                     f"grid {cfg.grid_size}×{cfg.grid_size} · {cfg.quantizer.upper()} · prior: {prior}")
-            self.info_label.setToolTip(self.info_label.text())
-            self.name_label.setToolTip(str(self.state.path) if self.state.path else "not saved yet")
+            self.info_label.setToolTip(literal(self.info_label.text()))
+            self.name_label.setToolTip(literal(self.state.path) if self.state.path else "not saved yet")
         self.device_label.setText(f"device: {self.device_text}")
-        self.device_label.setToolTip(self.device_label.text())
+        self.device_label.setToolTip(literal(self.device_label.text()))
         self.device_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.save_as_action.setEnabled(bundle is not None)
 
@@ -180,6 +186,7 @@ class ModelBar(QWidget):
                           f"{what}\nThe current model has not been saved.",
                           QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel, self)
         box.setObjectName("confirmDiscardDialog")
+        plain(box)
         box.setDefaultButton(QMessageBox.StandardButton.Cancel)
         return box.exec() == QMessageBox.StandardButton.Discard
 
@@ -306,5 +313,6 @@ class ModelBar(QWidget):
                                               QMessageBox.StandardButton.Ok, self)
         box.setObjectName(object_name)
         box.setAccessibleName(title)
+        plain(box)                                  # the message may quote a file name or a path
         box.setInformativeText("The current model is kept.")
         box.open()

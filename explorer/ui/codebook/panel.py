@@ -28,6 +28,7 @@ from explorer.ui.codebook.tile_grid import CodeTileGrid
 from explorer.ui.codebook.toolbar import CodebookToolbar
 from explorer.ui.codebook.usage_histogram import UsageHistogram
 from explorer.ui.widgets.split_loader import SplitLoader
+from explorer.ui.widgets.plain_text import plain
 from explorer.ui.state import AppState
 
 MAX_SPLIT_IMAGES = 2000       # usage on train/validation counts at most this many images
@@ -53,7 +54,7 @@ class CodebookPanel(QWidget):
         self.tiles = CodeTileGrid()
         self.histogram = UsageHistogram()
         self.projection = ProjectionPlot()
-        self.status = QLabel("")
+        self.status = plain(QLabel(""))               # may quote an error
         self.status.setObjectName("codebookStatus")
         self.status.setAccessibleName("Codebook status")
         self.status.setWordWrap(True)

@@ -16,6 +16,7 @@ from explorer.core.latent_edit import describe_cell, encode_source
 from explorer.core.projection import Influence
 
 WEIGHTS_REFRESH_MS = 250      # at most one refresh per this many ms while training
+HOVER_HINT = "Hover a cell to see its code and distances."
 
 
 class LiveRefreshMixin:
@@ -44,6 +45,7 @@ class LiveRefreshMixin:
             fresh = encode_source(self.state.bundle.vqvae, self.source.image, self.source.label, self.source.kind)
             self.source.distances = fresh.distances        # z_e moved: refresh the distances
         self._distances_stale = False
+        self._refresh_hover()                              # new distances for the hovered cell
         self._schedule_decode()
         self._weights_timer.start()                        # later snapshots wait for the next tick
 
@@ -58,10 +60,25 @@ class LiveRefreshMixin:
 
     def _influence_ready(self, influence: Influence) -> None:
         self.influence = influence
+        self._refresh_hover()
+
+    def _refresh_hover(self) -> None:
+        """Describe the hovered cell again after an edit (paint, undo, resample…): its code, the
+        distances and the highlighted cells follow the grid, not the code it held on arrival."""
         if self._hovered[0] >= 0:
             self._cell_hovered(*self._hovered)
 
+    def _forget_hover(self) -> None:
+        """A new source: the hover line goes back to the hint; the next pointer move describes
+        a cell of the new grid."""
+        self._cell_hovered(-1, -1)
+        self.cell_info.setText(HOVER_HINT)
+        self.grid_view.forget_hover()
+
     def _cell_hovered(self, i: int, j: int) -> None:
+        h, w = self.grid.shape
+        if not (0 <= i < h and 0 <= j < w):
+            i = j = -1                                     # off the grid, or a cell of an older, larger grid
         self._hovered = (i, j)
         bundle = self.state.bundle
         if i < 0 or self.source is None or bundle is None:

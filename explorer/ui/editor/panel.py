@@ -14,14 +14,14 @@ from PySide6.QtGui import QAction, QKeySequence, QUndoStack
 from PySide6.QtWidgets import (QApplication, QHBoxLayout, QLabel, QStackedWidget, QVBoxLayout, QWidget)
 
 from explorer.core.data import DataSplits, ImageSet
-from explorer.core.latent_edit import (GridEdit, ImageBrowser, LatentGrid, SourceEncoding,
-                                       encode_source, inpaint_steps)
+from explorer.core.latent_edit import GridEdit, ImageBrowser, LatentGrid, SourceEncoding, encode_source
 from explorer.core.projection import Influence, diverging_rgb
 from explorer.ui.editor.commands import GridEditCommand, SourceCommand
 from explorer.ui.editor.edit_bar import EditBar
 from explorer.ui.editor.grid_files import GridFiles
 from explorer.ui.editor.influence_loader import InfluenceLoader
-from explorer.ui.editor.live_refresh import WEIGHTS_REFRESH_MS, LiveRefreshMixin
+from explorer.ui.editor.live_refresh import HOVER_HINT, WEIGHTS_REFRESH_MS, LiveRefreshMixin
+from explorer.ui.editor.prior_runs import PriorRunsMixin
 from explorer.ui.editor.resampler import PriorStepper
 from explorer.ui.editor.source_bar import SourceBar
 from explorer.ui.state import AppState
@@ -29,15 +29,15 @@ from explorer.ui.widgets.draw_canvas import DrawCanvas
 from explorer.ui.widgets.error_banner import ErrorBanner
 from explorer.ui.widgets.grid_view import LatentGridView
 from explorer.ui.widgets.image_view import ImageView
+from explorer.ui.widgets.plain_text import plain
 from explorer.ui.widgets.split_loader import SplitLoader
 
 
-HOVER_HINT = "Hover a cell to see its code and distances."
 NOTHING_TO_COMPARE = ("Nothing to compare yet: this grid has no input image. "
                       "Edit the grid to see what your edits change.")
 
 
-class LatentEditor(LiveRefreshMixin, QWidget):
+class LatentEditor(LiveRefreshMixin, PriorRunsMixin, QWidget):
     """Edit the code grid of one image, drawing, prior sample or grid file."""
 
     title = "Latent editor"
@@ -64,6 +64,7 @@ class LatentEditor(LiveRefreshMixin, QWidget):
         self._decode_dirty = self._rebuild_pending = False   # work skipped while hidden
         self._weights_stale = self._distances_stale = False
         self._hovered: tuple[int, int] = (-1, -1)
+        self._sample_name = "prior sample"              # the source label of the grid the prior is drawing
         self._images: ImageSet | None = None
         self._splits: DataSplits | None = None
         self.browser = ImageBrowser(np.zeros(0))
@@ -95,7 +96,7 @@ class LatentEditor(LiveRefreshMixin, QWidget):
         for w, stretch in ((self.input_stack, 2), (self.grid_view, 3), (self.decoded_view, 2), (self.diff_view, 2)):
             views.addWidget(w, stretch)
         self.edit_bar.add_to_second_row(*self.source_bar.file_buttons())
-        self.cell_info = QLabel(HOVER_HINT)
+        self.cell_info = plain(QLabel(HOVER_HINT))
         self.cell_info.setObjectName("cellInfo")
         self.cell_info.setAccessibleName("Cell information")
         self.cell_info.setWordWrap(True)
@@ -146,6 +147,7 @@ class LatentEditor(LiveRefreshMixin, QWidget):
         self.stepper.stepped.connect(self._prior_stepped)
         self.stepper.finished.connect(self._prior_finished)
         self.stepper.failed.connect(self.show_error)
+        self.stepper.running_changed.connect(self._prior_running)
         self.loader.loaded.connect(self._splits_loaded)
         self.loader.failed.connect(lambda msg: self.state.message.emit(msg))
         self.influence_loader.ready.connect(self._influence_ready)
@@ -182,6 +184,7 @@ class LatentEditor(LiveRefreshMixin, QWidget):
         self.influence = self.influence_loader.cached(bundle.vqvae)
         self._weights_stale = self._distances_stale = False
         self.source_bar.set_prior_available(bundle.prior is not None)
+        self._offer_prior_classes()
         self.edit_bar.set_region_available(self.grid_view.region is not None, has_prior=bundle.prior is not None)
         self.source_bar.set_validation_available(False)
         self.source = None
@@ -195,6 +198,7 @@ class LatentEditor(LiveRefreshMixin, QWidget):
     def _splits_loaded(self, splits: DataSplits) -> None:
         self._splits = splits
         self.source_bar.set_validation_available(len(splits.val) > 0)
+        self._offer_prior_classes()                   # now with the dataset's class names
 
     # -- sources ----------------------------------------------------------------------------
     def _use_images(self, images: ImageSet | None) -> None:
@@ -241,7 +245,7 @@ class LatentEditor(LiveRefreshMixin, QWidget):
     def _switch_source(self, src: SourceEncoding, codes: np.ndarray) -> None:
         self.source = src
         self.source_bar.set_source_text(src.label)
-        self.cell_info.setText(HOVER_HINT)             # the last hover described the old grid
+        self._forget_hover()                           # the last hover described the old grid
         drawing = src.kind == "drawing"
         self.source_bar.draw.blockSignals(True)
         self.source_bar.draw.setChecked(drawing)
@@ -324,49 +328,6 @@ class LatentEditor(LiveRefreshMixin, QWidget):
         k = int(code) % max(1, self.grid.num_codes)
         self.edit_bar.set_paint_code(k, self.grid_view.colour(k))
 
-    # -- the prior --------------------------------------------------------------------------
-    def _resample(self) -> None:
-        region = self.grid_view.region
-        prior = self.state.bundle.prior if self.state.bundle else None
-        if region is None or prior is None:
-            self.show_error("Resampling needs a selected region and a bundle with a prior.")
-            return
-        mask = region.mask(*self.grid.shape)
-        self._run_prior(inpaint_steps(prior, self.grid.codes, mask), "region", mask)
-
-    def _sample_prior(self) -> None:
-        prior = self.state.bundle.prior if self.state.bundle else None
-        if prior is None:
-            self.show_error("This bundle has no prior to sample from.")
-            return
-        self._run_prior(prior.steps(1), "sample", np.ones(self.grid.shape, dtype=bool))
-
-    def _run_prior(self, steps, purpose: str, mask: np.ndarray) -> None:
-        self.clear_error()
-        self._prior_purpose, self._prior_mask = purpose, mask
-        self.grid_view.enabled_editing = False
-        self.stepper.start(steps, animated=self.edit_bar.animate.isChecked())
-
-    def _prior_stepped(self, step) -> None:
-        self._preview = step.grid[0].numpy()
-        h, w = self._preview.shape
-        pending = self._prior_mask & (np.arange(h * w).reshape(h, w) > step.t)
-        shown = self._preview.copy()
-        shown[pending] = -1                       # not drawn yet: shown blank
-        self.grid_view.set_codes(shown)
-        self.grid_view.set_active_cell(step.position)
-        self._schedule_decode()
-
-    def _prior_finished(self, codes: np.ndarray) -> None:
-        self._preview = None
-        self.grid_view.set_active_cell(None)
-        self.grid_view.enabled_editing = True
-        if self._prior_purpose == "region":
-            self._push_edit(self.grid.replace_with(codes, "resample region"))
-        else:
-            self.set_source(SourceEncoding(None, codes, label="prior sample", kind="sample"))
-        self._grid_changed()
-
     # -- files ------------------------------------------------------------------------------
     def _grid_model(self) -> tuple[int, tuple[int, int]]:
         cfg = self.state.bundle.vqvae.config
@@ -405,6 +366,7 @@ class LatentEditor(LiveRefreshMixin, QWidget):
     # -- decoding and hover -----------------------------------------------------------------
     def _grid_changed(self) -> None:
         self.grid_view.set_codes(self.grid.codes, self.grid.original)
+        self._refresh_hover()                          # the cell under the pointer may hold a new code
         self._schedule_decode()
 
     def _schedule_decode(self) -> None:

@@ -1,7 +1,9 @@
 """Drives the prior's raster steps from a QTimer so the GUI never waits for sampling.
 
 Instant mode runs as many steps as fit in a few milliseconds per timer tick; animated
-mode shows one position per tick. Each step is p(z_ij | z_<ij) at one cell (notes,
+mode shows one position per tick. ``running_changed`` fires whenever a run starts or ends,
+however it ends (finished, failed, cancelled), so whoever locks a view for the run can
+unlock it in one place. Each step is p(z_ij | z_<ij) at one cell (notes,
 "PixelCNN: Inference"); cells outside the region are given and kept.
 """
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Iterator
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from explorer.core.latent_edit import PriorUseError
 from explorer.core.sampling import RasterStep
 
 
@@ -20,7 +23,8 @@ class PriorStepper(QObject):
 
     stepped = Signal(object)        # the latest RasterStep
     finished = Signal(object)       # final grid (h, w) int64
-    failed = Signal(str)
+    failed = Signal(str)            # a plain message; the run has ended
+    running_changed = Signal(bool)  # True when a run starts, False when it ends in any way
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -40,14 +44,21 @@ class PriorStepper(QObject):
         self.cancel()
         self._steps, self._last, self.animated = steps, None, animated
         self._timer.start(self.frame_ms if animated else 0)
+        self.running_changed.emit(True)
 
     def cancel(self) -> None:
+        """Stop the run, if any (its partial grid is dropped)."""
         self._timer.stop()
-        if self._steps is not None:
-            close = getattr(self._steps, "close", None)
-            if close is not None:
+        steps, self._steps = self._steps, None
+        if steps is None:
+            return
+        close = getattr(steps, "close", None)
+        if close is not None:
+            try:
                 close()
-        self._steps = None
+            except Exception:  # a generator's cleanup failing must not keep the view locked
+                pass
+        self.running_changed.emit(False)
 
     def _tick(self) -> None:
         if self._steps is None:
@@ -64,11 +75,23 @@ class PriorStepper(QObject):
         except StopIteration:
             self._timer.stop()
             self._steps = None
+            self.running_changed.emit(False)
             if self._last is not None:
                 self.finished.emit(self._last.grid[0].numpy().astype(np.int64))
             return
-        except Exception as exc:  # a model/grid mismatch: report, keep the grid
+        except Exception as exc:  # a model/grid mismatch, memory: report in words, keep the grid
             self.cancel()
-            self.failed.emit(f"Sampling failed: {exc}")
+            self.failed.emit(failure_message(exc))
             return
         self.stepped.emit(self._last)
+
+
+def failure_message(exc: BaseException) -> str:
+    """What the user reads when the prior stops half-way: plain words, never the raw exception."""
+    if isinstance(exc, PriorUseError):
+        return f"Sampling stopped: {exc}"
+    if isinstance(exc, MemoryError):
+        reason = "there was not enough memory"
+    else:
+        reason = "the prior does not fit this grid or model"
+    return f"Sampling stopped: {reason}. The grid is as it was before and can be edited."

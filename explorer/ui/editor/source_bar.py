@@ -8,6 +8,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QSize
 from ..text_fit import TEXT_FIT_EXEMPT
 from ..widgets.availability import set_available
 from ..widgets.naming import named
+from ..widgets.plain_text import literal, plain
 
 NO_IMAGES = "No images in this set"
 NO_PRIOR = "This bundle has no prior to sample from: train one (Train panel, Train: Prior) or open a bundle with one"
@@ -60,18 +61,23 @@ class SourceBar(QWidget):
         self.sample = named(QPushButton("Sample prior"), "samplePrior", "Sample from the prior",
                              "A new grid drawn from the PixelCNN prior, position by position")
         self.sample.clicked.connect(self.sample_requested)
+        # A class-conditional prior p(z | c) draws one class: which one, for Sample prior and
+        # Resample region (shown only for such priors, as the Sampling panel's class).
+        self.prior_class = named(QComboBox(), "priorClass", "Class to draw",
+                                 "The class the class-conditional prior draws (Sample prior and Resample region)")
+        self.prior_class.setVisible(False)
         self.load = named(QPushButton("Load grid…"), "loadGrid", "Load grid", "Open a .npy or .json code grid")
         self.load.clicked.connect(self.load_requested)
         self.save = named(QPushButton("Save grid…"), "saveGrid", "Save grid", "Save the code grid as .npy or .json")
         self.save.clicked.connect(self.save_requested)
         # The label takes what is left at the end of the row: its text changing never moves a button.
         # A very long one (a file name) is cut at the window's edge; the tooltip has all of it.
-        self.label = named(QLabel(""), "sourceLabel", "Current source")
+        self.label = plain(named(QLabel(""), "sourceLabel", "Current source"))     # a file name, a bundle's label
         self.label.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
         self.label.setProperty(TEXT_FIT_EXEMPT, True)
         self.label.setMinimumWidth(40)
         for w in (QLabel("Source:"), self.dataset, self.class_filter, self.previous, self.next, self.random,
-                  self.draw, self.clear, self.sample):
+                  self.draw, self.clear, self.sample, self.prior_class):
             row.addWidget(w)
         row.addSpacing(8)
         row.addWidget(self.label, 1)
@@ -82,13 +88,30 @@ class SourceBar(QWidget):
 
     def set_source_text(self, text: str) -> None:
         self.label.setText(text)
-        self.label.setToolTip(text)
+        self.label.setToolTip(literal(text))
 
     def set_drawing(self, drawing: bool) -> None:
         set_available(self.clear, drawing, NOT_DRAWING)
 
     def set_prior_available(self, available: bool) -> None:
         set_available(self.sample, available, NO_PRIOR)
+
+    def set_prior_classes(self, num_classes: int, names: dict[int, str] | None = None) -> None:
+        """Offer classes 0..num_classes-1 to draw (hidden when 0: an unconditional prior); the
+        chosen class is kept when it still exists."""
+        keep = self.prior_class.currentData()
+        self.prior_class.blockSignals(True)
+        self.prior_class.clear()
+        for c in range(num_classes):
+            name = (names or {}).get(c, "")
+            self.prior_class.addItem(name if name and name != str(c) else f"class {c}", c)
+        self.prior_class.setCurrentIndex(max(0, self.prior_class.findData(keep)))
+        self.prior_class.blockSignals(False)
+        self.prior_class.setVisible(num_classes > 0)
+
+    def chosen_prior_class(self) -> int | None:
+        """The class chosen for a class-conditional prior; None when there is no choice to make."""
+        return self.prior_class.currentData() if self.prior_class.count() else None
 
     def set_validation_available(self, available: bool) -> None:
         has = self.dataset.findData("validation") >= 0

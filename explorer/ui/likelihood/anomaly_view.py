@@ -23,6 +23,7 @@ from .score_histogram import ScoreHistogram
 from .set_picker import SetPicker
 from .set_scorer import ScoredSet, SetScorer
 from .threshold_control import ThresholdControl
+from ..widgets.plain_text import literal, plain
 
 OTHER_DATASETS = ("fashion-mnist", "kmnist")     # offered as anomalous sets when the bundle's data is MNIST-like
 REFRESH_MS = 2000                                 # new training weights rescore the sets at most this often
@@ -41,7 +42,7 @@ class AnomalyView(QWidget):
         self.table = AucTable()
         self.table.fit_height()
         self.gallery = LeastLikelyGallery()
-        self.status = named(QLabel(""), "anomalyStatus", "Anomaly detection status")
+        self.status = plain(named(QLabel(""), "anomalyStatus", "Anomaly detection status"))   # dataset messages
         self.status.setWordWrap(True)
         # A long status (a missing dataset's message) scrolls inside two lines instead of pushing
         # the threshold row over the plots when the window is short (presentation mode at 1280x800).
@@ -142,7 +143,8 @@ class AnomalyView(QWidget):
 
     def set_background(self, prior, name: str) -> None:
         self.background, self.background_name = prior, name
-        self.picker.background.setToolTip(f"Background prior now: {name}. " if prior is not None else f"{name}. ")
+        self.picker.background.setToolTip(literal(f"Background prior now: {name}. " if prior is not None
+                                                  else f"{name}. "))
         self.rescore()
 
     def set_shifts(self, shifts: int) -> None:

@@ -23,6 +23,7 @@ from superqt.utils import thread_worker
 from explorer.core.bundle import Bundle
 from explorer.core.compression import compression_report
 from explorer.ui.presentation import PLOT_TEXT_PT, style_plot
+from explorer.ui.widgets.plain_text import escape_markup, plain
 
 COLUMNS = (("name", "image"), ("raw_bytes", "raw bytes"), ("png_bytes", "PNG bytes"),
            ("uniform_bits", "uniform bits"), ("ideal_bits", "ideal bits"),
@@ -83,7 +84,7 @@ class CompressionView(QWidget):
         self.run_button.setToolTip("Encode the bundle's example images to a bitstream with the prior, decode it "
                                    "again, and compare with PNG, JPEG and WebP")
         self.run_button.clicked.connect(self.run)
-        self.status = QLabel("")
+        self.status = plain(QLabel(""))               # errors quote file names
         self.status.setObjectName("compressionStatus")
         self.status.setAccessibleName("Compression status")
         self.status.setWordWrap(True)
@@ -296,7 +297,7 @@ class CompressionView(QWidget):
             colour = POINT_COLOURS[i % len(POINT_COLOURS)]
             self.plot.plot([point["bits_per_image"]], [point["mse"]], pen=None, symbol="o",
                            symbolSize=16 if self._presentation else 12, symbolBrush=colour,
-                           symbolPen=pg.mkPen("k", width=1), name=f"{name} (VQ-VAE + prior)")
+                           symbolPen=pg.mkPen("k", width=1), name=f"{escape_markup(name)} (VQ-VAE + prior)")
 
     def _fill_summary(self, report: dict) -> None:
         mean, rd = report["mean"], report["rd"]

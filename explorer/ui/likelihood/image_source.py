@@ -5,6 +5,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QToolButton, QWidget
 
 from ..widgets.naming import named
+from ..widgets.plain_text import plain
 
 
 class ImageSourceBar(QWidget):
@@ -37,7 +38,7 @@ class ImageSourceBar(QWidget):
         self.open.clicked.connect(self.open_requested)
         self.clear = named(QPushButton("Clear"), "likelihoodClearDrawing", "Clear drawing", "Erase the drawing")
         self.clear.clicked.connect(self.clear_requested)
-        self.label = named(QLabel(""), "likelihoodSourceLabel", "Current image")
+        self.label = plain(named(QLabel(""), "likelihoodSourceLabel", "Current image"))     # a file name
         self.label.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
         for w in (self.source, self.previous, self.next, self.open, self.clear, self.label):
             row.addWidget(w)

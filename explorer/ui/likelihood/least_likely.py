@@ -7,6 +7,7 @@ from PySide6.QtGui import QColor, QIcon, QImage, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QListView, QListWidget, QListWidgetItem
 
 from ..widgets.image_view import to_rgb8
+from ..widgets.plain_text import literal
 from .plot_style import IN_COLOUR, OUT_COLOUR
 
 GALLERY_SIZE = 24
@@ -55,7 +56,7 @@ class LeastLikelyGallery(QListWidget):
         for index, image, anomalous, caption in entries:
             item = QListWidgetItem(QIcon(thumbnail(image, anomalous, self.thumb)), caption.split("\n")[0])
             item.setData(Qt.UserRole, index)
-            item.setToolTip(caption)
+            item.setToolTip(literal(caption))
             self.addItem(item)
 
     def set_presentation(self, on: bool) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import pyqtgraph as pg
 
 from ..presentation import style_plot as style_shared_plot
+from ..widgets.plain_text import escape_markup
 
 IN_COLOUR = (0, 114, 178)          # blue: normal images (Okabe-Ito)
 OUT_COLOUR = (213, 94, 0)          # vermillion: anomalous images
@@ -32,7 +33,7 @@ def style_plot(plot: pg.PlotWidget, presentation: bool) -> None:
 
 def set_title(plot: pg.PlotWidget, text: str) -> None:
     """A title in the plot's current (normal or presentation) size."""
-    style_shared_plot(plot, getattr(plot, "presentation", False), title=text, title_color="#000")
+    style_shared_plot(plot, getattr(plot, "presentation", False), title=escape_markup(text), title_color="#000")
 
 
 def plain_plot(object_name: str) -> pg.PlotWidget:

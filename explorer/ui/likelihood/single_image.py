@@ -22,6 +22,7 @@ from ..state import AppState
 from ..widgets.draw_canvas import DrawCanvas
 from ..widgets.image_view import ImageView
 from ..widgets.naming import named
+from ..widgets.plain_text import literal
 from .image_source import ImageSourceBar
 
 
@@ -135,10 +136,11 @@ class SingleImageView(QWidget):
         try:
             images = read_image_files([path], image_size=cfg.image_size, grayscale=cfg.in_channels == 1)
         except DataError as exc:
-            self.score.setText(str(exc))
+            self.score.setText(literal(exc))
             return
         if images.shape[1] != cfg.in_channels:
-            self.score.setText(f"{path.name} has {images.shape[1]} channels; the model expects {cfg.in_channels}.")
+            self.score.setText(literal(f"{path.name} has {images.shape[1]} channels; "
+                                       f"the model expects {cfg.in_channels}."))
             return
         self._file_image, self._file_name = images[0].astype(np.float32) / 255.0, path.name
         if self.source_bar.current() != "file":

@@ -47,6 +47,7 @@ from explorer.ui.sampling.teacher_forcing_view import TeacherForcingView
 from explorer.ui.state import AppState
 from explorer.ui.widgets.image_view import ImageView
 from explorer.ui.widgets.naming import named
+from explorer.ui.widgets.plain_text import escape_markup
 from explorer.ui.widgets.split_loader import SplitLoader
 
 MAX_SPEED_INTERVAL_MS = 5      # at max speed a step every 5 ms (200 steps/s) ...
@@ -589,9 +590,9 @@ class SamplingPanel(QWidget):
         try:
             written = fn(path)
         except (OSError, ValueError) as exc:
-            self.status.setText(f"Could not export: {exc}")
+            self.status.setText(f"Could not export: {escape_markup(exc)}")         # a rich-text label
             return
-        self.status.setText(f"Exported {written}")
+        self.status.setText(f"Exported {escape_markup(written)}")
         self.state.message.emit(f"Exported {written}")
 
     # -- window hooks -----------------------------------------------------------------------

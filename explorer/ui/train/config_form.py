@@ -15,6 +15,7 @@ from superqt.utils import signals_blocked
 from explorer.core.data import parse_classes
 
 from ..text_fit import TEXT_FIT_EXEMPT
+from ..widgets.plain_text import literal
 from .config_fields import NONE_TEXT, FieldSpec, field_specs, unused_reason, with_value
 from .wheel_guard import scroll_not_change
 
@@ -257,7 +258,7 @@ class ConfigForm(QWidget):
         target = editor.line if isinstance(editor, PathEdit) else editor
         target.setStyleSheet(INVALID_STYLE if error else "")
         target.setProperty("invalidReason", error)
-        target.setToolTip(error or self._tips[name])
+        target.setToolTip(literal(error) if error else self._tips[name])     # the error may quote the value
         if error:
             self.errors[name] = f"{self.specs[name].label}: {error}"
         else:

@@ -9,6 +9,7 @@ from PySide6.QtWidgets import (QDialog, QFileDialog, QHBoxLayout, QLabel, QProgr
 from superqt.utils import thread_worker
 
 from explorer.core.data import DATASETS, DataConfig, default_data_root, download_dataset
+from explorer.ui.widgets.plain_text import escape_markup, plain
 
 DOWNLOAD_SIZE = {"mnist": "12 MB", "fashion-mnist": "31 MB", "kmnist": "21 MB", "cifar10": "170 MB"}
 
@@ -33,7 +34,8 @@ class MissingDataDialog(QDialog):
         title = spec.title if spec else data.name
         folder = Path(data.root).expanduser() if data.root else default_data_root()
         self.message = QLabel(
-            f"<p><b>{title}</b> is not on this computer yet (looked in <i>{folder}</i>).</p>"
+            f"<p><b>{escape_markup(title)}</b> is not on this computer yet "
+            f"(looked in <i>{escape_markup(folder)}</i>).</p>"
             f"<p>Download it now ({DOWNLOAD_SIZE.get(spec.name if spec else '', 'a few MB')}, needs an internet "
             f"connection) into that folder, or choose the folder where you already keep it.</p>", self)
         self.message.setObjectName("missingDataMessage")
@@ -43,7 +45,7 @@ class MissingDataDialog(QDialog):
         self.progress.setAccessibleName("Download progress")
         self.progress.setRange(0, 1000)
         self.progress.hide()
-        self.status = QLabel("", self)
+        self.status = plain(QLabel("", self))
         self.status.setObjectName("downloadStatus")
         self.status.setAccessibleName("Download status")
         self.status.setWordWrap(True)

@@ -29,6 +29,7 @@ from .settings import TrainSettings, data_config_of
 from .settings_form import SettingsForm
 from .training_job import Failed, Finished, ModelCreated, Progress, Snapshot, Status, cap_torch_threads
 from .training_run import TrainingRun
+from ..widgets.plain_text import plain
 
 REDRAW_MS = 50                       # one plot redraws per tick: at most 20 redraws a second
 SNAPSHOT_MIN_INTERVAL_S = 0.25       # other panels see the training model at most 4 times a second
@@ -290,6 +291,7 @@ class TrainPanel(QWidget):
                                               QMessageBox.StandardButton.Ok, self)
         box.setObjectName("trainingErrorDialog")
         box.setAccessibleName("Training failed")
+        plain(box)                                    # the message may quote a path
         box.setInformativeText("The last good model is kept.")
         if event.detail:
             box.setDetailedText(event.detail)

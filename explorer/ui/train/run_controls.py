@@ -11,6 +11,7 @@ from superqt.utils import signals_blocked
 from explorer.core.device import available_devices
 
 from .settings import MODE_TITLES, MODES
+from ..widgets.plain_text import plain
 
 
 class RunState(enum.Enum):
@@ -44,7 +45,7 @@ class RunControls(QWidget):
         for name in available_devices():
             self.device_combo.addItem(name, name)
         self.continue_check = QCheckBox("Continue from the loaded model's weights", self)
-        self.plan_label = QLabel(self)
+        self.plan_label = plain(QLabel(self))
         self.plan_label.setWordWrap(True)
         self.start_button = QPushButton("Start", self)
         self.pause_button = QPushButton("Pause", self)
@@ -54,7 +55,7 @@ class RunControls(QWidget):
         self.progress.setValue(0)
         self.progress.setTextVisible(True)
         self.progress.setFormat("idle")
-        self.status_label = QLabel("", self)
+        self.status_label = plain(QLabel("", self))      # bundle names, data messages, errors
         self.status_label.setWordWrap(True)
         self._fit_labels()
         self.status_label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)

@@ -10,6 +10,7 @@ from explorer.core.data import FOLDER_PREFIX, DataConfig, default_data_root, des
 
 from .config_form import ConfigForm
 from .settings import TrainSettings
+from ..widgets.plain_text import plain
 
 
 def _scrolled(*groups: QWidget) -> QScrollArea:
@@ -61,7 +62,7 @@ class SettingsForm(QTabWidget):
         self.vqvae_train_form = ConfigForm(s.vqvae, "vqvaeTraining", "VQ-VAE training")
         self.prior_model_form = ConfigForm(s.prior.model, "priorModel", "Prior model")
         self.prior_train_form = ConfigForm(s.prior, "priorTraining", "Prior training")
-        self.data_folder_label = QLabel(self)
+        self.data_folder_label = plain(QLabel(self))      # a folder path from the bundle or the user
         self.data_folder_label.setObjectName("dataFolderLabel")
         self.data_folder_label.setAccessibleName("Where the data are read from")
         self.data_folder_label.setWordWrap(True)

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QLabel, QWidget
 
+from .plain_text import plain
+
 
 class ErrorBanner(QLabel):
     """A red message under the editor (objectName ``editorError``)."""
@@ -13,6 +15,7 @@ class ErrorBanner(QLabel):
         self.setAccessibleName("Editor error")
         self.setStyleSheet("background:#fde2e1; color:#8a1c14; padding:4px; border-radius:3px;")
         self.setWordWrap(True)
+        plain(self)                     # messages quote file names
         self.hide()
 
     def show_error(self, text: str) -> None:

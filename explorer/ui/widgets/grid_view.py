@@ -83,6 +83,12 @@ class LatentGridView(QWidget):
         self.highlight_code = int(code)
         self.update()
 
+    def forget_hover(self) -> None:
+        """Drop the hovered cell (the grid changed under it): the next pointer move reports a cell
+        again, even within the same cell."""
+        self._hover = None
+        self.update()
+
     def set_active_cell(self, cell: tuple[int, int] | None) -> None:
         self.active_cell = cell
         self.update()
