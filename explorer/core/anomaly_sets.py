@@ -149,3 +149,31 @@ def folder_subset(folder: str, image_size: int, channels: int, limit: int = 2000
     out = subset(data, np.ones(len(files), bool), f"folder {Path(folder).name}", "file", limit)
     out.names = [str(f.relative_to(folder)) for f in files]
     return out
+
+
+def normal_images(bundle, limit: int = 2000) -> tuple[ImageSubset, str]:
+    """The normal images a fitted score (the combined one) is fitted on, and where they came from.
+
+    The validation split's images of the prior's classes when the bundle's dataset can be read
+    (never trained on), else the bundle's stored examples of those classes. Raises ValueError
+    (plain message) when there are none.
+    """
+    from .data import DataError
+    from .latent_edit import load_bundle_splits
+    normal = prior_classes(bundle.history)
+    which = "images" if normal is None else f"images of {describe_classes(normal)}"
+    try:
+        data = load_bundle_splits(dict(bundle.data or {}, classes=None)).val
+        source, why = "validation", f"the validation split's {{n}} {which}"
+    except DataError as exc:
+        data = bundle.examples
+        first = str(exc).strip().splitlines()[0].rstrip(".:") if str(exc).strip() else "no dataset"
+        source, why = "example", f"the bundle's {{n}} example {which} (dataset not available: {first})"
+    if data is None or len(data) == 0:
+        raise ValueError("no normal images to fit on: the dataset is not available and the bundle has no examples")
+    keep = np.ones(len(data), bool) if normal is None else np.isin(data.labels.numpy(), normal)
+    found = subset(data, keep, f"held-out {describe_classes(normal)}" if normal else "all held-out images",
+                   source, limit)
+    if len(found.images) == 0:
+        raise ValueError(f"no normal {which} to fit on in the {'validation split' if source == 'validation' else 'examples'}")
+    return found, why.format(n=len(found.images))
