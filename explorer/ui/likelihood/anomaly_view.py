@@ -1,8 +1,11 @@
 """Anomaly detection over datasets: normal vs anomalous scores, threshold rates, ROC, AUCs, least likely images.
 
 Normal = held-out images of the classes the prior was trained on; anomalous = other held-out
-classes, another dataset, or a folder. Every set is scored off the GUI thread (all three
-scores at once, so switching the score is instant); the plots follow the chosen score.
+classes (near), inputs that look like no digit (far: noise, blank, letters, ...; explorer.core.
+far_sets), another dataset, or a folder. Every set is scored off the GUI thread (every score at
+once, so switching the score is instant); the plots follow the chosen score, and the AUROC table
+shows every score on every near and far set with the advice computed from it
+(explorer.core.anomaly_report).
 """
 from __future__ import annotations
 
@@ -10,9 +13,13 @@ import numpy as np
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QFileDialog, QFrame, QLabel, QScrollArea, QSizePolicy, QSplitter, QVBoxLayout, QWidget
 
-from explorer.core.anomaly import SCORE_KINDS, SCORE_UNITS, auroc, least_likely, roc_curve
+from explorer.core.anomaly import SCORE_UNITS, least_likely, roc_curve
+from explorer.core.anomaly_report import Column, add_combined, advice_lines, auroc_table
 from explorer.core.anomaly_sets import ImageSubset, class_sets, prior_classes
-from explorer.core.data import DATASETS, ImageSet
+from explorer.core.class_likelihood import MARGINAL_NOTE, is_conditional
+from explorer.core.data import DATASETS, DataConfig, ImageSet, usable_root
+from explorer.core.data.datasets import missing_data_message
+from explorer.core.far_sets import FAR_KINDS, FAR_TITLES, FASHION
 
 from ..state import AppState
 from ..widgets.naming import named
@@ -20,7 +27,7 @@ from .auc_table import AucTable
 from .least_likely import GALLERY_SIZE, LeastLikelyGallery
 from .roc_plot import RocPlot
 from .score_histogram import ScoreHistogram
-from .set_picker import SetPicker
+from .set_picker import UNCONDITIONAL_KINDS, SetPicker
 from .set_scorer import ScoredSet, SetScorer
 from .threshold_control import ThresholdControl
 
@@ -41,6 +48,10 @@ class AnomalyView(QWidget):
         self.table = AucTable()
         self.table.fit_height()
         self.gallery = LeastLikelyGallery()
+        self.advice = named(QLabel(""), "anomalyAdvice", "Which score to use",
+                            "Computed from the table: the score whose worst AUROC over every set is highest, and "
+                            "the scores that call far inputs (noise, blank images, letters…) normal")
+        self.advice.setWordWrap(True)
         self.status = named(QLabel(""), "anomalyStatus", "Anomaly detection status")
         self.status.setWordWrap(True)
         # A long status (a missing dataset's message) scrolls inside two lines instead of pushing
@@ -61,6 +72,7 @@ class AnomalyView(QWidget):
         side_layout = QVBoxLayout(side)
         side_layout.setContentsMargins(0, 0, 0, 0)
         side_layout.addWidget(self.table)
+        side_layout.addWidget(self.advice)
         side_layout.addStretch(1)
         gallery_box = QWidget()
         gallery_layout = QVBoxLayout(gallery_box)
@@ -72,8 +84,8 @@ class AnomalyView(QWidget):
         bottom = QSplitter(Qt.Horizontal)
         bottom.addWidget(side)
         bottom.addWidget(gallery_box)
-        bottom.setStretchFactor(0, 2)
-        bottom.setStretchFactor(1, 3)
+        bottom.setStretchFactor(0, 3)
+        bottom.setStretchFactor(1, 1)
         top = QWidget()
         top_layout = QVBoxLayout(top)
         top_layout.setContentsMargins(0, 0, 0, 0)
@@ -95,7 +107,7 @@ class AnomalyView(QWidget):
         layout.addWidget(self.splitter, 1)
         self.background = None
         self.background_name = ""
-        self.kind = SCORE_KINDS[0]
+        self.kind = UNCONDITIONAL_KINDS[0]
         self.shifts = 0
         self._sources: dict[str, object] = {}       # set key -> ImageSubset or a ("dataset"|"folder", ...) spec
         self._scored: dict[str, ScoredSet] = {}
@@ -171,7 +183,18 @@ class AnomalyView(QWidget):
             if name != own and DATASETS[name].channels == bundle.vqvae.config.in_channels:
                 self._sources[f"dataset:{name}"] = ("dataset", name, root)
                 outs.append((f"{DATASETS[name].title} (if present)", f"dataset:{name}"))
+        root = usable_root(root)
+        for kind in FAR_KINDS:
+            self._sources[f"far:{kind}"] = ("far", kind, sets["in"].images, root)
+            outs.append((f"far: {FAR_TITLES[kind]}", f"far:{kind}"))
+        if len(sets["in"].images) == 0:
+            for kind in FAR_KINDS:                        # nothing to make them from: the view says so
+                self._sources.pop(f"far:{kind}")
+        if bundle.vqvae.config.in_channels == DATASETS[FASHION].channels and own != FASHION \
+                and missing_data_message(DataConfig(name=FASHION, root=root)) is None:
+            self._sources[f"far:{FASHION}"] = ("far", FASHION, None, root)
         outs.append(("Image folder…", "folder"))
+        self.picker.set_kinds(UNCONDITIONAL_KINDS + (("nll-label",) if is_conditional(bundle.prior) else ()))
         self.picker.set_options(ins, outs)
         if self.picker.out_set.currentData() in (None, "others", "folder"):
             self.picker.select_out("class:5")                    # the notes' example: 1–4 against 5
@@ -187,7 +210,26 @@ class AnomalyView(QWidget):
             self._show_empty("No labelled held-out images to compare: open a bundle whose data is available.")
         elif waiting and not any(k in self._errors for k in waiting):
             self._show_empty("Scoring " + " and ".join(self._title(k) for k in waiting) + "…")
+        for column in self._columns():                  # the table's sets, after the pair on show
+            self._ensure(column.key)
         self._update()
+
+    def _columns(self) -> list[Column]:
+        """The AUROC table's sets: the chosen anomalous set, the other near sets, every far set."""
+        _, out_key = self.picker.keys()
+        near = [k for k in ("class:5", "others") if k in self._sources]
+        if out_key is not None and out_key in self._sources and not out_key.startswith("far:"):
+            near = [out_key] + [k for k in near if k != out_key]
+        far = [k for k in self._sources if k.startswith("far:")]
+        return [Column(k, self._short_title(k), False) for k in near] + \
+               [Column(k, self._short_title(k), True) for k in far]
+
+    def _short_title(self, key: str) -> str:
+        if key.startswith("class:"):
+            return f"{key.split(':', 1)[1]}s"
+        if key.startswith("far:"):
+            return FAR_TITLES.get(key.split(":", 1)[1], key)
+        return {"others": "other digits", "folder": "folder"}.get(key, self._title(key))
 
     def _ask_folder(self) -> bool:
         folder = QFileDialog.getExistingDirectory(self, "Folder of anomalous images")
@@ -262,7 +304,7 @@ class AnomalyView(QWidget):
         self.histogram.clear("scoring…" if message.startswith("Scoring") else "no scores")   # the status says why
         self.roc.set_curve(None)
         self.threshold.clear()
-        self.table.set_aucs({}, self.kind)
+        self.table.set_current(self.kind)
         self.gallery.set_images([])
         self.status.setText(message)
 
@@ -285,13 +327,16 @@ class AnomalyView(QWidget):
         if empty:
             self._show_empty(f"No images in {' and '.join(empty)}: choose other sets.")
             return
-        aucs = {k: auroc(normal.scores[k], anomalous.scores[k]) if k in normal.scores else None
-                for k in SCORE_KINDS}
-        self.table.set_aucs(aucs, self.kind)
-        if self.kind not in normal.scores:
-            self._show_empty("The likelihood ratio needs a background prior over the same codes: press "
-                             "Background… and pick a bundle with the same VQ-VAE (e.g. the all-digit mnist).")
-            self.table.set_aucs(aucs, self.kind)
+        in_key, out_key = self.picker.keys()
+        others = {k: s.scores for k, s in self._scored.items() if k != in_key}
+        add_combined(normal.scores, others)
+        kinds = [self.picker.kind.itemData(i) for i in range(self.picker.kind.count())]
+        table = auroc_table(normal.scores, others, self._columns(), kinds)
+        self.table.set_table(table, self.kind)
+        self.advice.setText("\n".join(advice_lines(table)))
+        if self.kind not in normal.scores or self.kind not in anomalous.scores:
+            self._show_empty(self._missing_score_text(anomalous))
+            self.table.set_table(table, self.kind)
             return
         s_in, s_out = normal.scores[self.kind], anomalous.scores[self.kind]
         unit = SCORE_UNITS[self.kind]
@@ -301,8 +346,25 @@ class AnomalyView(QWidget):
         self._fill_gallery(normal, anomalous)
         bg = f" Background prior: {self.background_name}." if self.background is not None else ""
         bg += " Scores averaged over ±1 px shifts." if self.shifts else ""
-        self.status.setText(f"AUROC {aucs[self.kind]:.3f}: the chance that an anomalous image scores higher than "
+        bundle = self.state.bundle
+        if bundle is not None and bundle.prior is not None and is_conditional(bundle.prior):
+            bg += (" NLL given each image's label." if self.kind == "nll-label" else
+                   f" Class-conditional prior: {MARGINAL_NOTE}, uniform p(c).")
+        auc = table.get(self.kind, out_key)
+        auc_text = f"AUROC {auc:.3f}" if auc is not None else "AUROC"
+        self.status.setText(f"{auc_text}: the chance that an anomalous image scores higher than "
                             f"a normal one (ties count ½). Held-out images from {self.heldout_what}.{bg}")
+
+    def _missing_score_text(self, anomalous: ScoredSet) -> str:
+        if self.kind == "ratio":
+            return ("The likelihood ratio needs a background prior over the same codes: press "
+                    "Background… and pick a bundle with the same VQ-VAE (e.g. the all-digit mnist).")
+        if self.kind == "nll-label":
+            return (f"{anomalous.subset.title} has no labels: the NLL given the label only exists for held-out "
+                    f"images of the bundle's dataset; the NLL score is class-marginalised for any input.")
+        if self.kind == "combined":
+            return "The combined score is fitted on the normal set: it needs at least 8 normal images."
+        return "This score is not available for these sets."
 
     def _fill_gallery(self, normal: ScoredSet, anomalous: ScoredSet) -> None:
         both = np.r_[normal.scores[self.kind], anomalous.scores[self.kind]]

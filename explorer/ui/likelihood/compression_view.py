@@ -10,6 +10,7 @@ against MSE, the bundle as a point, JPEG and WebP swept over quality as curves).
 from __future__ import annotations
 
 import copy
+import inspect
 import math
 
 import numpy as np
@@ -39,6 +40,32 @@ COLUMN_TIPS = {
 MAX_IMAGES = 256                  # the run uses at most this many example images
 POINT_COLOURS = ((213, 94, 0), (204, 121, 167), (0, 0, 0), (230, 159, 0))   # bundles (Okabe-Ito)
 JPEG_COLOUR, WEBP_COLOUR = (0, 114, 178), (0, 158, 115)
+
+
+def conditional_refusal(prior, has_labels: bool) -> str | None:
+    """Why "Compress examples" refuses this prior, in one plain line, or None when it can run.
+
+    The one switch for class-conditional priors: a conditional prior codes each grid given its
+    class, so the coder must take labels. Until the core's compression_report accepts ``labels``
+    (the codec work), such a prior is refused here; once it does, the examples' labels are
+    passed (:func:`run_report`) and only images without labels are refused.
+    """
+    if not getattr(prior.config, "num_classes", 0):
+        return None
+    if "labels" not in inspect.signature(compression_report).parameters:
+        return ("This prior is class-conditional: it codes each image given its class, and this version's "
+                "coder does not take classes yet, so it cannot compress.")
+    if not has_labels:
+        return "This prior is class-conditional and these images have no labels: it cannot code them."
+    return None
+
+
+def run_report(snapshot: Bundle, images: np.ndarray, labels: np.ndarray | None, names: list[str], name: str,
+               extra: dict, progress) -> dict:
+    """compression_report, with the labels for a class-conditional prior (see :func:`conditional_refusal`)."""
+    if getattr(snapshot.prior.config, "num_classes", 0):
+        return compression_report(snapshot, images, names, name, extra, progress=progress, labels=labels)
+    return compression_report(snapshot, images, names, name, extra, progress=progress)
 
 
 def _format(key: str, value) -> str:
@@ -162,6 +189,19 @@ class CompressionView(QWidget):
         labels = bundle.examples.labels[:MAX_IMAGES].tolist()
         return images, [f"example {i}" + (f" (label {y})" if y >= 0 else "") for i, y in enumerate(labels)]
 
+    def _labels(self) -> np.ndarray | None:
+        """The examples' labels when every one is known (given images have none)."""
+        bundle = self.state.bundle
+        if self._given is not None or bundle is None or bundle.examples is None:
+            return None
+        labels = bundle.examples.labels[:MAX_IMAGES].cpu().numpy().astype(np.int64)
+        return labels if len(labels) and (labels >= 0).all() else None
+
+    def _refusal(self) -> str | None:
+        bundle = self.state.bundle
+        return None if bundle is None or bundle.prior is None else \
+            conditional_refusal(bundle.prior, self._labels() is not None)
+
     def _weights_updated(self, _which: str) -> None:
         self._bundle_changed()
 
@@ -169,12 +209,15 @@ class CompressionView(QWidget):
         """Another bundle or new weights: results on screen no longer apply; a running one is dropped."""
         self._generation += 1
         bundle = self.state.bundle
-        ok = bundle is not None and bundle.prior is not None and self._images() is not None
+        refusal = self._refusal()
+        ok = bundle is not None and bundle.prior is not None and self._images() is not None and refusal is None
         self.run_button.setEnabled(ok and not self.running)
         if bundle is None:
             self.status.setText("No model loaded.")
         elif bundle.prior is None:
             self.status.setText("This bundle has no prior: train one to compress with it.")
+        elif refusal is not None:
+            self.status.setText(refusal)
         elif self._images() is None:
             self.status.setText(f"There are no {self._what} to compress.")
         else:
@@ -191,7 +234,12 @@ class CompressionView(QWidget):
         bundle = self.state.bundle
         if self.running or found is None or bundle is None or bundle.prior is None:
             return
+        refusal = self._refusal()
+        if refusal is not None:
+            self.status.setText(refusal)
+            return
         images, names = found
+        labels = self._labels()
         snapshot = Bundle(vqvae=copy.deepcopy(bundle.vqvae).cpu().eval(),
                           prior=copy.deepcopy(bundle.prior).cpu().eval(), name=bundle.name)
         extra = dict(self.extra_bundles)
@@ -201,8 +249,8 @@ class CompressionView(QWidget):
 
         def work() -> tuple[int, dict | None, str]:
             try:
-                report = compression_report(snapshot, images, names, name, extra,
-                                            progress=lambda done, total: progress.advanced.emit(done, total))
+                report = run_report(snapshot, images, labels, names, name, extra,
+                                    lambda done, total: progress.advanced.emit(done, total))
             except Exception as exc:       # a model that cannot code these images: say so in the panel
                 return generation, None, f"{type(exc).__name__}: {exc}"
             return generation, report, ""
@@ -238,7 +286,8 @@ class CompressionView(QWidget):
     def _finished(self) -> None:
         self._worker = None
         bundle = self.state.bundle
-        self.run_button.setEnabled(bundle is not None and bundle.prior is not None and self._images() is not None)
+        self.run_button.setEnabled(bundle is not None and bundle.prior is not None and self._images() is not None
+                                   and self._refusal() is None)
         self.finished.emit()
 
     # ------------------------------------------------------------------ showing results
