@@ -94,11 +94,13 @@ def advice_lines(table: AurocTable, names: dict[str, str] | None = None) -> list
     if best is not None:
         kind, worst = best
         verdict = "good on every set" if worst >= GOOD_AUROC else "the best of these, but below 0.95 somewhere"
-        lines.append(f"Recommended: {names.get(kind, kind)}, lowest AUROC {worst:.3f} over all "
+        lines.append(f"Recommended: {names.get(kind, kind)}: lowest AUROC {worst:.3f} over these "
                      f"{len(table.columns)} sets ({verdict}).")
-    for kind, bad in far_failures(table).items():
-        where = ", ".join(f"{title} {value:.2f}" for title, value in bad)
-        lines.append(f"⚠ {names.get(kind, kind)} fails on far inputs (AUROC {where}): it calls them normal.")
+    failures = far_failures(table)
+    if failures:
+        each = "; ".join(f"{names.get(kind, kind)} ({', '.join(f'{t} {v:.2f}' for t, v in bad)})"
+                         for kind, bad in failures.items())
+        lines.append(f"⚠ Fails on far inputs, AUROC < {FAR_FAIL_AUROC} — calls them normal: {each}.")
     return lines
 
 

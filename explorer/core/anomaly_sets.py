@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -114,14 +115,43 @@ def uniform_nats(num_codes: int) -> float:
     return math.log(num_codes)
 
 
+def generic_folder_problem(name: str, root: Path) -> str | None:
+    """Why ``name``'s files found in ``root`` cannot be trusted to be that dataset, or None.
+
+    MNIST, Fashion-MNIST and Kuzushiji-MNIST use the same IDX file names: files lying directly
+    in ``root`` (or ``root/raw``) may be any of them, e.g. a folder holding MNIST's test files
+    would otherwise be read as "Fashion-MNIST". Only a dataset's own folder
+    (``root/FashionMNIST/raw``, ``root/fashion-mnist``, ...) is taken as that dataset, unless
+    the dataset is the only one of its file names.
+    """
+    from .data import DATASETS
+    from .data.datasets import _locate
+    spec = DATASETS[name]
+    namesakes = [s for s in DATASETS.values() if s.name != name and s.test_files == spec.test_files]
+    if not namesakes:
+        return None
+    parts, _ = _locate(spec, root)
+    if not parts:
+        return None
+    folder = parts[0][0].parent
+    if folder.resolve() in {root.resolve(), (root / "raw").resolve()}:
+        others = ", ".join(s.title for s in namesakes)
+        return (f"The files in {folder} have the names {spec.title} shares with {others}: put {spec.title}'s in "
+                f"{root / spec.folder} to use them as {spec.title}.")
+    return None
+
+
 def registry_subset(name: str, root: str | None, image_size: int, channels: int, limit: int = 2000,
                     holdout_last: int = 1000) -> ImageSubset:
     """The held-out last ``holdout_last`` images of a registry dataset (e.g. Fashion-MNIST), as the model sees them.
 
     Raises DataError (plain message) when the files are not in ``root``.
     """
-    from .data import DATASETS, DataConfig, load_data
+    from .data import DATASETS, DataConfig, DataError, default_data_root, load_data
     spec = DATASETS[name]
+    problem = generic_folder_problem(name, Path(root).expanduser() if root else default_data_root())
+    if problem:
+        raise DataError(problem)
     cfg = DataConfig(name=name, root=root, holdout_last=holdout_last,
                      image_size=None if spec.image_size == image_size else image_size,
                      grayscale=channels == 1 and spec.channels != 1)

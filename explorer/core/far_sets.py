@@ -118,6 +118,18 @@ def fashion_subset(root: str | None, image_size: int, channels: int, n: int = 20
     return found
 
 
+def fashion_present(root: str | None) -> bool:
+    """Whether Fashion-MNIST's own files are in ``root`` (or the default data root): a cheap look, no reading."""
+    from pathlib import Path
+
+    from .anomaly_sets import generic_folder_problem
+    from .data import DataConfig, default_data_root
+    from .data.datasets import missing_data_message
+    folder = Path(root).expanduser() if root else default_data_root()
+    return missing_data_message(DataConfig(name=FASHION, root=str(folder))) is None \
+        and generic_folder_problem(FASHION, folder) is None
+
+
 def far_sets(reference: np.ndarray, n: int = 200, seed: int = 0, data_root: str | None = None,
              with_fashion: bool = True) -> dict[str, ImageSubset]:
     """Every far set, keyed "far:<kind>"; "far:fashion-mnist" only when its files are present."""

@@ -17,9 +17,8 @@ from explorer.core.anomaly import SCORE_UNITS, least_likely, roc_curve
 from explorer.core.anomaly_report import Column, add_combined, advice_lines, auroc_table
 from explorer.core.anomaly_sets import ImageSubset, class_sets, prior_classes
 from explorer.core.class_likelihood import MARGINAL_NOTE, is_conditional
-from explorer.core.data import DATASETS, DataConfig, ImageSet, usable_root
-from explorer.core.data.datasets import missing_data_message
-from explorer.core.far_sets import FAR_KINDS, FAR_TITLES, FASHION
+from explorer.core.data import DATASETS, ImageSet, usable_root
+from explorer.core.far_sets import FAR_KINDS, FAR_TITLES, FASHION, fashion_present
 
 from ..state import AppState
 from ..widgets.naming import named
@@ -71,9 +70,8 @@ class AnomalyView(QWidget):
         side = QWidget()
         side_layout = QVBoxLayout(side)
         side_layout.setContentsMargins(0, 0, 0, 0)
-        side_layout.addWidget(self.table)
+        side_layout.addWidget(self.table, 1)
         side_layout.addWidget(self.advice)
-        side_layout.addStretch(1)
         gallery_box = QWidget()
         gallery_layout = QVBoxLayout(gallery_box)
         gallery_layout.setContentsMargins(0, 0, 0, 0)
@@ -84,7 +82,7 @@ class AnomalyView(QWidget):
         bottom = QSplitter(Qt.Horizontal)
         bottom.addWidget(side)
         bottom.addWidget(gallery_box)
-        bottom.setStretchFactor(0, 3)
+        bottom.setStretchFactor(0, 2)
         bottom.setStretchFactor(1, 1)
         top = QWidget()
         top_layout = QVBoxLayout(top)
@@ -97,10 +95,11 @@ class AnomalyView(QWidget):
         self.splitter.setObjectName("anomalySplitter")
         self.splitter.addWidget(top)
         self.splitter.addWidget(bottom)
-        self.splitter.setStretchFactor(0, 3)
-        self.splitter.setStretchFactor(1, 2)
+        self.splitter.setStretchFactor(0, 1)
+        self.splitter.setStretchFactor(1, 1)
         self.splitter.setChildrenCollapsible(False)
-        plots.setMinimumHeight(220)
+        self.splitter.setSizes([380, 320])             # the table of every set needs its rows
+        plots.setMinimumHeight(180)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.picker)
@@ -191,7 +190,7 @@ class AnomalyView(QWidget):
             for kind in FAR_KINDS:                        # nothing to make them from: the view says so
                 self._sources.pop(f"far:{kind}")
         if bundle.vqvae.config.in_channels == DATASETS[FASHION].channels and own != FASHION \
-                and missing_data_message(DataConfig(name=FASHION, root=root)) is None:
+                and fashion_present(root):
             self._sources[f"far:{FASHION}"] = ("far", FASHION, None, root)
         outs.append(("Image folder…", "folder"))
         self.picker.set_kinds(UNCONDITIONAL_KINDS + (("nll-label",) if is_conditional(bundle.prior) else ()))
@@ -220,7 +219,8 @@ class AnomalyView(QWidget):
         near = [k for k in ("class:5", "others") if k in self._sources]
         if out_key is not None and out_key in self._sources and not out_key.startswith("far:"):
             near = [out_key] + [k for k in near if k != out_key]
-        far = [k for k in self._sources if k.startswith("far:")]
+        near = [k for k in near if k not in self._errors]             # a set that failed has no column
+        far = [k for k in self._sources if k.startswith("far:") and k not in self._errors]
         return [Column(k, self._short_title(k), False) for k in near] + \
                [Column(k, self._short_title(k), True) for k in far]
 

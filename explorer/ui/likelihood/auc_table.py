@@ -28,7 +28,13 @@ TITLES = {"nll": "NLL", "ratio": "likelihood ratio", "complexity": "complexity-c
 FAIL_COLOUR = QColor(213, 94, 0)                 # Okabe-Ito vermillion: readable on white and on black
 
 
+SHORT = {"nll": "NLL", "ratio": "ratio", "complexity": "complexity", "combined": "combined",
+         "nll-label": "NLL | label"}
+
+
 class AucTable(QTableWidget):
+    """One row per comparison set (near sets first, then far ones), one column per score."""
+
     def __init__(self) -> None:
         super().__init__(0, 1)
         self.setObjectName("anomalyAucTable")
@@ -37,66 +43,68 @@ class AucTable(QTableWidget):
         self.setEditTriggers(QAbstractItemView.NoEditTriggers)
         self.setSelectionMode(QAbstractItemView.NoSelection)
         self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarAsNeeded)
         self.table: AurocTable | None = None
         self.current = ""
-        self._presentation = False
         self.set_table(AurocTable(["nll", "ratio", "complexity", "combined"], []), "nll")
 
     def set_table(self, table: AurocTable, current: str) -> None:
-        """Show every cell of ``table``; ``current`` is the score on show (bold)."""
+        """Show every cell of ``table``; ``current`` is the score on show (its column bold)."""
         self.table, self.current = table, current
         self.clear()
-        self.setRowCount(len(table.kinds))
-        self.setColumnCount(2 + len(table.columns))
-        headers = ["score", *[c.title for c in table.columns], "needs"]
-        self.setHorizontalHeaderLabels(headers)
-        for i, column in enumerate(table.columns):
-            self.horizontalHeaderItem(1 + i).setToolTip(
-                f"{'far' if column.far else 'near'} set: {column.title} ({column.key})")
-        for row, kind in enumerate(table.kinds):
-            self._set(row, 0, TITLES.get(kind, kind), kind)
-            for i, column in enumerate(table.columns):
+        self.setRowCount(len(table.columns))
+        self.setColumnCount(1 + len(table.kinds))
+        self.setHorizontalHeaderLabels(["AUROC vs", *[SHORT.get(k, k) for k in table.kinds]])
+        self.horizontalHeaderItem(0).setToolTip("normal images against each set: near sets (other digits) "
+                                                "first, then far ones (no digit at all)")
+        for col, kind in enumerate(table.kinds):
+            self.horizontalHeaderItem(1 + col).setToolTip(f"{TITLES.get(kind, kind)} (needs {NEEDS.get(kind, '')}): "
+                                                          f"{DETAILS.get(kind, '')}")
+            font = self.horizontalHeaderItem(1 + col).font()
+            font.setBold(kind == current)
+            self.horizontalHeaderItem(1 + col).setFont(font)
+        for row, column in enumerate(table.columns):
+            name = QTableWidgetItem(("far: " if column.far else "near: ") + column.title)
+            name.setToolTip(f"{'far' if column.far else 'near'} set: {column.title}")
+            self.setItem(row, 0, name)
+            for col, kind in enumerate(table.kinds):
                 value = table.get(kind, column.key)
-                item = self._set(row, 1 + i, "—" if value is None else f"{value:.3f}", kind)
+                item = QTableWidgetItem("…" if value is None else f"{value:.3f}")
                 item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
+                item.setToolTip(DETAILS.get(kind, ""))
+                font = item.font()
+                font.setBold(kind == current)
+                item.setFont(font)
                 if value is not None and column.far and value < FAR_FAIL_AUROC:
                     item.setForeground(QBrush(FAIL_COLOUR))
-                    item.setToolTip(f"AUROC {value:.3f} < {FAR_FAIL_AUROC}: this score calls most of "
-                                    f"{column.title} normal")
-            self._set(row, 1 + len(table.columns), NEEDS.get(kind, ""), kind)
-        self.fit_height()
-
-    def _set(self, row: int, col: int, text: str, kind: str) -> QTableWidgetItem:
-        item = QTableWidgetItem(text)
-        item.setToolTip(DETAILS.get(kind, ""))
-        font = item.font()
-        font.setBold(kind == self.current)
-        item.setFont(font)
-        self.setItem(row, col, item)
-        return item
+                    item.setText(f"{value:.3f} ⚠")
+                    item.setToolTip(f"AUROC {value:.3f} < {FAR_FAIL_AUROC}: {TITLES.get(kind, kind)} calls most "
+                                    f"of the {column.title} normal")
+                self.setItem(row, 1 + col, item)
+        self.resizeColumnsToContents()
+        self.resizeRowsToContents()
 
     def set_current(self, kind: str) -> None:
         if self.table is not None:
             self.set_table(self.table, kind)
 
     def auc_text(self, kind: str, key: str | None = None) -> str:
-        """The cell of ``kind`` in column ``key`` (default the first column: the chosen anomalous set)."""
+        """The cell of ``kind`` for set ``key`` (default the first row: the chosen anomalous set); "—" if none."""
         if self.table is None or kind not in self.table.kinds or not self.table.columns:
             return "—"
         keys = [c.key for c in self.table.columns]
-        col = keys.index(key) if key in keys else 0
-        return self.item(self.table.kinds.index(kind), 1 + col).text()
+        row = keys.index(key) if key in keys else 0
+        text = self.item(row, 1 + self.table.kinds.index(kind)).text()
+        return "—" if text == "…" else text.split(" ")[0]
 
     def fit_height(self) -> None:
+        """Kept for the panel's font changes: the table scrolls inside the space it gets."""
         self.resizeColumnsToContents()
         self.resizeRowsToContents()
-        bar = self.horizontalScrollBar().sizeHint().height()
-        h = self.horizontalHeader().height() + sum(self.rowHeight(r) for r in range(self.rowCount())) + 4 + bar
-        self.setFixedHeight(h)
+        self.setMinimumHeight(self.horizontalHeader().height() + 3 * max(self.rowHeight(0), 18) + 6)
 
     def set_presentation(self, on: bool) -> None:
         """High contrast like the rest of presentation mode (item views do not follow its style sheet)."""
-        self._presentation = on
         self.setStyleSheet("QTableWidget { background: #000000; color: #ffffff; gridline-color: #5a5a5a; }"
                            "QHeaderView::section { background: #1a1a1a; color: #ffffff; border: 1px solid #5a5a5a; }"
                            if on else "")
