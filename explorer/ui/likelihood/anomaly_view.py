@@ -178,25 +178,26 @@ class AnomalyView(QWidget):
             outs.insert(0, (sets["others"].title, "others"))
         own = str((bundle.data or {}).get("name", ""))
         root = (bundle.data or {}).get("root")
+        for kind in FAR_KINDS:                             # made from the normal images: noise, letters, ...
+            if len(sets["in"].images):
+                self._sources[f"far:{kind}"] = ("far", kind, sets["in"].images, usable_root(root))
+            outs.append((f"far: {FAR_TITLES[kind]}", f"far:{kind}"))
         for name in OTHER_DATASETS:
             if name != own and DATASETS[name].channels == bundle.vqvae.config.in_channels:
                 self._sources[f"dataset:{name}"] = ("dataset", name, root)
                 outs.append((f"{DATASETS[name].title} (if present)", f"dataset:{name}"))
         root = usable_root(root)
-        for kind in FAR_KINDS:
-            self._sources[f"far:{kind}"] = ("far", kind, sets["in"].images, root)
-            outs.append((f"far: {FAR_TITLES[kind]}", f"far:{kind}"))
-        if len(sets["in"].images) == 0:
-            for kind in FAR_KINDS:                        # nothing to make them from: the view says so
-                self._sources.pop(f"far:{kind}")
         if bundle.vqvae.config.in_channels == DATASETS[FASHION].channels and own != FASHION \
                 and fashion_present(root):
             self._sources[f"far:{FASHION}"] = ("far", FASHION, None, root)
         outs.append(("Image folder…", "folder"))
         self.picker.set_kinds(UNCONDITIONAL_KINDS + (("nll-label",) if is_conditional(bundle.prior) else ()))
+        previous = self.picker.out_set.currentData()
         self.picker.set_options(ins, outs)
-        if self.picker.out_set.currentData() in (None, "others", "folder"):
-            self.picker.select_out("class:5")                    # the notes' example: 1–4 against 5
+        if previous not in [key for _, key in outs] or previous in ("others", "folder"):
+            # the notes' example, 1–4 against 5; a prior of every class has no near set: letters
+            self.picker.select_out(next((k for k in ("class:5", "others", "far:letters") if k in self._sources),
+                                        "others"))
 
     # -- scoring ----------------------------------------------------------------------------
     def _sets_changed(self) -> None:
