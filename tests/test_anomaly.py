@@ -335,3 +335,23 @@ def test_far_sets_are_built_from_what_is_at_hand_and_are_deterministic(tmp_path)
     assert (letters[:, :, :2].max() < 60) and letters.reshape(10, -1).mean(axis=1).max() < 128   # white on black
     with pytest.raises(ValueError):
         far_images("plaid", reference, 3)
+
+
+def test_the_advice_recommends_the_best_worst_case_and_names_far_failures() -> None:
+    from explorer.core.anomaly_report import Column, advice_lines, auroc_table, far_failures, recommended
+    rng = np.random.default_rng(1)
+    normal = {"nll": rng.normal(0, 1, 200), "ratio": rng.normal(0, 1, 200)}
+    near = {"nll": rng.normal(1, 1, 100), "ratio": rng.normal(4, 1, 100)}
+    far = {"nll": rng.normal(6, 1, 100), "ratio": rng.normal(-4, 1, 100)}          # the ratio cancels out here
+    columns = [Column("class:5", "5s", False), Column("far:noise", "noise", True), Column("far:x", "x", True)]
+    table = auroc_table(normal, {"class:5": near, "far:noise": far}, columns, ["nll", "ratio"])
+    assert table.get("ratio", "class:5") == pytest.approx(auroc(normal["ratio"], near["ratio"]))
+    assert table.get("nll", "far:x") is None and "far:x" not in table.scored and "far:noise" in table.scored
+    assert recommended(table) is None                        # a set still missing: no advice yet
+    columns = columns[:2]
+    table = auroc_table(normal, {"class:5": near, "far:noise": far}, columns, ["nll", "ratio"])
+    kind, worst = recommended(table)
+    assert kind == "nll" and worst == pytest.approx(table.get("nll", "class:5"))   # its worst beats the ratio's
+    assert list(far_failures(table)) == ["ratio"]
+    lines = advice_lines(table)
+    assert lines[0].startswith("Recommended: NLL") and "likelihood ratio (noise 0.00)" in lines[1]

@@ -39,6 +39,7 @@ class AurocTable:
     kinds: list[str]
     columns: list[Column]
     values: dict[tuple[str, str], float] = field(default_factory=dict)    # (kind, column key) -> AUROC
+    scored: set[str] = field(default_factory=set)     # columns whose set is scored (a missing cell: n/a)
 
     def get(self, kind: str, key: str) -> float | None:
         return self.values.get((kind, key))
@@ -59,6 +60,7 @@ def auroc_table(normal: dict[str, np.ndarray], others: dict[str, dict[str, np.nd
         scores = others.get(column.key)
         if scores is None:
             continue
+        table.scored.add(column.key)
         for kind in kinds:
             if kind in normal and kind in scores and len(normal[kind]) and len(scores[kind]):
                 table.values[(kind, column.key)] = auroc(normal[kind], scores[kind])

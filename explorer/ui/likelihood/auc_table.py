@@ -69,7 +69,8 @@ class AucTable(QTableWidget):
             self.setItem(row, 0, name)
             for col, kind in enumerate(table.kinds):
                 value = table.get(kind, column.key)
-                item = QTableWidgetItem("…" if value is None else f"{value:.3f}")
+                pending = "—" if column.key in table.scored else "…"     # n/a (e.g. no labels) / still scoring
+                item = QTableWidgetItem(pending if value is None else f"{value:.3f}")
                 item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
                 item.setToolTip(DETAILS.get(kind, ""))
                 font = item.font()
@@ -95,7 +96,7 @@ class AucTable(QTableWidget):
         keys = [c.key for c in self.table.columns]
         row = keys.index(key) if key in keys else 0
         text = self.item(row, 1 + self.table.kinds.index(kind)).text()
-        return "—" if text == "…" else text.split(" ")[0]
+        return "—" if text in ("…", "—") else text.split(" ")[0]
 
     def fit_height(self) -> None:
         """Kept for the panel's font changes: the table scrolls inside the space it gets."""
