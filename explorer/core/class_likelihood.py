@@ -17,6 +17,7 @@ import math
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 MARGINAL_NOTE = "class-marginalised −log p(z) = −logsumexp_c[log p(z|c) + log p(c)]"
 
@@ -57,12 +58,23 @@ def describe_class_prior(frequencies: np.ndarray | None) -> str:
 
 @torch.no_grad()
 def class_position_nll(prior, codes: torch.Tensor, batch_size: int = 500) -> np.ndarray:
-    """-log p(z_ij | z_<ij, c) for every class c: float64 (N, C, H, W), one batched pass per class."""
-    from .anomaly import position_nll
-    n = codes.shape[0]
-    per_class = [position_nll(prior, codes, torch.full((n,), c, dtype=torch.long), batch_size)
-                 for c in range(num_classes(prior))]
-    return np.stack(per_class, axis=1) if per_class else np.zeros((n, 0) + tuple(codes.shape[1:]))
+    """-log p(z_ij | z_<ij, c) for every class c: float64 (N, C, H, W), one teacher-forced pass per
+    class and batch (the same pass as explorer.core.anomaly.position_nll, given each class)."""
+    n, classes = codes.shape[0], num_classes(prior)
+    out = np.zeros((n, classes) + tuple(codes.shape[1:]))
+    was = prior.training
+    prior.eval()
+    device = next(prior.parameters()).device
+    try:
+        for start in range(0, n, batch_size):
+            c = codes[start:start + batch_size].to(device)
+            for label in range(classes):
+                labels = torch.full((c.shape[0],), label, dtype=torch.long, device=device)
+                logits = prior.logits(c, labels).double()                             # (B, K, H, W)
+                out[start:start + c.shape[0], label] = F.cross_entropy(logits, c, reduction="none").cpu().numpy()
+    finally:
+        prior.train(was)
+    return out
 
 
 def marginal_nll(class_nll: np.ndarray, log_prior: np.ndarray) -> np.ndarray:
