@@ -70,8 +70,15 @@ class AnomalyView(QWidget):
         side = QWidget()
         side_layout = QVBoxLayout(side)
         side_layout.setContentsMargins(0, 0, 0, 0)
-        side_layout.addWidget(self.table, 1)
-        side_layout.addWidget(self.advice)
+        side_layout.addWidget(self.advice)                # the advice first: visible without scrolling
+        side_layout.addWidget(self.table)
+        side_layout.addStretch(1)
+        # the table (every row) and the advice scroll together when the window is short (presentation mode)
+        self.side_area = QScrollArea()
+        self.side_area.setObjectName("anomalyTableArea")
+        self.side_area.setWidget(side)
+        self.side_area.setWidgetResizable(True)
+        self.side_area.setFrameShape(QFrame.Shape.NoFrame)
         gallery_box = QWidget()
         gallery_layout = QVBoxLayout(gallery_box)
         gallery_layout.setContentsMargins(0, 0, 0, 0)
@@ -79,8 +86,8 @@ class AnomalyView(QWidget):
         gallery_note.setWordWrap(True)
         gallery_layout.addWidget(gallery_note)
         gallery_layout.addWidget(self.gallery, 1)
-        bottom = QSplitter(Qt.Horizontal)
-        bottom.addWidget(side)
+        self.bottom = bottom = QSplitter(Qt.Horizontal)
+        bottom.addWidget(self.side_area)
         bottom.addWidget(gallery_box)
         bottom.setStretchFactor(0, 2)
         bottom.setStretchFactor(1, 1)
@@ -99,6 +106,7 @@ class AnomalyView(QWidget):
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setChildrenCollapsible(False)
         self.splitter.setSizes([380, 320])             # the table of every set needs its rows
+        self.plots = plots
         plots.setMinimumHeight(180)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -408,3 +416,6 @@ class AnomalyView(QWidget):
         for part in (self.histogram, self.roc, self.gallery, self.table):
             part.set_presentation(on)
         self._fit_status()
+        self.plots.setMinimumHeight(160 if on else 180)            # big text: the table needs more room
+        self.splitter.setSizes([300, 360] if on else [380, 320])
+        self.bottom.setSizes([620, 260] if on else [560, 280])

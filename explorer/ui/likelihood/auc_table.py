@@ -43,7 +43,6 @@ class AucTable(QTableWidget):
         self.setEditTriggers(QAbstractItemView.NoEditTriggers)
         self.setSelectionMode(QAbstractItemView.NoSelection)
         self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
-        self.setHorizontalScrollBarPolicy(Qt.ScrollBarAsNeeded)
         self.table: AurocTable | None = None
         self.current = ""
         self.set_table(AurocTable(["nll", "ratio", "complexity", "combined"], []), "nll")
@@ -82,8 +81,7 @@ class AucTable(QTableWidget):
                     item.setToolTip(f"AUROC {value:.3f} < {FAR_FAIL_AUROC}: {TITLES.get(kind, kind)} calls most "
                                     f"of the {column.title} normal")
                 self.setItem(row, 1 + col, item)
-        self.resizeColumnsToContents()
-        self.resizeRowsToContents()
+        self.fit_height()
 
     def set_current(self, kind: str) -> None:
         if self.table is not None:
@@ -99,10 +97,15 @@ class AucTable(QTableWidget):
         return "—" if text in ("…", "—") else text.split(" ")[0]
 
     def fit_height(self) -> None:
-        """Kept for the panel's font changes: the table scrolls inside the space it gets."""
+        """Tall and wide enough for every row and column (the panel scrolls the table with its advice)."""
         self.resizeColumnsToContents()
         self.resizeRowsToContents()
-        self.setMinimumHeight(self.horizontalHeader().height() + 3 * max(self.rowHeight(0), 18) + 6)
+        header = self.horizontalHeader()
+        self.setFixedHeight(header.height() + sum(self.rowHeight(r) for r in range(self.rowCount()))
+                            + 2 * self.frameWidth() + 2)
+        self.setMinimumWidth(header.length() + 2 * self.frameWidth() + 2)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
 
     def set_presentation(self, on: bool) -> None:
         """High contrast like the rest of presentation mode (item views do not follow its style sheet)."""
