@@ -254,3 +254,14 @@ def test_a_class_conditional_prior_fills_the_panel_and_says_which_likelihood(qtb
     assert not compression.findChild(QWidget, "compressionRun").isEnabled()
     text = compression.findChild(QLabel, "compressionStatus").text()
     assert "class-conditional" in text and len(text.splitlines()) == 1 and "Error" not in text
+
+
+def test_the_one_image_line_shows_the_combined_score_fitted_on_the_normal_set(qtbot, tiny_bundle) -> None:
+    from explorer.core.combined_score import fit_combined
+    panel = _panel(qtbot, tiny_bundle)
+    qtbot.waitUntil(lambda: panel.single.combined is not None, timeout=20_000)
+    normal = panel.anomaly._scored["in"]
+    fit = fit_combined({k: v for k, v in normal.scores.items() if k != "combined"})
+    r = panel.single.result
+    expected = fit.score({p: np.array([r.scores[p]]) for p in fit.parts})[0]
+    assert f"combined {expected:.2f} (fitted on the normal set)" in panel.findChild(QLabel, "likelihoodScore").text()

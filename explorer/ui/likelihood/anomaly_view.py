@@ -10,13 +10,14 @@ shows every score on every near and far set with the advice computed from it
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QFileDialog, QFrame, QLabel, QScrollArea, QSizePolicy, QSplitter, QVBoxLayout, QWidget
 
 from explorer.core.anomaly import SCORE_UNITS, least_likely, roc_curve
 from explorer.core.anomaly_report import GOOD_AUROC, Column, add_combined, advice_lines, auroc_table, recommended
 from explorer.core.anomaly_sets import ImageSubset, class_sets, prior_classes
 from explorer.core.class_likelihood import MARGINAL_NOTE, is_conditional
+from explorer.core.combined_score import fit_combined
 from explorer.core.data import DATASETS, ImageSet, usable_root
 from explorer.core.far_sets import FAR_KINDS, FAR_TITLES, FASHION, fashion_present
 
@@ -35,6 +36,8 @@ REFRESH_MS = 2000                                 # new training weights rescore
 
 
 class AnomalyView(QWidget):
+    combined_fitted = Signal(object)     # CombinedScore fitted on the normal set (None: none yet)
+
     def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.state = state
@@ -149,6 +152,8 @@ class AnomalyView(QWidget):
     def rescore(self) -> None:
         """Forget every score (new weights or background) and score the chosen sets again."""
         bundle = self.state.bundle
+        self._fitted_for = None
+        self.combined_fitted.emit(None)
         self._scored.clear()
         self._errors.clear()
         self.scorer.set_models(None if bundle is None else bundle.vqvae, None if bundle is None else bundle.prior,
@@ -338,7 +343,8 @@ class AnomalyView(QWidget):
             return
         in_key, out_key = self.picker.keys()
         others = {k: s.scores for k, s in self._scored.items() if k != in_key}
-        add_combined(normal.scores, others)
+        if add_combined(normal.scores, others):
+            self._emit_fit(normal)
         kinds = [self.picker.kind.itemData(i) for i in range(self.picker.kind.count())]
         table = auroc_table(normal.scores, others, self._columns(), kinds)
         self.table.set_table(table, self.kind)
@@ -367,6 +373,17 @@ class AnomalyView(QWidget):
         auc_text = f"AUROC {auc:.3f}" if auc is not None else "AUROC"
         self.status.setText(f"{auc_text}: the chance that an anomalous image scores higher than "
                             f"a normal one (ties count ½). Held-out images from {self.heldout_what}.{bg}")
+
+    def _emit_fit(self, normal: ScoredSet) -> None:
+        """The combined score's density, for the one-image view (once per normal set)."""
+        if getattr(self, "_fitted_for", None) is normal:
+            return
+        self._fitted_for = normal
+        try:
+            fit = fit_combined({k: v for k, v in normal.scores.items() if k != "combined"})
+        except ValueError:
+            fit = None
+        self.combined_fitted.emit(fit)
 
     def _missing_score_text(self, anomalous: ScoredSet) -> str:
         if self.kind == "ratio":

@@ -61,6 +61,7 @@ class SingleImageView(QWidget):
         self.setMinimumWidth(360)
         self.background = None                      # a prior over the same codes, for the ratio
         self.shifts = 0                             # average the scores over +-shifts pixel moves
+        self.combined = None                        # CombinedScore fitted by the sets view (same shifts)
         self.result: ImageLikelihood | None = None
         self._splits: DataSplits | None = None
         self._file_image: np.ndarray | None = None
@@ -93,6 +94,11 @@ class SingleImageView(QWidget):
 
     def set_shifts(self, shifts: int) -> None:
         self.shifts = shifts
+        self.refresh()
+
+    def set_combined(self, fit) -> None:
+        """The combined score's density fitted on the normal set (None: not fitted yet)."""
+        self.combined = fit
         self.refresh()
 
     def set_background(self, prior) -> None:
@@ -192,7 +198,11 @@ class SingleImageView(QWidget):
                                        label=self.current_label())
         k = bundle.vqvae.config.num_codes
         self.heatmap.set_image(heatmap_rgb(self.result.decoded, self.result.position_nll, vmax=uniform_nats(k)))
-        self.score.setText(self.score_text(self.result, k))
+        text = self.score_text(self.result, k)
+        if self.combined is not None and all(p in self.result.scores for p in self.combined.parts):
+            value = self.combined.score({p: np.array([self.result.scores[p]]) for p in self.combined.parts})[0]
+            text = text[:-1] + f", combined {value:.2f} (fitted on the normal set)."
+        self.score.setText(text)
         self.scale.setText(f"Heatmap: −log p(z<sub>ij</sub> | z<sub>&lt;ij</sub>) of each code over the decoded "
                            f"image; black 0 → red → yellow → white ≥ log K = {uniform_nats(k):.2f} nats "
                            f"(a uniform guess). "
