@@ -212,3 +212,146 @@ def test_folder_subset_reads_images_as_the_model_sees_them(tmp_path) -> None:
     assert sub.names == ["big.png", "a/white.png"] and sub.labels.tolist() == [-1, 0]
     with pytest.raises(DataError):
         folder_subset(str(tmp_path / "missing"), 28, 1)
+
+
+# --------------------------------------------------------------------------------------
+# Class-conditional priors: NLL given the label, and marginalised over classes
+# --------------------------------------------------------------------------------------
+def _conditional_models(classes: int = 3):
+    torch.manual_seed(0)
+    vqvae = VQVAE(VQVAEConfig(hidden_channels=16, res_channels=8, num_codes=8, code_dim=4)).eval()
+    prior = build_prior(PriorConfig(kind="gated", num_codes=8, height=7, width=7, channels=16, layers=2,
+                                    head_channels=16, num_classes=classes)).eval()
+    with torch.no_grad():                                    # make the classes differ a lot
+        for name, param in prior.named_parameters():
+            if "class_" in name:
+                param.normal_(0, 2.0, generator=torch.Generator().manual_seed(7))
+    return vqvae, prior
+
+
+def test_marginal_nll_is_the_logsumexp_over_classes_and_the_posterior_sums_to_one() -> None:
+    from explorer.core.class_likelihood import class_posterior, log_class_prior, marginal_nll
+    class_nll = np.array([[10.0, 12.0, 30.0], [5.0, 5.0, 5.0]])
+    uniform = log_class_prior(3)
+    by_hand = -np.log(np.exp(-class_nll).mean(axis=1))
+    np.testing.assert_allclose(marginal_nll(class_nll, uniform), by_hand)
+    assert marginal_nll(class_nll, uniform)[1] == pytest.approx(5.0)     # equal classes: log 3 - log 3 cancels
+    skewed = log_class_prior(3, np.array([1.0, 0.0, 0.0]))                 # every image is class 0
+    np.testing.assert_allclose(marginal_nll(class_nll, skewed), class_nll[:, 0])
+    post = class_posterior(class_nll, uniform)
+    np.testing.assert_allclose(post.sum(axis=1), 1.0)
+    assert post[0].argmax() == 0 and post[0, 0] == pytest.approx(1 / (1 + math.exp(-2) + math.exp(-20)))
+
+
+def test_a_conditional_prior_scores_with_and_without_labels() -> None:
+    """Regression (issue 20): a class-conditional bundle raised "pass labels" and the panel stayed blank."""
+    from explorer.core.class_likelihood import log_class_prior, marginal_nll
+    vqvae, prior = _conditional_models()
+    images = torch.rand(4, 1, 28, 28, generator=torch.Generator().manual_seed(3))
+    labels = np.array([0, 2, 1, 2])
+    unlabelled = score_images(vqvae, prior, images)                        # a user's files: no label
+    assert set(unlabelled.scores) == {"nll", "complexity"}
+    lik = unlabelled.likelihoods
+    codes = torch.from_numpy(lik.codes)
+    with torch.no_grad():
+        exact = np.stack([-prior.log_prob(codes, torch.full((4,), c)).double().numpy() for c in range(3)], axis=1)
+    np.testing.assert_allclose(lik.class_nll, exact, rtol=1e-5)
+    np.testing.assert_allclose(unlabelled.scores["nll"], marginal_nll(exact, log_class_prior(3)), rtol=1e-5)
+    assert np.all(unlabelled.scores["nll"] <= exact.min(axis=1) + math.log(3) + 1e-6)   # logsumexp bounds
+    np.testing.assert_array_equal(lik.map_labels, exact.argmin(axis=1))    # the map: the most probable class
+    labelled = score_images(vqvae, prior, images, labels=labels, background_prior=prior)
+    np.testing.assert_allclose(labelled.scores["nll-label"], exact[np.arange(4), labels], rtol=1e-5)
+    np.testing.assert_allclose(labelled.scores["nll"], unlabelled.scores["nll"])   # the marginal needs no label
+    np.testing.assert_allclose(labelled.scores["ratio"], 0.0, atol=1e-9)
+    np.testing.assert_allclose(labelled.likelihoods.position_nll.sum(axis=(1, 2)), exact[np.arange(4), labels],
+                               rtol=1e-5)
+    partly = score_images(vqvae, prior, images, labels=np.array([0, -1, 1, 2]))
+    assert "nll-label" not in partly.scores                               # not every image has a label
+    from explorer.core.anomaly import image_likelihood
+    one = image_likelihood(vqvae, prior, images[1], label=2)
+    assert one.map_label == 2 and one.label == 2 and one.nll == pytest.approx(exact[1, 2], rel=1e-5)
+    assert one.scores["nll-label"] == pytest.approx(exact[1, 2], rel=1e-5)
+    free = image_likelihood(vqvae, prior, images[1])
+    assert free.label == -1 and free.map_label == int(exact[1].argmin()) and "nll-label" not in free.scores
+
+
+# --------------------------------------------------------------------------------------
+# The combined score (DoSE) and the far sets
+# --------------------------------------------------------------------------------------
+def _fixture_scores(rng, n: int, ratio_shift: float = 0.0, complexity_shift: float = 0.0) -> dict:
+    ratio = rng.normal(ratio_shift, 1.0, n)
+    return {"ratio": ratio, "complexity": 0.5 * ratio + rng.normal(complexity_shift, 1.0, n),
+            "nll": rng.normal(0, 1, n)}
+
+
+def test_the_combined_score_flags_near_and_far_outliers_that_one_score_misses() -> None:
+    from explorer.core.combined_score import combine_sets, cross_fitted, fit_combined
+    rng = np.random.default_rng(0)
+    normal = _fixture_scores(rng, 400)
+    near = _fixture_scores(rng, 100, ratio_shift=4.0)              # the ratio sees it (a held-out 5)
+    far = _fixture_scores(rng, 100, ratio_shift=-3.0, complexity_shift=6.0)   # the ratio cancels: looks normal
+    low = _fixture_scores(rng, 100, ratio_shift=-5.0, complexity_shift=-5.0)  # too typical on both (blank)
+    assert auroc(normal["ratio"], far["ratio"]) < 0.1 and auroc(normal["ratio"], low["ratio"]) < 0.1
+    combined_in, combined = combine_sets(normal, {"near": near, "far": far, "low": low})
+    for key in ("near", "far", "low"):
+        assert auroc(combined_in, combined[key]) > 0.95, key
+    fit = fit_combined(normal)
+    assert fit.parts == ("ratio", "complexity")
+    assert fit_combined({"nll": normal["nll"], "complexity": normal["complexity"]}).parts == ("nll", "complexity")
+    # cross-fitting: each half of the normal set is scored by the density of the other half only
+    order = np.random.default_rng(0).permutation(400)
+    first, second = order[:200], order[200:]
+    half = fit_combined({k: v[second] for k, v in normal.items()}).score({k: v[first] for k, v in normal.items()})
+    np.testing.assert_allclose(cross_fitted(normal)[first], half)
+    # the density is highest at the centre of the normal set and falls off on every side
+    centre = fit.score({"ratio": np.array([normal["ratio"].mean()]),
+                        "complexity": np.array([normal["complexity"].mean()])})[0]
+    for dr, dc in ((5, 0), (-5, 0), (0, 5), (0, -5)):
+        assert fit.score({"ratio": np.array([normal["ratio"].mean() + dr]),
+                          "complexity": np.array([normal["complexity"].mean() + dc])})[0] > centre + 3
+    with pytest.raises(ValueError, match="at least"):
+        fit_combined({"ratio": np.zeros(3), "complexity": np.zeros(3)})
+    with pytest.raises(ValueError, match="ratio"):
+        fit.score({"nll": np.zeros(2), "complexity": np.zeros(2)})
+
+
+def test_far_sets_are_built_from_what_is_at_hand_and_are_deterministic(tmp_path) -> None:
+    from explorer.core.far_sets import FAR_KINDS, far_images, far_sets
+    rng = np.random.default_rng(0)
+    reference = np.zeros((6, 1, 28, 28), dtype=np.uint8)
+    reference[:, :, 4:24, 12:16] = rng.integers(150, 256, (6, 1, 20, 4))           # a "1" each
+    sets = far_sets(reference, n=10, data_root=str(tmp_path))                       # no Fashion-MNIST there
+    assert list(sets) == [f"far:{k}" for k in FAR_KINDS]
+    for key, subset in sets.items():
+        assert subset.images.shape == (10, 1, 28, 28) and subset.images.dtype == np.uint8, key
+        assert (subset.labels == -1).all() and len(subset.names) == 10 and subset.title.startswith("far: ")
+    assert np.array_equal(far_images("letters", reference, 5, seed=1), far_images("letters", reference, 5, seed=1))
+    assert sets["far:blank"].images.max() < 25 and sets["far:saturated"].images.min() > 230
+    assert np.isin(255 - sets["far:inverted"].images, reference).all()
+    rotated = sets["far:rotated"].images
+    assert rotated[:, :, 12:16, 4:24].mean() > 100 and rotated[:, :, 4:24, 12:16].mean() < rotated.mean() + 60
+    letters = sets["far:letters"].images
+    assert (letters.reshape(10, -1).max(axis=1) > 200).all()                        # every glyph has ink
+    assert (letters[:, :, :2].max() < 60) and letters.reshape(10, -1).mean(axis=1).max() < 128   # white on black
+    with pytest.raises(ValueError):
+        far_images("plaid", reference, 3)
+
+
+def test_the_advice_recommends_the_best_worst_case_and_names_far_failures() -> None:
+    from explorer.core.anomaly_report import Column, advice_lines, auroc_table, far_failures, recommended
+    rng = np.random.default_rng(1)
+    normal = {"nll": rng.normal(0, 1, 200), "ratio": rng.normal(0, 1, 200)}
+    near = {"nll": rng.normal(1, 1, 100), "ratio": rng.normal(4, 1, 100)}
+    far = {"nll": rng.normal(6, 1, 100), "ratio": rng.normal(-4, 1, 100)}          # the ratio cancels out here
+    columns = [Column("class:5", "5s", False), Column("far:noise", "noise", True), Column("far:x", "x", True)]
+    table = auroc_table(normal, {"class:5": near, "far:noise": far}, columns, ["nll", "ratio"])
+    assert table.get("ratio", "class:5") == pytest.approx(auroc(normal["ratio"], near["ratio"]))
+    assert table.get("nll", "far:x") is None and "far:x" not in table.scored and "far:noise" in table.scored
+    assert recommended(table) is None                        # a set still missing: no advice yet
+    columns = columns[:2]
+    table = auroc_table(normal, {"class:5": near, "far:noise": far}, columns, ["nll", "ratio"])
+    kind, worst = recommended(table)
+    assert kind == "nll" and worst == pytest.approx(table.get("nll", "class:5"))   # its worst beats the ratio's
+    assert list(far_failures(table)) == ["ratio"]
+    lines = advice_lines(table)
+    assert lines[0].startswith("Recommended: NLL") and "likelihood ratio (noise 0.00)" in lines[1]

@@ -133,3 +133,57 @@ def test_the_cli_copies_of_the_score_names_match_the_core() -> None:
     from explorer.core.data import formats
     assert score.SCORE_KINDS == anomaly.SCORE_KINDS and score.COMPRESSORS == anomaly.COMPRESSORS
     assert score.IMAGE_EXTENSIONS == formats.IMAGE_EXTENSIONS
+
+
+def _conditional_bundle(path: Path) -> Path:
+    from explorer.core.data import ImageSet
+    torch.manual_seed(0)
+    vqvae = VQVAE(VQVAEConfig(hidden_channels=16, res_channels=8, num_codes=8, code_dim=4)).eval()
+    prior = build_prior(PriorConfig(kind="gated", num_codes=8, channels=16, layers=2, head_channels=16,
+                                    num_classes=3)).eval()
+    rng = np.random.default_rng(1)
+    examples = ImageSet(torch.from_numpy((rng.random((12, 1, 28, 28)) ** 3 * 255).astype(np.uint8)),
+                        torch.arange(12) % 3)
+    Bundle(vqvae=vqvae, prior=prior, name=path.name, examples=examples,
+           history={"prior": {"data": {"classes": [0, 1, 2]}}}).save(path)
+    return path
+
+
+def test_a_class_conditional_bundle_scores_marginalised_or_given_a_label(setup) -> None:
+    """Regression (issue 20): `score --bundle mnist-classes` printed a 39-line traceback."""
+    from explorer.core.bundle import load_bundle
+    from explorer.core.class_likelihood import log_class_prior, marginal_nll
+    path = _conditional_bundle(setup["root"] / "conditional")
+    code, out, err = run("score", str(setup["folder"]), "--bundle", str(path))
+    assert code == 0 and "Traceback" not in err, err
+    assert len(err.strip().splitlines()) == 1 and "class-marginalised" in err and "uniform p(c)" in err
+    bundle = load_bundle(path)
+    codes = likelihoods(bundle.vqvae, bundle.prior, torch.from_numpy(setup["images"][1:, None])).codes
+    with torch.no_grad():
+        per_class = np.stack([-bundle.prior.log_prob(torch.from_numpy(codes), torch.full((2,), c)).double().numpy()
+                              for c in range(3)], axis=1)
+    np.testing.assert_allclose([r["score"] for r in json.loads(out)], marginal_nll(per_class, log_class_prior(3)),
+                               rtol=1e-5)
+    code, out, err = run("score", str(setup["folder"]), "--bundle", str(path), "--method", "nll-label",
+                         "--label", "2")
+    assert code == 0 and "given class 2" in err
+    np.testing.assert_allclose([r["score"] for r in json.loads(out)], per_class[:, 2], rtol=1e-5)
+    for extra, needle in ((["--method", "nll-label"], "needs --label"), (["--label", "7"], "between 0 and 2"),
+                          (["--label", "1"], "only used with --method nll-label")):
+        assert_one_line_error(*run("score", str(setup["a"]), "--bundle", str(path), *extra)[::2], needle)
+    assert_one_line_error(*run("score", str(setup["a"]), "--bundle", str(setup["in"]), "--label", "1")[::2],
+                          "not class-conditional")
+
+
+def test_the_combined_score_is_fitted_on_the_bundles_normal_images(setup) -> None:
+    from explorer.core.anomaly import score_images
+    from explorer.core.bundle import load_bundle
+    from explorer.core.combined_score import fit_combined
+    path = _conditional_bundle(setup["root"] / "conditional2")
+    code, out, err = run("score", str(setup["folder"]), "--bundle", str(path), "--method", "combined")
+    assert code == 0, err
+    assert "fitted on the bundle's 12 example images of 0–2" in err and "nll and complexity" in err
+    bundle = load_bundle(path)
+    fit = fit_combined(score_images(bundle.vqvae, bundle.prior, bundle.examples.images).scores)
+    expected = fit.score(score_images(bundle.vqvae, bundle.prior, torch.from_numpy(setup["images"][1:, None])).scores)
+    np.testing.assert_allclose([r["score"] for r in json.loads(out)], expected, rtol=1e-6)

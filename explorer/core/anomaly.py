@@ -23,6 +23,12 @@ to -log p(z)). Three anomaly scores, all "higher = more anomalous":
   adaptive order-0 arithmetic coder over the codes in raster order, Krichevsky-Trofimov
   counts; a universal compressor of the object the prior models, with no byte granularity).
 
+* ``combined``: one score for near *and* far outliers, fitted on in-distribution scores
+  (:mod:`explorer.core.combined_score`, DoSE: Morningstar et al. 2021).
+* ``nll-label`` (class-conditional priors, images with labels): -log p(z | c), the NLL given the
+  image's own label. For such priors every other score uses the class-marginalised
+  -log p(z) = -logsumexp_c [log p(z | c) + log p(c)] (:mod:`explorer.core.class_likelihood`).
+
 AUROC is the Mann-Whitney statistic with midranks, so ties count one half.
 """
 from __future__ import annotations
@@ -35,9 +41,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-SCORE_KINDS = ("nll", "ratio", "complexity")
+SCORE_KINDS = ("nll", "ratio", "complexity", "combined", "nll-label")
+BASE_KINDS = ("nll", "ratio", "complexity", "nll-label")     # computed per image; "combined" is fitted on them
 COMPRESSORS = ("adaptive-codes", "png-codes", "png-image")
-SCORE_UNITS = {"nll": "nats", "ratio": "nats", "complexity": "bits"}
+SCORE_UNITS = {"nll": "nats", "ratio": "nats", "complexity": "bits", "combined": "", "nll-label": "nats"}
 
 
 # --------------------------------------------------------------------------------------
@@ -73,14 +80,42 @@ def nats_to_bits(nats: np.ndarray | float) -> np.ndarray | float:
 
 @dataclass
 class Likelihoods:
-    """Code grids with the prior's per-position surprise; totals are sums over positions."""
+    """Code grids with the prior's per-position surprise; totals are sums over positions.
+
+    For a class-conditional prior the map is given one class per image (``map_labels``: its label,
+    or the most probable class p(c | z) where it has none), and ``class_nll`` holds -log p(z | c)
+    for every class, from which :attr:`marginal_nll` follows.
+    """
     codes: np.ndarray              # int64 (N, H, W)
-    position_nll: np.ndarray       # float64 (N, H, W), nats: -log p(z_ij | z_<ij)
+    position_nll: np.ndarray       # float64 (N, H, W), nats: -log p(z_ij | z_<ij) (given map_labels)
+    class_nll: np.ndarray | None = None        # float64 (N, C): -log p(z | c); None for an unconditional prior
+    log_class_prior: np.ndarray | None = None  # (C,) log p(c)
+    labels: np.ndarray | None = None           # int64 (N,) the images' labels, -1 where unknown
+    map_labels: np.ndarray | None = None       # int64 (N,) the class each map is given
+
+    @property
+    def conditional(self) -> bool:
+        return self.class_nll is not None
 
     @property
     def nll(self) -> np.ndarray:
-        """-log p(z) in nats, (N,)."""
+        """-log p(z) in nats, (N,) (a conditional prior: -log p(z | map_labels))."""
         return self.position_nll.sum(axis=(1, 2))
+
+    @property
+    def marginal_nll(self) -> np.ndarray:
+        """-log p(z) in nats, (N,); class-marginalised for a class-conditional prior."""
+        if self.class_nll is None:
+            return self.nll
+        from .class_likelihood import marginal_nll
+        return marginal_nll(self.class_nll, self.log_class_prior)
+
+    @property
+    def label_nll(self) -> np.ndarray | None:
+        """-log p(z | label) in nats (N,), or None unless the prior is conditional and every label known."""
+        if self.class_nll is None or self.labels is None or (self.labels < 0).any():
+            return None
+        return self.class_nll[np.arange(len(self.labels)), self.labels]
 
     @property
     def bits(self) -> np.ndarray:
@@ -104,10 +139,37 @@ def encode(vqvae, images: torch.Tensor | np.ndarray, batch_size: int = 500) -> t
     return torch.cat(parts) if parts else torch.zeros(0, dtype=torch.long)
 
 
-def likelihoods(vqvae, prior, images: torch.Tensor | np.ndarray, batch_size: int = 500) -> Likelihoods:
-    """Encode images with the VQ-VAE and score their code grids with the prior."""
+def code_likelihoods(prior, codes: torch.Tensor, labels=None, log_class_prior: np.ndarray | None = None,
+                     batch_size: int = 500) -> Likelihoods:
+    """Score code grids (N, h, w) with the prior; a class-conditional prior scores every class
+    (C batched passes) and maps each grid given its label, else its most probable class."""
+    from . import class_likelihood as cl
+    codes_np = codes.numpy().astype(np.int64)
+    if not cl.is_conditional(prior):
+        return Likelihoods(codes_np, position_nll(prior, codes, batch_size=batch_size))
+    classes = cl.num_classes(prior)
+    log_pc = cl.log_class_prior(classes) if log_class_prior is None else np.asarray(log_class_prior, np.float64)
+    per_class = cl.class_position_nll(prior, codes, batch_size)                  # (N, C, h, w)
+    class_nll = per_class.sum(axis=(2, 3))
+    known = cl.valid_labels(labels, len(codes_np), classes)
+    best = cl.class_posterior(class_nll, log_pc).argmax(axis=1) if len(codes_np) else np.zeros(0, np.int64)
+    map_labels = best if known is None else np.where(known >= 0, known, best)
+    rows = np.arange(len(codes_np))
+    return Likelihoods(codes_np, per_class[rows, map_labels], class_nll, log_pc,
+                       None if known is None else known, map_labels.astype(np.int64))
+
+
+def likelihoods(vqvae, prior, images: torch.Tensor | np.ndarray, batch_size: int = 500, labels=None,
+                log_class_prior: np.ndarray | None = None) -> Likelihoods:
+    """Encode images with the VQ-VAE and score their code grids with the prior (``labels``: see
+    :func:`code_likelihoods`, used by class-conditional priors only)."""
     codes = encode(vqvae, images, batch_size)
-    return Likelihoods(codes.numpy().astype(np.int64), position_nll(prior, codes, batch_size=batch_size))
+    return code_likelihoods(prior, codes, labels, log_class_prior, batch_size)
+
+
+def total_nll(prior, codes: torch.Tensor, batch_size: int = 500) -> np.ndarray:
+    """-log p(z) in nats (N,); class-marginalised (uniform p(c)) when the prior is class-conditional."""
+    return code_likelihoods(prior, codes, batch_size=batch_size).marginal_nll
 
 
 # --------------------------------------------------------------------------------------
@@ -180,7 +242,8 @@ def complexity_score(nll_in: np.ndarray, compressed_bits: np.ndarray) -> np.ndar
 class ScoredImages:
     """Every score of a set of images; ``scores[kind]`` is (N,), higher = more anomalous."""
     likelihoods: Likelihoods                     # under the in-distribution prior (the unshifted images)
-    scores: dict[str, np.ndarray]                # kind -> (N,); "ratio" only with a background
+    scores: dict[str, np.ndarray]                # kind -> (N,); "ratio" only with a background,
+    #                                              "nll-label" only for a conditional prior and labelled images
 
 
 def shifted(images: torch.Tensor, dy: int, dx: int) -> torch.Tensor:
@@ -194,20 +257,26 @@ def shifted(images: torch.Tensor, dy: int, dx: int) -> torch.Tensor:
 
 
 def _scores_once(vqvae, prior, x: torch.Tensor, background_prior, compressor: str,
-                 batch_size: int) -> tuple[Likelihoods, dict[str, np.ndarray]]:
-    lik = likelihoods(vqvae, prior, x, batch_size)
-    scores = {"nll": lik.nll,
-              "complexity": complexity_score(lik.nll, complexity_bits(compressor, lik.codes, x,
-                                                                      vqvae.config.num_codes))}
+                 batch_size: int, labels=None, log_class_prior=None) -> tuple[Likelihoods, dict[str, np.ndarray]]:
+    lik = likelihoods(vqvae, prior, x, batch_size, labels, log_class_prior)
+    nll = lik.marginal_nll
+    scores = {"nll": nll,
+              "complexity": complexity_score(nll, complexity_bits(compressor, lik.codes, x,
+                                                                  vqvae.config.num_codes))}
     if background_prior is not None:
-        bg = position_nll(background_prior, torch.from_numpy(lik.codes), batch_size=batch_size).sum(axis=(1, 2))
-        scores["ratio"] = ratio_score(lik.nll, bg)
+        scores["ratio"] = ratio_score(nll, total_nll(background_prior, torch.from_numpy(lik.codes), batch_size))
+    if lik.label_nll is not None:
+        scores["nll-label"] = lik.label_nll
     return lik, scores
 
 
 def score_images(vqvae, prior, images: torch.Tensor | np.ndarray, background_prior=None,
-                 compressor: str = "adaptive-codes", batch_size: int = 500, shifts: int = 0) -> ScoredImages:
+                 compressor: str = "adaptive-codes", batch_size: int = 500, shifts: int = 0,
+                 labels=None, log_class_prior: np.ndarray | None = None) -> ScoredImages:
     """All scores of ``images`` (N, C, H, W): nll, complexity, and ratio when a background is given.
+
+    A class-conditional prior: nll (and the scores built on it) is class-marginalised with
+    ``log_class_prior`` (default uniform); "nll-label" is added when every image has a label.
 
     The background prior must model the codes of the same VQ-VAE (see :func:`same_vqvae`).
     ``shifts`` = s > 0 averages every score over the image moved by -s..s pixels in each
@@ -215,13 +284,14 @@ def score_images(vqvae, prior, images: torch.Tensor | np.ndarray, background_pri
     the average is less sensitive to where the encoder's 4x4 cells happen to fall.
     """
     x = as_float_images(images)
-    lik, scores = _scores_once(vqvae, prior, x, background_prior, compressor, batch_size)
+    lik, scores = _scores_once(vqvae, prior, x, background_prior, compressor, batch_size, labels, log_class_prior)
     if shifts > 0:
         offsets = [(dy, dx) for dy in range(-shifts, shifts + 1) for dx in range(-shifts, shifts + 1)]
         total = {k: np.zeros_like(v) for k, v in scores.items()}
         for dy, dx in offsets:
             part = scores if (dy, dx) == (0, 0) else \
-                _scores_once(vqvae, prior, shifted(x, dy, dx), background_prior, compressor, batch_size)[1]
+                _scores_once(vqvae, prior, shifted(x, dy, dx), background_prior, compressor, batch_size,
+                             labels, log_class_prior)[1]
             for k in total:
                 total[k] += part[k]
         scores = {k: v / len(offsets) for k, v in total.items()}
@@ -308,6 +378,9 @@ class ImageLikelihood:
     position_nll: np.ndarray       # float64 (h, w), nats; sums to -log p(z)
     decoded: np.ndarray            # float32 (C, H, W): the VQ-VAE's decoding of the codes
     scores: dict[str, float]       # kind -> score (higher = more anomalous); "ratio" only with a background
+    class_nll: np.ndarray | None = None     # (C,) -log p(z | c) for a class-conditional prior
+    map_label: int = -1                     # the class the map is given (conditional prior), else -1
+    label: int = -1                         # the image's own label, -1 when unknown
 
     @property
     def nll(self) -> float:
@@ -320,11 +393,19 @@ class ImageLikelihood:
 
 @torch.no_grad()
 def image_likelihood(vqvae, prior, image: torch.Tensor | np.ndarray, background_prior=None,
-                     compressor: str = "adaptive-codes", shifts: int = 0) -> ImageLikelihood:
-    """Score one image (C, H, W) (uint8, or float in [0, 1]) and decode its code grid."""
+                     compressor: str = "adaptive-codes", shifts: int = 0, label: int = -1,
+                     log_class_prior: np.ndarray | None = None) -> ImageLikelihood:
+    """Score one image (C, H, W) (uint8, or float in [0, 1]) and decode its code grid.
+
+    ``label`` (>= 0) is used by a class-conditional prior: the map is given that class."""
     x = as_float_images(torch.as_tensor(np.asarray(image))[None])            # (1, C, H, W)
-    scored = score_images(vqvae, prior, x, background_prior, compressor, shifts=shifts)
-    codes = torch.from_numpy(scored.likelihoods.codes)
+    scored = score_images(vqvae, prior, x, background_prior, compressor, shifts=shifts,
+                          labels=np.array([label]), log_class_prior=log_class_prior)
+    lik = scored.likelihoods
+    codes = torch.from_numpy(lik.codes)
     decoded = vqvae.decode(codes.to(vqvae.device)).clamp(0, 1)[0].cpu().numpy().astype(np.float32)
-    return ImageLikelihood(scored.likelihoods.codes[0], scored.likelihoods.position_nll[0], decoded,
-                           {k: float(v[0]) for k, v in scored.scores.items()})
+    return ImageLikelihood(lik.codes[0], lik.position_nll[0], decoded,
+                           {k: float(v[0]) for k, v in scored.scores.items()},
+                           None if lik.class_nll is None else lik.class_nll[0],
+                           -1 if lik.map_labels is None else int(lik.map_labels[0]),
+                           int(label) if lik.class_nll is not None and 0 <= label < lik.class_nll.shape[1] else -1)

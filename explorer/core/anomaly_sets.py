@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -114,14 +115,43 @@ def uniform_nats(num_codes: int) -> float:
     return math.log(num_codes)
 
 
+def generic_folder_problem(name: str, root: Path) -> str | None:
+    """Why ``name``'s files found in ``root`` cannot be trusted to be that dataset, or None.
+
+    MNIST, Fashion-MNIST and Kuzushiji-MNIST use the same IDX file names: files lying directly
+    in ``root`` (or ``root/raw``) may be any of them, e.g. a folder holding MNIST's test files
+    would otherwise be read as "Fashion-MNIST". Only a dataset's own folder
+    (``root/FashionMNIST/raw``, ``root/fashion-mnist``, ...) is taken as that dataset, unless
+    the dataset is the only one of its file names.
+    """
+    from .data import DATASETS
+    from .data.datasets import _locate
+    spec = DATASETS[name]
+    namesakes = [s for s in DATASETS.values() if s.name != name and s.test_files == spec.test_files]
+    if not namesakes:
+        return None
+    parts, _ = _locate(spec, root)
+    if not parts:
+        return None
+    folder = parts[0][0].parent
+    if folder.resolve() in {root.resolve(), (root / "raw").resolve()}:
+        others = ", ".join(s.title for s in namesakes)
+        return (f"The files in {folder} have the names {spec.title} shares with {others}: put {spec.title}'s in "
+                f"{root / spec.folder} to use them as {spec.title}.")
+    return None
+
+
 def registry_subset(name: str, root: str | None, image_size: int, channels: int, limit: int = 2000,
                     holdout_last: int = 1000) -> ImageSubset:
     """The held-out last ``holdout_last`` images of a registry dataset (e.g. Fashion-MNIST), as the model sees them.
 
     Raises DataError (plain message) when the files are not in ``root``.
     """
-    from .data import DATASETS, DataConfig, load_data
+    from .data import DATASETS, DataConfig, DataError, default_data_root, load_data
     spec = DATASETS[name]
+    problem = generic_folder_problem(name, Path(root).expanduser() if root else default_data_root())
+    if problem:
+        raise DataError(problem)
     cfg = DataConfig(name=name, root=root, holdout_last=holdout_last,
                      image_size=None if spec.image_size == image_size else image_size,
                      grayscale=channels == 1 and spec.channels != 1)
@@ -149,3 +179,31 @@ def folder_subset(folder: str, image_size: int, channels: int, limit: int = 2000
     out = subset(data, np.ones(len(files), bool), f"folder {Path(folder).name}", "file", limit)
     out.names = [str(f.relative_to(folder)) for f in files]
     return out
+
+
+def normal_images(bundle, limit: int = 2000) -> tuple[ImageSubset, str]:
+    """The normal images a fitted score (the combined one) is fitted on, and where they came from.
+
+    The validation split's images of the prior's classes when the bundle's dataset can be read
+    (never trained on), else the bundle's stored examples of those classes. Raises ValueError
+    (plain message) when there are none.
+    """
+    from .data import DataError
+    from .latent_edit import load_bundle_splits
+    normal = prior_classes(bundle.history)
+    which = "images" if normal is None else f"images of {describe_classes(normal)}"
+    try:
+        data = load_bundle_splits(dict(bundle.data or {}, classes=None)).val
+        source, why = "validation", f"the validation split's {{n}} {which}"
+    except DataError as exc:
+        data = bundle.examples
+        first = str(exc).strip().splitlines()[0].rstrip(".:") if str(exc).strip() else "no dataset"
+        source, why = "example", f"the bundle's {{n}} example {which} (dataset not available: {first})"
+    if data is None or len(data) == 0:
+        raise ValueError("no normal images to fit on: the dataset is not available and the bundle has no examples")
+    keep = np.ones(len(data), bool) if normal is None else np.isin(data.labels.numpy(), normal)
+    found = subset(data, keep, f"held-out {describe_classes(normal)}" if normal else "all held-out images",
+                   source, limit)
+    if len(found.images) == 0:
+        raise ValueError(f"no normal {which} to fit on in the {'validation split' if source == 'validation' else 'examples'}")
+    return found, why.format(n=len(found.images))

@@ -107,7 +107,8 @@ def test_a_click_in_the_least_likely_gallery_opens_it_in_the_editor(qtbot, main_
     qtbot.waitUntil(lambda: not panel.is_busy() and gallery.count() > 0, timeout=20_000)
     key, j = panel.anomaly._gallery_rows[0]
     scored = panel.anomaly._scored[key]
-    assert scored.scores["nll"][j] == max(max(s.scores["nll"]) for s in panel.anomaly._scored.values())
+    pair = [panel.anomaly._scored[k] for k in panel.anomaly.picker.keys()]        # the sets on show
+    assert scored.scores["nll"][j] == max(max(s.scores["nll"]) for s in pair)
     rect = gallery.visualItemRect(gallery.item(0))
     qtbot.mouseClick(gallery.viewport(), Qt.LeftButton, pos=rect.center())
     qtbot.waitUntil(lambda: main_window.current_panel().objectName() == "latentEditor")
@@ -157,3 +158,113 @@ def test_an_empty_set_is_said_plainly(qtbot, tiny_bundle) -> None:
     status = panel.findChild(QLabel, "anomalyStatus")
     qtbot.waitUntil(lambda: not panel.is_busy() and "No images in held-out 1–4" in status.text(), timeout=20_000)
     assert panel.anomaly.roc.auc is None
+
+
+def _table_ready(panel) -> bool:
+    table = panel.anomaly.table.table
+    return not panel.is_busy() and table is not None and any(c.far for c in table.columns) \
+        and all(table.get(k, c.key) is not None for k in ("nll", "complexity", "combined") for c in table.columns)
+
+
+def test_every_score_is_measured_on_far_sets_and_the_advice_is_computed(qtbot, tiny_bundle) -> None:
+    from explorer.core.anomaly import auroc
+    from explorer.core.anomaly_report import advice_lines
+    from explorer.core.far_sets import FAR_KINDS
+    panel = _panel(qtbot, tiny_bundle)
+    qtbot.waitUntil(lambda: _table_ready(panel), timeout=60_000)
+    view, table = panel.anomaly, panel.findChild(QWidget, "anomalyAucTable")
+    keys = [c.key for c in table.table.columns]
+    assert keys[:2] == ["class:5", "others"] and keys[2:] == [f"far:{k}" for k in FAR_KINDS]
+    normal, blank = view._scored["in"], view._scored["far:blank"]
+    assert blank.subset.images.shape[1:] == (1, 28, 28) and blank.subset.images.max() < 25
+    for kind in ("nll", "complexity", "combined"):             # each cell is the AUROC of that score on that set
+        expected = auroc(normal.scores[kind], blank.scores[kind])
+        assert float(table.auc_text(kind, "far:blank")) == pytest.approx(expected, abs=6e-4)
+    row = keys.index("far:blank")
+    assert table.item(row, 0).text() == "far: blank images"
+    advice = panel.findChild(QLabel, "anomalyAdvice")
+    computed = advice_lines(table.table)
+    assert advice.text().startswith(computed[0]) and advice.text().endswith("\n".join(computed[1:]))
+    assert advice.text().startswith("Recommended: ")
+    # a far set chosen as the anomalous set is drawn like any other
+    out_set = panel.findChild(QComboBox, "anomalyOutSet")
+    out_set.setCurrentIndex(out_set.findData("far:uniform-noise"))
+    qtbot.waitUntil(lambda: panel.anomaly.threshold.scores_out.shape == (200,), timeout=20_000)
+    kind = panel.findChild(QComboBox, "anomalyScoreKind")
+    kind.setCurrentIndex(kind.findData("combined"))
+    noise = view._scored["far:uniform-noise"]
+    assert panel.anomaly.roc.auc == pytest.approx(auroc(normal.scores["combined"], noise.scores["combined"]))
+
+
+def test_a_far_failure_gets_a_warning_line(qtbot, tiny_bundle, monkeypatch) -> None:
+    """The warning is computed from the table: force one score below 0.7 on a far set and it is named."""
+    from explorer.ui.likelihood import set_scorer
+    real = set_scorer.load_and_score
+
+    def blank_looks_normal(vqvae, prior, background, source, shifts=0, compressor="adaptive-codes"):
+        result = real(vqvae, prior, background, source, shifts, compressor)
+        if isinstance(source, tuple) and source[:2] == ("far", "blank"):
+            result.scores["complexity"] = np.full(len(result.subset.images), -1e6)    # lower than any normal
+        return result
+    monkeypatch.setattr(set_scorer, "load_and_score", blank_looks_normal)
+    panel = _panel(qtbot, tiny_bundle)
+    qtbot.waitUntil(lambda: _table_ready(panel), timeout=60_000)
+    advice = panel.findChild(QLabel, "anomalyAdvice").text()
+    assert "⚠ Fails on far inputs" in advice
+    assert re.search(r"complexity-corrected \([^)]*blank images 0\.00", advice), advice
+    assert panel.anomaly.table.auc_text("complexity", "far:blank") == "0.000"
+
+
+@pytest.fixture
+def conditional_bundle(tiny_bundle):
+    """The tiny bundle with a class-conditional prior over all ten digits (like trained_models/mnist-classes)."""
+    from explorer.core.models.pixelcnn import PriorConfig, build_prior
+    config = tiny_bundle.prior.config.to_dict()
+    config.update(kind="gated", num_classes=10)
+    torch.manual_seed(1)
+    tiny_bundle.prior = build_prior(PriorConfig.from_dict(config)).eval()
+    tiny_bundle.history = {}
+    return tiny_bundle
+
+
+def test_a_class_conditional_prior_fills_the_panel_and_says_which_likelihood(qtbot, conditional_bundle) -> None:
+    """Regression (issue 20): with mnist-classes the tab printed "pass labels" and stayed blank."""
+    panel = LikelihoodPanel(AppState(conditional_bundle))
+    show_sized(qtbot, panel, 1280, 760)
+    score = panel.findChild(QLabel, "likelihoodScore")
+    label = int(conditional_bundle.examples.labels[0])
+    assert f"log p(z | c={label})" in score.text() and "class-marginalised" in score.text()
+    expected = image_likelihood(conditional_bundle.vqvae, conditional_bundle.prior,
+                                conditional_bundle.examples.images[0], label=label)
+    assert f"−{expected.class_nll[label]:.2f} nats" in score.text()
+    source = panel.findChild(QComboBox, "likelihoodSource")
+    source.setCurrentIndex(source.findData("draw"))
+    assert score.text().startswith("No label for this image: <b>class-marginalised")
+    kind = panel.findChild(QComboBox, "anomalyScoreKind")
+    assert kind.findData("nll-label") >= 0
+    qtbot.waitUntil(lambda: not panel.is_busy() and "in" in panel.anomaly._scored
+                    and "far:letters" in panel.anomaly._scored, timeout=60_000)
+    assert panel.anomaly.picker.keys() == ("in", "far:letters")       # no near set: all digits vs letters
+    assert panel.anomaly.roc.auc is not None
+    status = panel.findChild(QLabel, "anomalyStatus")
+    assert "class-marginalised" in status.text() and "Traceback" not in status.text()
+    kind.setCurrentIndex(kind.findData("nll-label"))                 # far sets have no labels: said plainly
+    assert "has no labels" in status.text() and panel.anomaly.roc.auc is None
+    compression = panel.compression                                  # the examples' labels code them
+    run = compression.findChild(QWidget, "compressionRun")
+    assert run.isEnabled()
+    qtbot.mouseClick(run, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: compression.table.rowCount() > 0, timeout=60_000)
+    text = compression.findChild(QLabel, "compressionStatus").text()
+    assert "Error" not in text and "Traceback" not in text
+
+
+def test_the_one_image_line_shows_the_combined_score_fitted_on_the_normal_set(qtbot, tiny_bundle) -> None:
+    from explorer.core.combined_score import fit_combined
+    panel = _panel(qtbot, tiny_bundle)
+    qtbot.waitUntil(lambda: panel.single.combined is not None, timeout=20_000)
+    normal = panel.anomaly._scored["in"]
+    fit = fit_combined({k: v for k, v in normal.scores.items() if k != "combined"})
+    r = panel.single.result
+    expected = fit.score({p: np.array([r.scores[p]]) for p in fit.parts})[0]
+    assert f"combined {expected:.2f} (fitted on the normal set)" in panel.findChild(QLabel, "likelihoodScore").text()

@@ -1,18 +1,25 @@
 """Anomaly detection over datasets: normal vs anomalous scores, threshold rates, ROC, AUCs, least likely images.
 
 Normal = held-out images of the classes the prior was trained on; anomalous = other held-out
-classes, another dataset, or a folder. Every set is scored off the GUI thread (all three
-scores at once, so switching the score is instant); the plots follow the chosen score.
+classes (near), inputs that look like no digit (far: noise, blank, letters, ...; explorer.core.
+far_sets), another dataset, or a folder. Every set is scored off the GUI thread (every score at
+once, so switching the score is instant); the plots follow the chosen score, and the AUROC table
+shows every score on every near and far set with the advice computed from it
+(explorer.core.anomaly_report).
 """
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QFileDialog, QFrame, QLabel, QScrollArea, QSizePolicy, QSplitter, QVBoxLayout, QWidget
 
-from explorer.core.anomaly import SCORE_KINDS, SCORE_UNITS, auroc, least_likely, roc_curve
+from explorer.core.anomaly import SCORE_UNITS, least_likely, roc_curve
+from explorer.core.anomaly_report import GOOD_AUROC, Column, add_combined, advice_lines, auroc_table, recommended
 from explorer.core.anomaly_sets import ImageSubset, class_sets, prior_classes
-from explorer.core.data import DATASETS, ImageSet
+from explorer.core.class_likelihood import MARGINAL_NOTE, is_conditional
+from explorer.core.combined_score import fit_combined
+from explorer.core.data import DATASETS, ImageSet, usable_root
+from explorer.core.far_sets import FAR_KINDS, FAR_TITLES, FASHION, fashion_present
 
 from ..state import AppState
 from ..widgets.naming import named
@@ -20,7 +27,7 @@ from .auc_table import AucTable
 from .least_likely import GALLERY_SIZE, LeastLikelyGallery
 from .roc_plot import RocPlot
 from .score_histogram import ScoreHistogram
-from .set_picker import SetPicker
+from .set_picker import UNCONDITIONAL_KINDS, SetPicker
 from .set_scorer import ScoredSet, SetScorer
 from .threshold_control import ThresholdControl
 from ..widgets.plain_text import literal, plain
@@ -30,6 +37,8 @@ REFRESH_MS = 2000                                 # new training weights rescore
 
 
 class AnomalyView(QWidget):
+    combined_fitted = Signal(object)     # CombinedScore fitted on the normal set (None: none yet)
+
     def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.state = state
@@ -42,6 +51,10 @@ class AnomalyView(QWidget):
         self.table = AucTable()
         self.table.fit_height()
         self.gallery = LeastLikelyGallery()
+        self.advice = named(QLabel(""), "anomalyAdvice", "Which score to use",
+                            "Computed from the table: the score whose worst AUROC over every set is highest, and "
+                            "the scores that call far inputs (noise, blank images, letters…) normal")
+        self.advice.setWordWrap(True)
         self.status = plain(named(QLabel(""), "anomalyStatus", "Anomaly detection status"))   # dataset messages
         self.status.setWordWrap(True)
         # A long status (a missing dataset's message) scrolls inside two lines instead of pushing
@@ -61,8 +74,15 @@ class AnomalyView(QWidget):
         side = QWidget()
         side_layout = QVBoxLayout(side)
         side_layout.setContentsMargins(0, 0, 0, 0)
+        side_layout.addWidget(self.advice)                # the advice first: visible without scrolling
         side_layout.addWidget(self.table)
         side_layout.addStretch(1)
+        # the table (every row) and the advice scroll together when the window is short (presentation mode)
+        self.side_area = QScrollArea()
+        self.side_area.setObjectName("anomalyTableArea")
+        self.side_area.setWidget(side)
+        self.side_area.setWidgetResizable(True)
+        self.side_area.setFrameShape(QFrame.Shape.NoFrame)
         gallery_box = QWidget()
         gallery_layout = QVBoxLayout(gallery_box)
         gallery_layout.setContentsMargins(0, 0, 0, 0)
@@ -70,11 +90,11 @@ class AnomalyView(QWidget):
         gallery_note.setWordWrap(True)
         gallery_layout.addWidget(gallery_note)
         gallery_layout.addWidget(self.gallery, 1)
-        bottom = QSplitter(Qt.Horizontal)
-        bottom.addWidget(side)
+        self.bottom = bottom = QSplitter(Qt.Horizontal)
+        bottom.addWidget(self.side_area)
         bottom.addWidget(gallery_box)
         bottom.setStretchFactor(0, 2)
-        bottom.setStretchFactor(1, 3)
+        bottom.setStretchFactor(1, 1)
         top = QWidget()
         top_layout = QVBoxLayout(top)
         top_layout.setContentsMargins(0, 0, 0, 0)
@@ -86,17 +106,19 @@ class AnomalyView(QWidget):
         self.splitter.setObjectName("anomalySplitter")
         self.splitter.addWidget(top)
         self.splitter.addWidget(bottom)
-        self.splitter.setStretchFactor(0, 3)
-        self.splitter.setStretchFactor(1, 2)
+        self.splitter.setStretchFactor(0, 1)
+        self.splitter.setStretchFactor(1, 1)
         self.splitter.setChildrenCollapsible(False)
-        plots.setMinimumHeight(220)
+        self.splitter.setSizes([380, 320])             # the table of every set needs its rows
+        self.plots = plots
+        plots.setMinimumHeight(180)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.picker)
         layout.addWidget(self.splitter, 1)
         self.background = None
         self.background_name = ""
-        self.kind = SCORE_KINDS[0]
+        self.kind = UNCONDITIONAL_KINDS[0]
         self.shifts = 0
         self._sources: dict[str, object] = {}       # set key -> ImageSubset or a ("dataset"|"folder", ...) spec
         self._scored: dict[str, ScoredSet] = {}
@@ -131,6 +153,8 @@ class AnomalyView(QWidget):
     def rescore(self) -> None:
         """Forget every score (new weights or background) and score the chosen sets again."""
         bundle = self.state.bundle
+        self._fitted_for = None
+        self.combined_fitted.emit(None)
         self._scored.clear()
         self._errors.clear()
         self.scorer.set_models(None if bundle is None else bundle.vqvae, None if bundle is None else bundle.prior,
@@ -169,14 +193,26 @@ class AnomalyView(QWidget):
             outs.insert(0, (sets["others"].title, "others"))
         own = str((bundle.data or {}).get("name", ""))
         root = (bundle.data or {}).get("root")
+        for kind in FAR_KINDS:                             # made from the normal images: noise, letters, ...
+            if len(sets["in"].images):
+                self._sources[f"far:{kind}"] = ("far", kind, sets["in"].images, usable_root(root))
+            outs.append((f"far: {FAR_TITLES[kind]}", f"far:{kind}"))
         for name in OTHER_DATASETS:
             if name != own and DATASETS[name].channels == bundle.vqvae.config.in_channels:
                 self._sources[f"dataset:{name}"] = ("dataset", name, root)
                 outs.append((f"{DATASETS[name].title} (if present)", f"dataset:{name}"))
+        root = usable_root(root)
+        if bundle.vqvae.config.in_channels == DATASETS[FASHION].channels and own != FASHION \
+                and fashion_present(root):
+            self._sources[f"far:{FASHION}"] = ("far", FASHION, None, root)
         outs.append(("Image folder…", "folder"))
+        self.picker.set_kinds(UNCONDITIONAL_KINDS + (("nll-label",) if is_conditional(bundle.prior) else ()))
+        previous = self.picker.out_set.currentData()
         self.picker.set_options(ins, outs)
-        if self.picker.out_set.currentData() in (None, "others", "folder"):
-            self.picker.select_out("class:5")                    # the notes' example: 1–4 against 5
+        if previous not in [key for _, key in outs] or previous in ("others", "folder"):
+            # the notes' example, 1–4 against 5; a prior of every class has no near set: letters
+            self.picker.select_out(next((k for k in ("class:5", "others", "far:letters") if k in self._sources),
+                                        "others"))
 
     # -- scoring ----------------------------------------------------------------------------
     def _sets_changed(self) -> None:
@@ -189,7 +225,27 @@ class AnomalyView(QWidget):
             self._show_empty("No labelled held-out images to compare: open a bundle whose data is available.")
         elif waiting and not any(k in self._errors for k in waiting):
             self._show_empty("Scoring " + " and ".join(self._title(k) for k in waiting) + "…")
+        for column in self._columns():                  # the table's sets, after the pair on show
+            self._ensure(column.key)
         self._update()
+
+    def _columns(self) -> list[Column]:
+        """The AUROC table's sets: the chosen anomalous set, the other near sets, every far set."""
+        _, out_key = self.picker.keys()
+        near = [k for k in ("class:5", "others") if k in self._sources]
+        if out_key is not None and out_key in self._sources and not out_key.startswith("far:"):
+            near = [out_key] + [k for k in near if k != out_key]
+        near = [k for k in near if k not in self._errors]             # a set that failed has no column
+        far = [k for k in self._sources if k.startswith("far:") and k not in self._errors]
+        return [Column(k, self._short_title(k), False) for k in near] + \
+               [Column(k, self._short_title(k), True) for k in far]
+
+    def _short_title(self, key: str) -> str:
+        if key.startswith("class:"):
+            return f"{key.split(':', 1)[1]}s"
+        if key.startswith("far:"):
+            return FAR_TITLES.get(key.split(":", 1)[1], key)
+        return {"others": "other digits", "folder": "folder"}.get(key, self._title(key))
 
     def _ask_folder(self) -> bool:
         folder = QFileDialog.getExistingDirectory(self, "Folder of anomalous images")
@@ -264,7 +320,7 @@ class AnomalyView(QWidget):
         self.histogram.clear("scoring…" if message.startswith("Scoring") else "no scores")   # the status says why
         self.roc.set_curve(None)
         self.threshold.clear()
-        self.table.set_aucs({}, self.kind)
+        self.table.set_current(self.kind)
         self.gallery.set_images([])
         self.status.setText(message)
 
@@ -287,13 +343,21 @@ class AnomalyView(QWidget):
         if empty:
             self._show_empty(f"No images in {' and '.join(empty)}: choose other sets.")
             return
-        aucs = {k: auroc(normal.scores[k], anomalous.scores[k]) if k in normal.scores else None
-                for k in SCORE_KINDS}
-        self.table.set_aucs(aucs, self.kind)
-        if self.kind not in normal.scores:
-            self._show_empty("The likelihood ratio needs a background prior over the same codes: press "
-                             "Background… and pick a bundle with the same VQ-VAE (e.g. the all-digit mnist).")
-            self.table.set_aucs(aucs, self.kind)
+        in_key, out_key = self.picker.keys()
+        others = {k: s.scores for k, s in self._scored.items() if k != in_key}
+        if add_combined(normal.scores, others):
+            self._emit_fit(normal)
+        kinds = [self.picker.kind.itemData(i) for i in range(self.picker.kind.count())]
+        table = auroc_table(normal.scores, others, self._columns(), kinds)
+        self.table.set_table(table, self.kind)
+        lines = advice_lines(table)
+        best = recommended(table)
+        if best is not None and best[1] < GOOD_AUROC and not self.shifts:
+            lines[0] += " Try ±1 px average (9× the time): it steadies every score."
+        self.advice.setText("\n".join(lines))
+        if self.kind not in normal.scores or self.kind not in anomalous.scores:
+            self._show_empty(self._missing_score_text(anomalous))
+            self.table.set_table(table, self.kind)
             return
         s_in, s_out = normal.scores[self.kind], anomalous.scores[self.kind]
         unit = SCORE_UNITS[self.kind]
@@ -303,8 +367,36 @@ class AnomalyView(QWidget):
         self._fill_gallery(normal, anomalous)
         bg = f" Background prior: {self.background_name}." if self.background is not None else ""
         bg += " Scores averaged over ±1 px shifts." if self.shifts else ""
-        self.status.setText(f"AUROC {aucs[self.kind]:.3f}: the chance that an anomalous image scores higher than "
+        bundle = self.state.bundle
+        if bundle is not None and bundle.prior is not None and is_conditional(bundle.prior):
+            bg += (" NLL given each image's label." if self.kind == "nll-label" else
+                   f" Class-conditional prior: {MARGINAL_NOTE}, uniform p(c).")
+        auc = table.get(self.kind, out_key)
+        auc_text = f"AUROC {auc:.3f}" if auc is not None else "AUROC"
+        self.status.setText(f"{auc_text}: the chance that an anomalous image scores higher than "
                             f"a normal one (ties count ½). Held-out images from {self.heldout_what}.{bg}")
+
+    def _emit_fit(self, normal: ScoredSet) -> None:
+        """The combined score's density, for the one-image view (once per normal set)."""
+        if getattr(self, "_fitted_for", None) is normal:
+            return
+        self._fitted_for = normal
+        try:
+            fit = fit_combined({k: v for k, v in normal.scores.items() if k != "combined"})
+        except ValueError:
+            fit = None
+        self.combined_fitted.emit(fit)
+
+    def _missing_score_text(self, anomalous: ScoredSet) -> str:
+        if self.kind == "ratio":
+            return ("The likelihood ratio needs a background prior over the same codes: press "
+                    "Background… and pick a bundle with the same VQ-VAE (e.g. the all-digit mnist).")
+        if self.kind == "nll-label":
+            return (f"{anomalous.subset.title} has no labels: the NLL given the label only exists for held-out "
+                    f"images of the bundle's dataset; the NLL score is class-marginalised for any input.")
+        if self.kind == "combined":
+            return "The combined score is fitted on the normal set: it needs at least 8 normal images."
+        return "This score is not available for these sets."
 
     def _fill_gallery(self, normal: ScoredSet, anomalous: ScoredSet) -> None:
         both = np.r_[normal.scores[self.kind], anomalous.scores[self.kind]]
@@ -343,3 +435,6 @@ class AnomalyView(QWidget):
         for part in (self.histogram, self.roc, self.gallery, self.table):
             part.set_presentation(on)
         self._fit_status()
+        self.plots.setMinimumHeight(160 if on else 180)            # big text: the table needs more room
+        self.splitter.setSizes([300, 360] if on else [380, 320])
+        self.bottom.setSizes([620, 260] if on else [560, 280])

@@ -1,60 +1,111 @@
-"""Every score's AUROC on the chosen sets, side by side, with what each score needs."""
+"""Every score's AUROC on every comparison set: near sets (other digits) and far sets (noise, letters, ...).
+
+One row per score, one column per set (explorer.core.anomaly_report.AurocTable); the row of the
+score on show is bold, cells below the far-failure line are marked, and the recommendation and
+warnings computed from the table are shown under it (``anomalyAdvice``).
+"""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem
 
-from explorer.core.anomaly import SCORE_KINDS
+from explorer.core.anomaly_report import FAR_FAIL_AUROC, AurocTable
 
-NEEDS = {"nll": "prior", "ratio": "+ background prior", "complexity": "+ compressor"}
-DETAILS = {"nll": "−log p(z) in nats: the notes' rule",
+NEEDS = {"nll": "prior", "ratio": "+ background prior", "complexity": "+ compressor",
+         "combined": "+ normal images", "nll-label": "+ labels"}
+DETAILS = {"nll": "−log p(z) in nats: the notes' rule (class-marginalised for a class-conditional prior)",
            "ratio": "−log p(z) + log p_bg(z) in nats (Ren et al. 2019); the background is a prior over the "
                     "same VQ-VAE's codes, e.g. the all-digit mnist bundle for mnist-1to4",
            "complexity": "−log2 p(z) − L(z) in bits (Serrà et al. 2020); L = code length of an adaptive "
-                         "order-0 arithmetic coder over the codes, which knows nothing about images"}
-TITLES = {"nll": "NLL", "ratio": "likelihood ratio", "complexity": "complexity-corrected"}
+                         "order-0 arithmetic coder over the codes, which knows nothing about images",
+           "combined": "−log q(ratio, complexity): a kernel density of the two scores over the normal images "
+                       "(DoSE, Morningstar et al. 2021), so an input is flagged when its pair of scores is unlike "
+                       "any normal image's, near or far; (NLL, complexity) without a background",
+           "nll-label": "−log p(z | c) in nats given the image's own label c (class-conditional prior)"}
+TITLES = {"nll": "NLL", "ratio": "likelihood ratio", "complexity": "complexity-corrected",
+          "combined": "combined (DoSE)", "nll-label": "NLL given the label"}
+FAIL_COLOUR = QColor(213, 94, 0)                 # Okabe-Ito vermillion: readable on white and on black
+
+
+SHORT = {"nll": "NLL", "ratio": "ratio", "complexity": "complexity", "combined": "combined",
+         "nll-label": "NLL | label"}
 
 
 class AucTable(QTableWidget):
+    """One row per comparison set (near sets first, then far ones), one column per score."""
+
     def __init__(self) -> None:
-        super().__init__(len(SCORE_KINDS), 3)
+        super().__init__(0, 1)
         self.setObjectName("anomalyAucTable")
-        self.setAccessibleName("AUROC of every score")
-        self.setHorizontalHeaderLabels(["score", "AUROC", "needs"])
+        self.setAccessibleName("AUROC of every score on every set")
         self.verticalHeader().setVisible(False)
         self.setEditTriggers(QAbstractItemView.NoEditTriggers)
         self.setSelectionMode(QAbstractItemView.NoSelection)
-        self.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeToContents)
-        self.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeToContents)
-        self.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeToContents)
-        for row, kind in enumerate(SCORE_KINDS):
-            self.setItem(row, 0, QTableWidgetItem(TITLES[kind]))
-            self.setItem(row, 1, QTableWidgetItem("—"))
-            self.setItem(row, 2, QTableWidgetItem(NEEDS[kind]))
-            for col in range(3):
-                self.item(row, col).setToolTip(DETAILS[kind])
-        self.resizeRowsToContents()
+        self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
+        self.table: AurocTable | None = None
+        self.current = ""
+        self.set_table(AurocTable(["nll", "ratio", "complexity", "combined"], []), "nll")
 
-    def set_aucs(self, aucs: dict[str, float | None], current: str) -> None:
-        for row, kind in enumerate(SCORE_KINDS):
-            value = aucs.get(kind)
-            item = self.item(row, 1)
-            item.setText("—" if value is None else f"{value:.3f}")
-            item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
-            for col in range(3):
-                font = self.item(row, col).font()
+    def set_table(self, table: AurocTable, current: str) -> None:
+        """Show every cell of ``table``; ``current`` is the score on show (its column bold)."""
+        self.table, self.current = table, current
+        self.clear()
+        self.setRowCount(len(table.columns))
+        self.setColumnCount(1 + len(table.kinds))
+        self.setHorizontalHeaderLabels(["AUROC vs", *[SHORT.get(k, k) for k in table.kinds]])
+        self.horizontalHeaderItem(0).setToolTip("normal images against each set: near sets (other digits) "
+                                                "first, then far ones (no digit at all)")
+        for col, kind in enumerate(table.kinds):
+            self.horizontalHeaderItem(1 + col).setToolTip(f"{TITLES.get(kind, kind)} (needs {NEEDS.get(kind, '')}): "
+                                                          f"{DETAILS.get(kind, '')}")
+            font = self.horizontalHeaderItem(1 + col).font()
+            font.setBold(kind == current)
+            self.horizontalHeaderItem(1 + col).setFont(font)
+        for row, column in enumerate(table.columns):
+            name = QTableWidgetItem(("far: " if column.far else "near: ") + column.title)
+            name.setToolTip(f"{'far' if column.far else 'near'} set: {column.title}")
+            self.setItem(row, 0, name)
+            for col, kind in enumerate(table.kinds):
+                value = table.get(kind, column.key)
+                pending = "—" if column.key in table.scored else "…"     # n/a (e.g. no labels) / still scoring
+                item = QTableWidgetItem(pending if value is None else f"{value:.3f}")
+                item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
+                item.setToolTip(DETAILS.get(kind, ""))
+                font = item.font()
                 font.setBold(kind == current)
-                self.item(row, col).setFont(font)
+                item.setFont(font)
+                if value is not None and column.far and value < FAR_FAIL_AUROC:
+                    item.setForeground(QBrush(FAIL_COLOUR))
+                    item.setText(f"{value:.3f} ⚠")
+                    item.setToolTip(f"AUROC {value:.3f} < {FAR_FAIL_AUROC}: {TITLES.get(kind, kind)} calls most "
+                                    f"of the {column.title} normal")
+                self.setItem(row, 1 + col, item)
+        self.fit_height()
 
-    def auc_text(self, kind: str) -> str:
-        return self.item(SCORE_KINDS.index(kind), 1).text()
+    def set_current(self, kind: str) -> None:
+        if self.table is not None:
+            self.set_table(self.table, kind)
+
+    def auc_text(self, kind: str, key: str | None = None) -> str:
+        """The cell of ``kind`` for set ``key`` (default the first row: the chosen anomalous set); "—" if none."""
+        if self.table is None or kind not in self.table.kinds or not self.table.columns:
+            return "—"
+        keys = [c.key for c in self.table.columns]
+        row = keys.index(key) if key in keys else 0
+        text = self.item(row, 1 + self.table.kinds.index(kind)).text()
+        return "—" if text in ("…", "—") else text.split(" ")[0]
 
     def fit_height(self) -> None:
+        """Tall and wide enough for every row and column (the panel scrolls the table with its advice)."""
         self.resizeColumnsToContents()
         self.resizeRowsToContents()
-        h = self.horizontalHeader().height() + sum(self.rowHeight(r) for r in range(self.rowCount())) + 4
-        self.setFixedHeight(h)
-        self.setMinimumWidth(sum(self.columnWidth(c) for c in range(self.columnCount())) + 4)
+        header = self.horizontalHeader()
+        self.setFixedHeight(header.height() + sum(self.rowHeight(r) for r in range(self.rowCount()))
+                            + 2 * self.frameWidth() + 2)
+        self.setMinimumWidth(header.length() + 2 * self.frameWidth() + 2)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
 
     def set_presentation(self, on: bool) -> None:
         """High contrast like the rest of presentation mode (item views do not follow its style sheet)."""

@@ -42,6 +42,23 @@ POINT_COLOURS = ((213, 94, 0), (204, 121, 167), (0, 0, 0), (230, 159, 0))   # bu
 JPEG_COLOUR, WEBP_COLOUR = (0, 114, 178), (0, 158, 115)
 
 
+def conditional_refusal(prior, has_labels: bool) -> str | None:
+    """Why "Compress examples" refuses this prior, in one plain line, or None when it can run.
+    A class-conditional prior codes each grid given its class, so it needs the images' labels
+    (the examples' labels are stored in the .dlc's side block, :func:`run_report`)."""
+    if getattr(prior.config, "num_classes", 0) and not has_labels:
+        return "This prior is class-conditional and these images have no labels: it cannot code them."
+    return None
+
+
+def run_report(snapshot: Bundle, images: np.ndarray, labels: np.ndarray | None, names: list[str], name: str,
+               extra: dict, progress) -> dict:
+    """compression_report, with the labels for a class-conditional prior (see :func:`conditional_refusal`)."""
+    conditional = bool(getattr(snapshot.prior.config, "num_classes", 0))
+    return compression_report(snapshot, images, names, name, extra, progress=progress,
+                              labels=labels if conditional else None)
+
+
 def _format(key: str, value) -> str:
     if key == "name":
         return str(value)
@@ -163,6 +180,19 @@ class CompressionView(QWidget):
         labels = bundle.examples.labels[:MAX_IMAGES].tolist()
         return images, [f"example {i}" + (f" (label {y})" if y >= 0 else "") for i, y in enumerate(labels)]
 
+    def _labels(self) -> np.ndarray | None:
+        """The examples' labels when every one is known (given images have none)."""
+        bundle = self.state.bundle
+        if self._given is not None or bundle is None or bundle.examples is None:
+            return None
+        labels = bundle.examples.labels[:MAX_IMAGES].cpu().numpy().astype(np.int64)
+        return labels if len(labels) and (labels >= 0).all() else None
+
+    def _refusal(self) -> str | None:
+        bundle = self.state.bundle
+        return None if bundle is None or bundle.prior is None else \
+            conditional_refusal(bundle.prior, self._labels() is not None)
+
     def _weights_updated(self, _which: str) -> None:
         self._bundle_changed()
 
@@ -170,12 +200,15 @@ class CompressionView(QWidget):
         """Another bundle or new weights: results on screen no longer apply; a running one is dropped."""
         self._generation += 1
         bundle = self.state.bundle
-        ok = bundle is not None and bundle.prior is not None and self._images() is not None
+        refusal = self._refusal()
+        ok = bundle is not None and bundle.prior is not None and self._images() is not None and refusal is None
         self.run_button.setEnabled(ok and not self.running)
         if bundle is None:
             self.status.setText("No model loaded.")
         elif bundle.prior is None:
             self.status.setText("This bundle has no prior: train one to compress with it.")
+        elif refusal is not None:
+            self.status.setText(refusal)
         elif self._images() is None:
             self.status.setText(f"There are no {self._what} to compress.")
         else:
@@ -192,7 +225,12 @@ class CompressionView(QWidget):
         bundle = self.state.bundle
         if self.running or found is None or bundle is None or bundle.prior is None:
             return
+        refusal = self._refusal()
+        if refusal is not None:
+            self.status.setText(refusal)
+            return
         images, names = found
+        labels = self._labels()
         snapshot = Bundle(vqvae=copy.deepcopy(bundle.vqvae).cpu().eval(),
                           prior=copy.deepcopy(bundle.prior).cpu().eval(), name=bundle.name)
         extra = dict(self.extra_bundles)
@@ -202,8 +240,8 @@ class CompressionView(QWidget):
 
         def work() -> tuple[int, dict | None, str]:
             try:
-                report = compression_report(snapshot, images, names, name, extra,
-                                            progress=lambda done, total: progress.advanced.emit(done, total))
+                report = run_report(snapshot, images, labels, names, name, extra,
+                                    lambda done, total: progress.advanced.emit(done, total))
             except Exception as exc:       # a model that cannot code these images: say so in the panel
                 return generation, None, f"{type(exc).__name__}: {exc}"
             return generation, report, ""
@@ -239,7 +277,8 @@ class CompressionView(QWidget):
     def _finished(self) -> None:
         self._worker = None
         bundle = self.state.bundle
-        self.run_button.setEnabled(bundle is not None and bundle.prior is not None and self._images() is not None)
+        self.run_button.setEnabled(bundle is not None and bundle.prior is not None and self._images() is not None
+                                   and self._refusal() is None)
         self.finished.emit()
 
     # ------------------------------------------------------------------ showing results

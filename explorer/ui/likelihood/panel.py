@@ -72,6 +72,7 @@ class LikelihoodPanel(QWidget):
         self.backgrounds.unavailable.connect(lambda msg: self._background_ready(None, msg))
         self.anomaly.picker.background_requested.connect(self._choose_background)
         self.anomaly.picker.shifts_changed.connect(self.single.set_shifts)
+        self.anomaly.combined_fitted.connect(self.single.set_combined)
         state.bundle_changed.connect(self._bundle_changed)
         state.weights_updated.connect(self._weights_updated)
         self._rebuild_pending = True            # nothing is computed until the panel is first shown

@@ -10,7 +10,9 @@ from explorer.core.anomaly import SCORE_KINDS
 from ..widgets.naming import named
 
 SCORE_TITLES = {"nll": "NLL  −log p(z)", "ratio": "likelihood ratio (Ren 2019)",
-                "complexity": "complexity-corrected (Serrà 2020)"}
+                "complexity": "complexity-corrected (Serrà 2020)", "combined": "combined (DoSE 2021)",
+                "nll-label": "NLL given the label  −log p(z | c)"}
+UNCONDITIONAL_KINDS = ("nll", "ratio", "complexity", "combined")      # "nll-label": class-conditional priors only
 
 
 class SetPicker(QWidget):
@@ -36,9 +38,10 @@ class SetPicker(QWidget):
                              "Images it should find unlikely: other held-out classes, another dataset, a folder")
         self.kind = named(QComboBox(), "anomalyScoreKind", "Anomaly score",
                           "nll: −log p(z); ratio: −log p(z) + log p_background(z); complexity: bits − a "
-                          "compressor's bits. Higher = more anomalous for all three.")
-        for kind in SCORE_KINDS:
-            self.kind.addItem(SCORE_TITLES[kind], kind)
+                          "compressor's bits; combined: how unlike the normal images' (ratio, complexity) pairs "
+                          "an input's pair is (near and far outliers); NLL given the label (class-conditional "
+                          "priors). Higher = more anomalous for all.")
+        self.set_kinds(UNCONDITIONAL_KINDS)
         self.background = named(QPushButton("Background…"), "anomalyBackground", "Choose the background prior",
                                 "A bundle with the same VQ-VAE whose prior is the likelihood ratio's background")
         self.in_set.currentIndexChanged.connect(lambda _: self.sets_changed.emit())
@@ -61,6 +64,20 @@ class SetPicker(QWidget):
         for w in (QLabel("score:"), self.kind, self.shift_average, self.background):
             score_row.addWidget(w)
         score_row.addStretch(1)
+
+    def set_kinds(self, kinds) -> None:
+        """The scores offered (kept: the current one when still offered)."""
+        keep = self.kind.currentData()
+        self.kind.blockSignals(True)
+        self.kind.clear()
+        for kind in kinds:
+            if kind in SCORE_KINDS:
+                self.kind.addItem(SCORE_TITLES[kind], kind)
+        i = self.kind.findData(keep)
+        self.kind.setCurrentIndex(i if i >= 0 else 0)
+        self.kind.blockSignals(False)
+        if self.kind.currentData() != keep:
+            self.kind_changed.emit(self.kind.currentData())
 
     def set_options(self, ins: list[tuple[str, str]], outs: list[tuple[str, str]]) -> None:
         """(title, key) items; keeps the current choices where they still exist."""

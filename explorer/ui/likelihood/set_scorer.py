@@ -1,7 +1,8 @@
 """Scores image sets off the GUI thread: every score kind at once, for the histogram, ROC and gallery.
 
 ``request(key, source)`` queues a set: ``source`` is an ImageSubset already in memory, or a
-("dataset", name, root) / ("folder", path) tuple to load first (in the worker too). Results
+("dataset", name, root) / ("folder", path) / ("far", kind, reference images, root) tuple to load
+or make first (in the worker too). A class-conditional prior gets each set's labels. Results
 arrive as ``scored(key, ScoredSet)``; a result computed for older models (the bundle or the
 background changed meanwhile) is dropped.
 """
@@ -16,8 +17,10 @@ from superqt.utils import thread_worker
 
 from explorer.core.anomaly import score_images
 from explorer.core.anomaly_sets import ImageSubset, folder_subset, registry_subset
+from explorer.core.far_sets import FASHION, fashion_subset, far_subset
 
 MAX_SET_IMAGES = 2000          # each set is capped: scoring stays a few seconds on a CPU
+FAR_SET_IMAGES = 200           # each far set (noise, letters, ...): enough for an AUROC to two decimals
 
 
 @dataclass
@@ -35,12 +38,20 @@ def load_and_score(vqvae, prior, background, source, shifts: int = 0, compressor
         subset = source
     elif source[0] == "dataset":
         subset = registry_subset(source[1], source[2], cfg.image_size, cfg.in_channels, MAX_SET_IMAGES)
+    elif source[0] == "far" and source[1] == FASHION:
+        subset = fashion_subset(source[3], cfg.image_size, cfg.in_channels, FAR_SET_IMAGES)
+        if subset is None:
+            raise ValueError("Fashion-MNIST's files are not in the data folder")
+    elif source[0] == "far":
+        subset = far_subset(source[1], source[2], FAR_SET_IMAGES)
     else:
         subset = folder_subset(source[1], cfg.image_size, cfg.in_channels, MAX_SET_IMAGES)
     if len(subset.images) == 0:                      # nothing to score: the view says so
         empty = {kind: np.zeros(0) for kind in ("nll", "complexity") + (("ratio",) if background is not None else ())}
         return ScoredSet(subset, empty, np.zeros((0,) + tuple(prior_grid(prior)), dtype=np.int64))
-    scored = score_images(vqvae, prior, subset.images, background, compressor, shifts=shifts)
+    # held-out images of the bundle's own dataset carry its labels; another dataset's or a folder's do not
+    labels = subset.labels if isinstance(source, ImageSubset) else None
+    scored = score_images(vqvae, prior, subset.images, background, compressor, shifts=shifts, labels=labels)
     return ScoredSet(subset, {k: np.array(v) for k, v in scored.scores.items()}, scored.likelihoods.codes.copy())
 
 

@@ -62,6 +62,7 @@ class SingleImageView(QWidget):
         self.setMinimumWidth(360)
         self.background = None                      # a prior over the same codes, for the ratio
         self.shifts = 0                             # average the scores over +-shifts pixel moves
+        self.combined = None                        # CombinedScore fitted by the sets view (same shifts)
         self.result: ImageLikelihood | None = None
         self._splits: DataSplits | None = None
         self._file_image: np.ndarray | None = None
@@ -94,6 +95,11 @@ class SingleImageView(QWidget):
 
     def set_shifts(self, shifts: int) -> None:
         self.shifts = shifts
+        self.refresh()
+
+    def set_combined(self, fit) -> None:
+        """The combined score's density fitted on the normal set (None: not fitted yet)."""
+        self.combined = fit
         self.refresh()
 
     def set_background(self, prior) -> None:
@@ -167,6 +173,15 @@ class SingleImageView(QWidget):
         return images.float_images(slice(i, i + 1))[0].numpy(), \
             f"{where} {i + 1}/{len(images)}" + (f" · {label}" if label >= 0 else "")
 
+    def current_label(self) -> int:
+        """The label of the held-out image on show (-1: a drawing, a file, or unlabelled)."""
+        if self.source_bar.current() not in ("examples", "validation"):
+            return -1
+        images = self._images()
+        if images is None or not len(images):
+            return -1
+        return int(images.labels[self._index % len(images)])
+
     # -- scoring ----------------------------------------------------------------------------
     def refresh(self) -> None:
         bundle = self.state.bundle
@@ -181,10 +196,15 @@ class SingleImageView(QWidget):
             self.heatmap.set_image(None, why)
             self.score.setText(why)
             return
-        self.result = image_likelihood(bundle.vqvae, bundle.prior, image, self.background, shifts=self.shifts)
+        self.result = image_likelihood(bundle.vqvae, bundle.prior, image, self.background, shifts=self.shifts,
+                                       label=self.current_label())
         k = bundle.vqvae.config.num_codes
         self.heatmap.set_image(heatmap_rgb(self.result.decoded, self.result.position_nll, vmax=uniform_nats(k)))
-        self.score.setText(self.score_text(self.result, k))
+        text = self.score_text(self.result, k)
+        if self.combined is not None and all(p in self.result.scores for p in self.combined.parts):
+            value = self.combined.score({p: np.array([self.result.scores[p]]) for p in self.combined.parts})[0]
+            text = text[:-1] + f", combined {value:.2f} (fitted on the normal set)."
+        self.score.setText(text)
         self.scale.setText(f"Heatmap: −log p(z<sub>ij</sub> | z<sub>&lt;ij</sub>) of each code over the decoded "
                            f"image; black 0 → red → yellow → white ≥ log K = {uniform_nats(k):.2f} nats "
                            f"(a uniform guess). "
@@ -193,9 +213,31 @@ class SingleImageView(QWidget):
     @staticmethod
     def score_text(r: ImageLikelihood, num_codes: int) -> str:
         cells = r.codes.size
-        text = (f"<b>log p(z) = −{r.nll:.2f} nats = −{r.bits:.1f} bits</b> ({r.bits / cells:.2f} bits per code; "
-                f"a uniform guess costs {cells * np.log2(num_codes):.0f} bits).<br>Scores (higher = more anomalous): "
-                f"NLL {r.scores['nll']:.2f} nats")
+        uniform = f"a uniform guess costs {cells * np.log2(num_codes):.0f} bits"
+        if r.class_nll is None:
+            text = (f"<b>log p(z) = −{r.nll:.2f} nats = −{r.bits:.1f} bits</b> ({r.bits / cells:.2f} bits per code; "
+                    f"{uniform}).")
+        else:
+            text = SingleImageView.conditional_text(r, uniform)
+        text += f"<br>Scores (higher = more anomalous): NLL {r.scores['nll']:.2f} nats"
         if "ratio" in r.scores:
             text += f", ratio {r.scores['ratio']:+.2f} nats"
         return text + f", complexity {r.scores['complexity']:+.1f} bits."
+
+    @staticmethod
+    def conditional_text(r: ImageLikelihood, uniform: str) -> str:
+        """A class-conditional prior: −log p(z | label) when the image has one, and the class-marginalised NLL."""
+        from explorer.core.class_likelihood import class_posterior, log_class_prior
+        classes = len(r.class_nll)
+        posterior = class_posterior(r.class_nll[None], log_class_prior(classes))[0]
+        marginal = r.scores["nll"]
+        best = int(posterior.argmax())
+        guess = f"most probable class {best} (p(c | z) = {posterior[best]:.2f})"
+        if r.label >= 0:
+            return (f"<b>log p(z | c={r.label}) = −{r.class_nll[r.label]:.2f} nats = "
+                    f"−{r.class_nll[r.label] / np.log(2):.1f} bits</b>, given its label {r.label} ({uniform}); "
+                    f"class-marginalised log p(z) = −{marginal:.2f} nats (uniform p(c)); {guess}. "
+                    f"Heatmap given c={r.label}.")
+        return (f"No label for this image: <b>class-marginalised log p(z) = −{marginal:.2f} nats = "
+                f"−{marginal / np.log(2):.1f} bits</b> = −log Σ<sub>c</sub> p(z | c) p(c), uniform p(c) ({uniform}); "
+                f"{guess}. Heatmap given c={r.map_label}.")
