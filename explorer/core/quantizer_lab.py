@@ -75,7 +75,7 @@ METHODS: dict[str, Method] = {m.name: m for m in (
 )}
 
 PRESETS: dict[str, tuple[str, ...]] = {
-    "collapse": ("vq", "kmeans-restarts"),
+    "collapse": ("vq-normal", "vq", "kmeans-restarts"),
     "STE vs rotation trick": ("vq", "rotation"),
     "VQ vs FSQ": ("vq", "ema-kmeans-restarts", "fsq"),
 }
