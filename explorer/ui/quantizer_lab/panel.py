@@ -32,6 +32,29 @@ from .results_table import ResultsTable
 class QuantizerLabPanel(QWidget):
     """Controls on the left; curves, codebook cards and the results table on the right."""
 
+    title = "Quantizer lab"
+    object_name = "quantizerLab"
+    help_text = (
+        "<p>Train several discrete bottlenecks side by side on the same batches, from the same start, and "
+        "watch codebook collapse happen (or not).</p>"
+        "<p><b>Methods.</b> Plain VQ: z<sub>q</sub> = e<sub>k</sub>, k = argmin<sub>j</sub> ‖z<sub>e</sub> − "
+        "e<sub>j</sub>‖, straight-through gradient, loss ‖x − D(z<sub>q</sub>)‖² + ‖sg[z<sub>e</sub>] − "
+        "z<sub>q</sub>‖² + β‖z<sub>e</sub> − sg[z<sub>q</sub>]‖². EMA codebook updates, k-means "
+        "initialisation and restarts of dead codes keep codes in use; cosine and factorised VQ look codes up "
+        "as unit vectors (in fewer dimensions); the rotation trick passes the gradient through a rotation "
+        "instead of copying it; FSQ rounds each of a few bounded dimensions (implicit codebook, no loss "
+        "terms); Gumbel-Softmax samples a code with an annealed temperature.</p>"
+        "<p><b>Presets.</b> <i>collapse</i>: VQ with its codebook drawn from N(0, 1) (far from the data), "
+        "plain VQ, and VQ with k-means + restarts. <i>STE vs rotation trick</i>. <i>VQ vs FSQ</i>.</p>"
+        "<p><b>Plots.</b> Reconstruction MSE, perplexity exp(H) of the batch's codes, codes used in the "
+        "batch and dead codes (unused for 50 steps), one colour per method. Each card shows the usage "
+        "histogram on held-out images and a PCA map of encoder outputs (dots, coloured by their code) and "
+        "codes (outlined dots; dead codes ✕): collapse is codes far from every dot.</p>"
+        "<p><b>Results.</b> Held-out MSE, codes used, perplexity, seconds per step and the bits per image "
+        "of a uniform code, h·w·log<sub>2</sub> K. Select a row and press <i>Open in main window</i> to "
+        "explore that model in the other panels, or <i>Save as bundle</i>. The same run from the command "
+        "line: <code>python -m explorer compare-quantizers --methods vq,fsq --json</code>.</p>")
+
     def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("quantizerLab")
@@ -243,7 +266,8 @@ class QuantizerLabPanel(QWidget):
 
     # ------------------------------------------------------------------ window hooks
     def set_presentation(self, on: bool) -> None:
-        self.controls.setMaximumWidth(420 if on else 300)
+        self.controls.setMaximumWidth(460 if on else 300)
+        self.controls.setMinimumWidth(380 if on else 0)
         self.curves.set_presentation(on)
         self.cards.set_presentation(on)
 
