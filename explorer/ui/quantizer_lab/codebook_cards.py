@@ -43,7 +43,9 @@ class MethodCard(QFrame):
         self.setFrameShape(QFrame.Shape.StyledPanel)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
+        self.label = label
         self.title = QLabel(f"<b style='color:{self.colour}'>■</b> <b>{label}</b>")
+        self.title.setWordWrap(True)
         self.title.setObjectName(f"quantizerLabCardTitle_{name}")
         self.title.setAccessibleName(label)
         self.title.setToolTip(METHODS[name].summary)
@@ -51,10 +53,15 @@ class MethodCard(QFrame):
         self.histogram = _plot(f"quantizerLabHistogram_{name}", f"Code usage of {label}")
         self.histogram.setMouseEnabled(x=False, y=False)
         self.histogram.setLabel("bottom", "code k")
+        # Axes whose numbers change with every snapshot are hidden: redrawing their text would stall
+        # the window (the counts' scale is in the card's label; PCA coordinates mean nothing).
+        self.histogram.hideAxis("left")
         self.bars = pg.BarGraphItem(x=[], height=[], width=0.9, brush=self.colour, pen=None)
         self.histogram.addItem(self.bars)
         self.map = _plot(f"quantizerLabMap_{name}", f"PCA map of {label}")
         self.map.setAspectLocked(True)
+        self.map.hideAxis("left")
+        self.map.hideAxis("bottom")
         self.cloud = pg.ImageItem(axisOrder="row-major")
         self.codes = pg.ScatterPlotItem(size=9, pen=pg.mkPen("k", width=1))
         self.dead = pg.ScatterPlotItem(size=8, symbol="x", pen=pg.mkPen((130, 130, 130), width=1.5), brush=None)
@@ -64,16 +71,34 @@ class MethodCard(QFrame):
         layout.addWidget(self.histogram, 2)
         layout.addWidget(self.map, 3)
         self.snapshot: MethodSnapshot | None = None
+        self._pending: list[str] = []
+        self._k = -1
         self.presentation = False
         self.set_presentation(False)
 
     def set_snapshot(self, snap: MethodSnapshot) -> None:
+        """Keep ``snap``; :meth:`draw_next` draws it (histogram, then map: one plot per call)."""
         self.snapshot = snap
+        self._pending = ["histogram", "map"]
+
+    def draw_next(self) -> bool:
+        """Draw one waiting part of the latest snapshot; False when nothing waits."""
+        if not self._pending or self.snapshot is None:
+            return False
+        part = self._pending.pop(0)
+        snap = self.snapshot
         counts = snap.counts
         k = len(counts)
         used = counts > 0
-        self.bars.setOpts(x=np.arange(k), height=counts.astype(float))
-        self.histogram.setXRange(-0.5, k - 0.5, padding=0)
+        if part == "histogram":
+            self.bars.setOpts(x=np.arange(k), height=counts.astype(float))
+            if self._k != k:
+                self._k = k
+                self.histogram.setXRange(-0.5, k - 0.5, padding=0)
+            # The numbers go into the card's label: re-laying out a plot title costs ~10 ms a plot.
+            self.title.setText(f"<b style='color:{self.colour}'>■</b> <b>{self.label}</b><br>"
+                               f"{int(used.sum())}/{k} codes used · {k - int(used.sum())} dead ✕")
+            return True
         cmap = snap.map
         if cmap.image is not None:
             x0, y0, x1, y1 = cmap.bounds
@@ -85,17 +110,11 @@ class MethodCard(QFrame):
                            brush=[pg.mkBrush(*palette[i]) for i in alive])
         gone = np.flatnonzero(~used)
         self.dead.setData(cmap.codes_xy[gone, 0], cmap.codes_xy[gone, 1])
-        self._titles()
+        return True
 
     def _titles(self) -> None:
-        snap = self.snapshot
-        if snap is None:
-            style_plot(self.histogram, self.presentation, "usage: waiting for the first step")
-            style_plot(self.map, self.presentation, "PCA map")
-            return
-        used = int((snap.counts > 0).sum())
-        style_plot(self.histogram, self.presentation, f"usage: {used}/{len(snap.counts)} codes")
-        style_plot(self.map, self.presentation, f"PCA · {len(snap.counts) - used} dead ✕")
+        style_plot(self.histogram, self.presentation, "usage (held-out)")
+        style_plot(self.map, self.presentation, "PCA: z and codes")
 
     def set_presentation(self, on: bool) -> None:
         self.presentation = on
@@ -119,6 +138,7 @@ class CodebookCards(QScrollArea):
         self.row.addStretch(1)
         self.setWidget(self.inner)
         self.cards: dict[str, MethodCard] = {}
+        self._turn = 0
         self.presentation = False
 
     def reset(self, methods: tuple[str, ...]) -> None:
@@ -137,6 +157,16 @@ class CodebookCards(QScrollArea):
             card = self.cards.get(snap.name)
             if card is not None:
                 card.set_snapshot(snap)
+
+    def draw_next(self) -> bool:
+        """Draw one waiting plot of one card (the next card in turn); False when none waits."""
+        cards = list(self.cards.values())
+        for i in range(len(cards)):
+            card = cards[(self._turn + i) % len(cards)]
+            if card.draw_next():
+                self._turn = (self._turn + i + 1) % len(cards)
+                return True
+        return False
 
     def set_presentation(self, on: bool) -> None:
         self.presentation = on

@@ -51,7 +51,9 @@ class LabCurves(QWidget):
             plot.setMenuEnabled(False)
             plot.hideButtons()
             item = plot.getPlotItem()
-            item.showGrid(x=True, y=True, alpha=0.25)
+            # No grid and a y range that only grows in steps: a new point then repaints the curve alone,
+            # not the axes (their text costs ~10 ms a repaint on a busy CPU; the window must not stall).
+            item.disableAutoRange()
             item.setLabel("bottom", "step")
             item.setLabel("left", y_label)
             item.setLogMode(y=log_y)
@@ -64,11 +66,15 @@ class LabCurves(QWidget):
         self.data: dict[str, dict[str, list[float]]] = {}
         self.steps: list[int] = []
         self.methods: tuple[str, ...] = ()
+        self._dirty: set[str] = set()
+        self._y_ranges = {}
         self.set_presentation(False)
 
     def reset(self, methods: tuple[str, ...], total_steps: int) -> None:
         self.methods = tuple(methods)
         self.steps = []
+        self._dirty = set()
+        self._y_ranges: dict[str, tuple[float, float]] = {}
         self.data = {name: {key: [] for key in self.plots} for name in methods}
         for key, plot in self.plots.items():
             plot.clear()
@@ -81,18 +87,50 @@ class LabCurves(QWidget):
                                       for i, n in enumerate(methods)))
 
     def append(self, step: int, metrics: list[MethodMetrics]) -> None:
+        """Buffer one step's numbers; :meth:`draw_next` puts them on screen, one plot at a time."""
         self.steps.append(step)
-        x = np.asarray(self.steps, dtype=float)
         for m in metrics:
             series = self.data.get(m.name)
             if series is None:
                 continue
             for key in self.plots:
                 series[key].append(float(getattr(m, key)))
-                y = np.asarray(series[key], dtype=float)
-                if key == "recon_mse":
-                    y = np.maximum(y, 1e-6)
-                self.curves[key][m.name].setData(x, y)
+        self._dirty.update(self.plots)
+
+    def draw_next(self) -> bool:
+        """Redraw the next plot with new data (one plot: a repaint costs ~20 ms); False when none waits."""
+        for key in self.plots:
+            if key in self._dirty:
+                self._dirty.discard(key)
+                x = np.asarray(self.steps, dtype=float)
+                for name, series in self.data.items():
+                    y = np.asarray(series[key], dtype=float)
+                    if key == "recon_mse":
+                        y = np.maximum(y, 1e-6)
+                    self.curves[key][name].setData(x[:len(y)], y)
+                self._grow_y_range(key)
+                return True
+        return False
+
+    def _grow_y_range(self, key: str) -> None:
+        """Widen the y range (never narrow it during a run) when a value leaves it, with head room."""
+        values = [v for series in self.data.values() for v in series[key] if np.isfinite(v)]
+        if not values:
+            return
+        log_y = key == "recon_mse"
+        lo, hi = min(values), max(values)
+        if log_y:
+            lo, hi = np.log10(max(lo, 1e-6)), np.log10(max(hi, 1e-6))
+        shown = self._y_ranges.get(key)
+        if shown is not None and shown[0] <= lo and hi <= shown[1]:
+            return
+        span = max(hi - lo, 0.5 if log_y else 1.0)
+        new = (lo - 0.15 * span, hi + 0.25 * span) if shown is None else \
+            (min(shown[0], lo - 0.15 * span), max(shown[1], hi + 0.25 * span))
+        if not log_y:
+            new = (max(new[0], 0.0) if lo >= 0 else new[0], new[1])
+        self._y_ranges[key] = new
+        self.plots[key].setYRange(*new, padding=0)
 
     def last(self, name: str, key: str) -> float | None:
         values = self.data.get(name, {}).get(key)
