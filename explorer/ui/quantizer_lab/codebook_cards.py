@@ -10,13 +10,12 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
 
 from explorer.core.projection import code_palette
 from explorer.core.quantizer_lab import METHODS, MethodSnapshot
-from explorer.ui.presentation import style_plot
 
-from .style import method_colour
+from .style import method_colour, restyle
 
 CARD_WIDTH = {False: 230, True: 330}
 
@@ -27,7 +26,13 @@ def _plot(object_name: str, accessible: str) -> pg.PlotWidget:
     plot.setAccessibleName(accessible)
     plot.setMenuEnabled(False)
     plot.hideButtons()
-    plot.getPlotItem().getAxis("left").enableAutoSIPrefix(False)
+    # The card's height is the row's: a plot's own size hint (~300 px) would push the map out of view.
+    plot.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Ignored)
+    for side in ("left", "bottom"):
+        axis = plot.getPlotItem().getAxis(side)
+        axis.enableAutoSIPrefix(False)
+        axis.setPen("#555555")
+        axis.setTextPen("#222222")
     return plot
 
 
@@ -68,6 +73,8 @@ class MethodCard(QFrame):
         for z, item in enumerate((self.cloud, self.dead, self.codes)):
             item.setZValue(z)
             self.map.addItem(item)
+        self.histogram.setMinimumHeight(60)
+        self.map.setMinimumHeight(80)
         layout.addWidget(self.histogram, 2)
         layout.addWidget(self.map, 3)
         self.snapshot: MethodSnapshot | None = None
@@ -113,8 +120,8 @@ class MethodCard(QFrame):
         return True
 
     def _titles(self) -> None:
-        style_plot(self.histogram, self.presentation, "usage (held-out)")
-        style_plot(self.map, self.presentation, "PCA: z and codes")
+        restyle(self.histogram, self.presentation, "usage (held-out)")
+        restyle(self.map, self.presentation, "PCA: z and codes")
 
     def set_presentation(self, on: bool) -> None:
         self.presentation = on

@@ -6,9 +6,8 @@ import pyqtgraph as pg
 from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
 
 from explorer.core.quantizer_lab import METHODS, MethodMetrics
-from explorer.ui.presentation import style_plot
 
-from .style import method_colour
+from .style import method_colour, restyle
 
 # (metric field, objectName, title, y label, log y)
 PLOTS = (
@@ -21,6 +20,7 @@ TOOLTIPS = {"recon_mse": "||x − D(z_q)||² per pixel on each training batch (l
             "perplexity": "exp(−Σ p log p) of the batch's code histogram: the effective number of codes",
             "codes_used": "distinct codes chosen in the training batch",
             "dead_codes": "codes not chosen in any of the last 50 training batches"}
+AXIS_PEN, TEXT_PEN = "#555555", "#222222"    # pyqtgraph's default grey is faint on white
 LINE_WIDTH = {False: 1.8, True: 3.5}
 
 
@@ -57,7 +57,11 @@ class LabCurves(QWidget):
             item.setLabel("bottom", "step")
             item.setLabel("left", y_label)
             item.setLogMode(y=log_y)
-            item.getAxis("left").enableAutoSIPrefix(False)
+            for side in ("left", "bottom"):
+                axis = item.getAxis(side)
+                axis.enableAutoSIPrefix(False)
+                axis.setPen(AXIS_PEN)
+                axis.setTextPen(TEXT_PEN)
             plot.setMinimumSize(160, 120)
             self.plots[key], self.titles[key] = plot, title
             grid.addWidget(plot, 0, i)
@@ -139,7 +143,7 @@ class LabCurves(QWidget):
     def set_presentation(self, on: bool) -> None:
         self.presentation = on
         for key, plot in self.plots.items():
-            style_plot(plot, on, self.titles[key])
+            restyle(plot, on, self.titles[key])
             for curve in self.curves[key].values():
                 pen = curve.opts["pen"]
                 curve.setPen(pg.mkPen(pg.mkPen(pen).color(), width=LINE_WIDTH[on]))
