@@ -126,6 +126,8 @@ class MethodCard(QFrame):
     def set_presentation(self, on: bool) -> None:
         self.presentation = on
         self.setFixedWidth(CARD_WIDTH[on])
+        # large tick labels would leave the bars no room: the code axis shows in normal mode only
+        self.histogram.showAxis("bottom", not on)
         self.codes.setSize(13 if on else 9)
         self._titles()
 

@@ -11,7 +11,7 @@ from .style import method_colour, restyle
 
 # (metric field, objectName, title, y label, log y)
 PLOTS = (
-    ("recon_mse", "quantizerLabMsePlot", "Training MSE", "MSE (log)", True),
+    ("recon_mse", "quantizerLabMsePlot", "MSE", "training MSE (log)", True),
     ("perplexity", "quantizerLabPerplexityPlot", "Perplexity", "exp(H)", False),
     ("codes_used", "quantizerLabCodesUsedPlot", "Codes used", "codes", False),
     ("dead_codes", "quantizerLabDeadCodesPlot", "Dead codes", "codes", False),

@@ -294,6 +294,7 @@ class QuantizerLabPanel(QWidget):
         self.controls.setMinimumWidth(380 if on else 0)
         self.curves.set_presentation(on)
         self.cards.set_presentation(on)
+        self.results.set_presentation(on)
 
     def save_settings(self, settings: QSettings) -> None:
         settings.setValue("methods", ",".join(self.controls.chosen_methods()))

@@ -92,6 +92,12 @@ class ResultsTable(QWidget):
             self.table.selectRow(0)
         self._sync_buttons()
 
+    def set_presentation(self, on: bool) -> None:
+        """White on black headers, as the presentation palette's tables (the default header goes blank)."""
+        self.table.horizontalHeader().setStyleSheet(
+            "QHeaderView::section { color: #ffffff; background-color: #000000; border: 1px solid #888888; }"
+            if on else "")
+
     def selected_row(self) -> int:
         rows = self.table.selectionModel().selectedRows()
         return rows[0].row() if rows else -1
