@@ -139,7 +139,8 @@ def gui_main(args: argparse.Namespace) -> None:
     steps = len(panel.curves.steps)
     stop_clicked = time.perf_counter()
     panel.stop()
-    while panel.is_running:                   # the timer keeps measuring while the results are computed
+    deadline = time.perf_counter() + 120      # the timer keeps measuring while the results are computed
+    while (panel.is_running or not panel.results.table.rowCount()) and time.perf_counter() < deadline:
         app.processEvents()
         time.sleep(0.002)
     stop_s = time.perf_counter() - stop_clicked
