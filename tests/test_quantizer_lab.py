@@ -128,3 +128,23 @@ def test_compare_quantizers_refuses_bad_flags_in_one_line(argv, words, capsys) -
     assert main(["compare-quantizers", *argv]) == 2
     err = capsys.readouterr().err
     assert words in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("kind", ["fsq", "factorised", "rotation"])
+def test_train_vqvae_quantizer_flag_trains_a_full_model_of_that_kind(kind, mnist_root, tmp_path, capsys) -> None:
+    out = tmp_path / kind
+    code = main(["train", "vqvae", "--data-root", str(mnist_root), "--out", str(out), "--examples", "0",
+                 "--quantizer", kind, "--limit", "300", "--max-steps", "2", "--batch-size", "16", "--device", "cpu",
+                 "--hidden", "16", "--res-channels", "8", "--res-blocks", "1", "--num-codes", "16",
+                 "--code-dim", "4"])
+    assert code == 0, capsys.readouterr().err
+    from explorer.core.bundle import load_bundle
+    model = load_bundle(out).vqvae
+    assert model.config.quantizer == kind
+    assert model.encode(torch.rand(2, 1, 28, 28)).shape == (2, 7, 7)
+
+
+def test_train_vqvae_refuses_an_unknown_quantizer_in_one_line(capsys) -> None:
+    assert main(["train", "vqvae", "--out", "x", "--quantizer", "magic"]) == 2
+    err = capsys.readouterr().err
+    assert "--quantizer" in err and len(err.strip().splitlines()) == 1

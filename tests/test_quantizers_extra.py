@@ -205,3 +205,16 @@ def test_configs_written_before_the_new_fields_still_load() -> None:
     # and a plain VQ model's weight names are unchanged (shipped bundles keep loading)
     names = set(VQVAE(cfg).quantizer.state_dict())
     assert names == {"codebook", "initialized", "ema_counts", "ema_sums", "steps_unused"}
+
+
+@pytest.mark.parametrize("kind", ["factorised", "fsq", "cosine"])
+def test_the_codebook_panels_map_uses_the_lookup_space(kind: str) -> None:
+    from explorer.core.projection import codebook_map, encoder_cloud
+    model = tiny_model(kind, lookup_dim=3).eval()
+    images = torch.rand(4, 1, 28, 28)
+    points, assign, soft = encoder_cloud(model, images)
+    dim = {"factorised": 3, "fsq": 2, "cosine": 4}[kind]
+    assert points.shape == (4 * 49, dim) and not soft
+    torch.testing.assert_close(torch.from_numpy(assign), model.encode(images).flatten())   # the model's own codes
+    m = codebook_map(model, images)
+    assert m.codes_xy.shape == (16, 2) and m.points_xy.shape == (4 * 49, 2)

@@ -88,3 +88,14 @@ def test_presets_check_their_methods(lab) -> None:
     item.setCheckState(Qt.CheckState.Unchecked if item.checkState() == Qt.CheckState.Checked
                        else Qt.CheckState.Checked)
     assert lab.controls.preset.currentText() == "Custom"
+
+
+def test_the_train_form_offers_every_quantizer_kind(main_window) -> None:
+    from ui_helpers import editor
+
+    from explorer.core.models.quantizers_extra import QUANTIZER_KINDS
+    panel = main_window.show_panel("trainPanel")
+    combo = editor(panel, "vqvaeModel_quantizer")
+    assert [combo.itemData(i) for i in range(combo.count())] == list(QUANTIZER_KINDS)
+    combo.setCurrentIndex(combo.findData("rotation"))
+    assert panel.settings_model.vqvae.model.quantizer == "rotation"
