@@ -87,6 +87,8 @@ OVERRIDDEN_BY: dict[str, tuple[str, Any, str]] = {
     "epochs": ("max_steps", lambda v: bool(v and v > 0),
                "Not used: ‘Steps’ is above 0, so the run takes exactly that many steps."),
     "ema_decay": ("ema", lambda v: not v, "Not used: codes are not updated by moving average."),
+    "lookup_dim": ("quantizer", lambda v: v != "factorised", "Not used: only the factorised quantiser looks "
+                   "codes up in fewer dimensions."),
 }
 
 
