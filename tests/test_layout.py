@@ -13,7 +13,7 @@ import explorer
 
 PACKAGE_ROOT = Path(explorer.__file__).parent
 QT = ("PySide6", "pyqtgraph", "superqt", "PyQt5", "PyQt6", "shiboken6")
-PANEL_PACKAGES = ("train", "codebook", "editor", "sampling", "gumbel", "likelihood")
+PANEL_PACKAGES = ("train", "codebook", "editor", "sampling", "gumbel", "likelihood", "quantizer_lab")
 
 
 def module_name(path: Path) -> str:

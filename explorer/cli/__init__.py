@@ -78,6 +78,9 @@ def _dispatch(args) -> int:
     if args.command == "score":
         from .score import run_score
         return run_score(args)
+    if args.command == "compare-quantizers":
+        from .compare_quantizers import run_compare_quantizers
+        return run_compare_quantizers(args)
     if args.command == "screenshot":
         from .app import run_screenshot
         return run_screenshot(args)

@@ -7,6 +7,7 @@ from ..core.config import Limit
 from ..core.device import DEVICE_CHOICES
 from .common import (PRIOR_CONFIG, PRIOR_TRAIN_CONFIG, VQVAE_CONFIG, VQVAE_TRAIN_CONFIG, add_data_flags, field_flag,
                      limited)
+from .compare_quantizers import add_compare_quantizers_parser
 from .compress import add_compress_parsers
 from .ensemble import add_ensemble_parser
 from .score import add_score_parser
@@ -29,6 +30,9 @@ EPILOG = """examples:
   torchrun --nproc_per_node 2 -m explorer train vqvae ...   (data-parallel)"""
 
 
+# A copy of explorer.core.models.quantizers_extra.QUANTIZER_KINDS (--help stays free of torch;
+# tests/test_quantizer_lab.py checks they agree).
+QUANTIZER_KINDS = ("vq", "gumbel", "rotation", "cosine", "factorised", "fsq")
 MAX_SAMPLES = 1024                 # sample --n
 MAX_LR = 10.0                      # train --lr: far above any useful rate, far below Adam's overflow (1e308 crashed)
 MAX_PADDING = 64                   # sample --padding
@@ -77,7 +81,9 @@ def _add_train_vqvae(sub) -> None:
     m.add_argument("--encoder-kernel", type=int, choices=(1, 3),
                    help="kernel of the encoder's last conv (1 = each code sees only its own patch)")
     m.add_argument("--downsample", type=int, choices=(1, 2, 4, 8), help="image -> code grid factor")
-    m.add_argument("--quantizer", choices=("vq", "gumbel"), help="nearest-neighbour VQ or Gumbel-Softmax")
+    m.add_argument("--quantizer", choices=QUANTIZER_KINDS,
+                   help="vq (nearest neighbour), gumbel (Gumbel-Softmax), rotation (VQ + rotation trick), cosine "
+                        "(l2-normalised VQ), factorised (low-dimensional lookup), fsq (finite scalar quantization)")
     m.add_argument("--beta", type=field_flag(VQVAE_CONFIG, "beta"), help="commitment weight")
     m.add_argument("--no-ema", dest="ema", action="store_false", default=None,
                    help="train the codebook with its loss term instead of EMA updates")
@@ -167,6 +173,7 @@ def build_parser(prog: str = "python -m explorer") -> argparse.ArgumentParser:
     add_ensemble_parser(sub)
     add_compress_parsers(sub)
     add_score_parser(sub)
+    add_compare_quantizers_parser(sub)
 
     shot = sub.add_parser("screenshot", help="render a panel of the app to a PNG",
                           description="Render one panel of the app offscreen and save it as a PNG.")

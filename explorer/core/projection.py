@@ -239,21 +239,31 @@ class CodebookMap:
 
 @torch.no_grad()
 def encoder_cloud(vqvae, images: torch.Tensor) -> tuple[np.ndarray, np.ndarray, bool]:
-    """Encoder outputs as points in code space (N*h*w, D) and the code each one snaps to.
+    """Encoder outputs as points in code space (N*h*w, d) and the code each one snaps to.
 
     For nearest-neighbour VQ the points are z_e(x). For a Gumbel bottleneck the encoder
-    gives logits; the points are then the soft embeddings softmax(logits) @ e.
+    gives logits; the points are then the soft embeddings softmax(logits) @ e. Cosine,
+    factorised and FSQ bottlenecks choose codes in their own lookup space; the points are
+    there (see :func:`code_space`).
     """
+    points, book, soft = _cloud_and_codes(vqvae, images)
+    if soft:
+        assign = vqvae.encode_latents(_as_float(images).to(vqvae.device)).argmax(1).reshape(-1)
+    else:
+        assign = squared_distances(points, book).argmin(1)
+    return points.cpu().numpy(), assign.cpu().numpy(), soft
+
+
+def _cloud_and_codes(vqvae, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, bool]:
+    from .models.quantizers_extra import lookup_space
     z = vqvae.encode_latents(_as_float(images).to(vqvae.device))
-    book = vqvae.codebook.detach()
-    if vqvae.config.quantizer == "gumbel":
-        assign = z.argmax(1).reshape(-1)
-        z = torch.einsum("bkhw,kd->bdhw", F.softmax(z, dim=1), book)
-        flat = z.permute(0, 2, 3, 1).reshape(-1, book.shape[1])
-        return flat.cpu().numpy(), assign.cpu().numpy(), True
-    flat = z.permute(0, 2, 3, 1).reshape(-1, book.shape[1])
-    assign = squared_distances(flat, book).argmin(1)
-    return flat.cpu().numpy(), assign.cpu().numpy(), False
+    return lookup_space(vqvae.quantizer, z)
+
+
+@torch.no_grad()
+def code_space(vqvae, images: torch.Tensor) -> np.ndarray:
+    """The (K, d) codes in the space where :func:`encoder_cloud`'s points live."""
+    return _cloud_and_codes(vqvae, images[:1])[1].cpu().numpy()
 
 
 def codebook_map(vqvae, images: torch.Tensor, max_points: int = 6000, seed: int = 0) -> CodebookMap:
@@ -266,7 +276,7 @@ def codebook_map(vqvae, images: torch.Tensor, max_points: int = 6000, seed: int 
     if len(points) > max_points:
         keep = np.random.default_rng(seed).choice(len(points), max_points, replace=False)
         points, assign = points[keep], assign[keep]
-    book = vqvae.codebook.detach().cpu().numpy()
+    book = code_space(vqvae, images)
     pca = pca_fit(points if len(points) >= 2 else book, 2)
     codes_xy = pca.transform(book).astype(np.float32)
     points_xy = pca.transform(points).astype(np.float32)

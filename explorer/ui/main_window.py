@@ -62,6 +62,7 @@ class MainWindow(QMainWindow):
 
         self.train_panel = self.panels["trainPanel"]
         self.train_panel.confirm_discard = self.model_bar.confirm_discard
+        self.panels["quantizerLab"].confirm_discard = self.model_bar.confirm_discard
         self.model_bar.settings_provider = lambda: self.train_panel.settings_model
         self.presentation = PresentationStyle(self)
         self.help_dialog: HelpDialog | None = None

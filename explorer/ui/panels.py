@@ -1,4 +1,4 @@
-"""The main window's panels, in navigation order (Ctrl+1 … Ctrl+6)."""
+"""The main window's panels, in navigation order (Ctrl+1 … Ctrl+7)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -9,6 +9,7 @@ from .codebook.panel import CodebookPanel
 from .editor.panel import LatentEditor
 from .gumbel.panel import GumbelPanel
 from .likelihood.panel import LikelihoodPanel
+from .quantizer_lab.panel import QuantizerLabPanel
 from .sampling.panel import SamplingPanel
 from .train.panel import TrainPanel
 
@@ -27,6 +28,7 @@ PANELS: tuple[PanelSpec, ...] = (
     PanelSpec("samplingPanel", "Sampling", SamplingPanel),
     PanelSpec("gumbelPanel", "Gumbel-Softmax", GumbelPanel),
     PanelSpec("likelihoodPanel", "Likelihood & compression", LikelihoodPanel),
+    PanelSpec("quantizerLab", "Quantizer lab", QuantizerLabPanel),
 )
 
 

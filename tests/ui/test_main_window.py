@@ -16,7 +16,8 @@ from explorer.ui.state import snapshot
 
 from ui_helpers import click_in_dialog, editor, set_number, visible_dialog
 
-PANEL_NAMES = ["trainPanel", "codebookPanel", "latentEditor", "samplingPanel", "gumbelPanel", "likelihoodPanel"]
+PANEL_NAMES = ["trainPanel", "codebookPanel", "latentEditor", "samplingPanel", "gumbelPanel", "likelihoodPanel",
+               "quantizerLab"]
 
 
 def save_tiny(qtbot, window, folder) -> None:

@@ -14,6 +14,7 @@ import torch.nn.functional as F
 
 from ..config import MAX_PARAMETERS, JsonConfig, Limit, conv_size
 from .quantizers import GumbelQuantizer, QuantizerOutput, VectorQuantizer, gumbel_temperature
+from .quantizers_extra import QUANTIZER_KINDS, build_quantizer, encoder_channels, quantizer_state_size
 
 
 @dataclass
@@ -28,7 +29,7 @@ class VQVAEConfig(JsonConfig):
     res_channels: int = 32         # bottleneck width inside each residual block
     num_codes: int = 16            # K, codebook size (the shipped models use 16)
     code_dim: int = 16             # D, dimension of each code vector
-    quantizer: str = "vq"          # "vq" (nearest neighbour) or "gumbel" (Gumbel-Softmax)
+    quantizer: str = "vq"          # vq, gumbel, rotation, cosine, factorised or fsq (see quantizers_extra)
     beta: float = 0.25             # commitment weight
     ema: bool = True               # EMA codebook updates instead of the codebook loss term
     ema_decay: float = 0.99        # EMA decay
@@ -39,6 +40,7 @@ class VQVAEConfig(JsonConfig):
     tau_start: float = 1.0         # Gumbel temperature at step 0
     tau_min: float = 0.1           # Gumbel temperature floor
     tau_rate: float = 2e-4         # Gumbel temperature decay per step: tau = start*exp(-rate*step)
+    lookup_dim: int = 8            # dimensions of the code lookup of the "factorised" quantizer
 
     LIMITS: ClassVar[dict[str, Limit]] = {
         "in_channels": Limit(int, 1, 4), "image_size": Limit(int, 1, 1024),
@@ -46,11 +48,12 @@ class VQVAEConfig(JsonConfig):
         "res_blocks": Limit(int, 0, 64), "encoder_res_blocks": Limit(int, -1, 64),
         "encoder_kernel": Limit(int, choices=(1, 3)), "res_channels": Limit(int, 1, 1024),
         "num_codes": Limit(int, 2, 8192), "code_dim": Limit(int, 1, 1024),
-        "quantizer": Limit(str, choices=("vq", "gumbel")), "beta": Limit(float, 0, 1000),
+        "quantizer": Limit(str, choices=QUANTIZER_KINDS), "beta": Limit(float, 0, 1000),
         "ema": Limit(bool), "ema_decay": Limit(float, 0, 1, high_open=True), "kmeans_init": Limit(bool),
         "dead_code_steps": Limit(int, 0, 10 ** 9), "gumbel_hard": Limit(bool),
         "gumbel_kl_weight": Limit(float, 0, 1000), "tau_start": Limit(float, 0, 1000, low_open=True),
         "tau_min": Limit(float, 0, 1000, low_open=True), "tau_rate": Limit(float, 0, 1000),
+        "lookup_dim": Limit(int, 1, 1024),
     }
 
     def __post_init__(self) -> None:
@@ -73,8 +76,8 @@ class VQVAEConfig(JsonConfig):
             size += conv_size(ch, nxt, 4)
             ch = nxt
         size += conv_size(ch, hid, self.encoder_kernel) + n_enc_res * block
-        size += conv_size(hid, d if self.quantizer == "vq" else k, 1)
-        size += k * d if self.quantizer == "gumbel" else 2 * k * d + 2 * k + 1   # codebook (+ EMA state)
+        size += conv_size(hid, encoder_channels(self.quantizer, k, d), 1)
+        size += quantizer_state_size(self.quantizer, k, d, self.lookup_dim)   # codebook (+ EMA state)
         size += conv_size(d, hid, 3) + self.res_blocks * block      # decoder
         ch = hid
         for i in range(n_scale):
@@ -174,25 +177,20 @@ class VQVAE(nn.Module):
     def __init__(self, config: VQVAEConfig | None = None) -> None:
         super().__init__()
         self.config = cfg = config or VQVAEConfig()
-        if cfg.quantizer == "vq":
-            self.encoder = Encoder(cfg, cfg.code_dim)
-            self.quantizer: VectorQuantizer | GumbelQuantizer = VectorQuantizer(
-                cfg.num_codes, cfg.code_dim, cfg.beta, ema=cfg.ema, decay=cfg.ema_decay,
-                kmeans_init=cfg.kmeans_init, dead_code_steps=cfg.dead_code_steps)
-        else:
-            self.encoder = Encoder(cfg, cfg.num_codes)  # K logits per position
-            self.quantizer = GumbelQuantizer(cfg.num_codes, cfg.code_dim, kl_weight=cfg.gumbel_kl_weight,
-                                             hard=cfg.gumbel_hard, tau=cfg.tau_start)
+        # Gumbel: K logits per position; every other kind: a D-dimensional z_e (quantizers_extra).
+        self.encoder = Encoder(cfg, encoder_channels(cfg.quantizer, cfg.num_codes, cfg.code_dim))
+        self.quantizer: nn.Module = build_quantizer(cfg)
         self.decoder = Decoder(cfg)
 
     @property
     def codebook(self) -> torch.Tensor:
-        """The (K, D) codebook e."""
-        return self.quantizer.codebook
+        """The (K, D) codebook e: what the decoder receives for each code."""
+        decoder_codebook = getattr(self.quantizer, "decoder_codebook", None)
+        return decoder_codebook() if decoder_codebook is not None else self.quantizer.codebook
 
     @property
     def device(self) -> torch.device:
-        return self.codebook.device
+        return next(self.decoder.parameters()).device
 
     def set_step(self, step: int) -> None:
         """Advance schedules that depend on the training step (Gumbel temperature)."""

@@ -17,7 +17,7 @@ from typing import Any
 
 # Fields whose value is one of a few choices (shown as a combobox).
 CHOICES: dict[str, tuple[Any, ...]] = {
-    "quantizer": ("vq", "gumbel"),
+    "quantizer": ("vq", "gumbel", "rotation", "cosine", "factorised", "fsq"),   # core.models.quantizers_extra
     "kind": ("gated", "plain"),
     "downsample": (1, 2, 4, 8),
     "in_channels": (1, 3),
@@ -65,7 +65,7 @@ LABELS: dict[str, str] = {
     "dead_code_steps": "Re-seed codes unused for N steps (0 = never)",
     "gumbel_hard": "One-hot Gumbel samples (hard)", "gumbel_kl_weight": "Gumbel KL weight",
     "tau_start": "Temperature τ at the start", "tau_min": "Lowest temperature τ",
-    "tau_rate": "Temperature decay per step",
+    "tau_rate": "Temperature decay per step", "lookup_dim": "Lookup dimensions (factorised quantiser)",
     # VQVAETrainConfig / PriorTrainConfig
     "epochs": "Epochs (passes over the data)", "max_steps": "Steps (0 = use epochs)",
     "VQVAETrainConfig.batch_size": "Batch size (images)", "PriorTrainConfig.batch_size": "Batch size (code grids)",
@@ -90,6 +90,8 @@ OVERRIDDEN_BY: dict[str, tuple[str, Any, str]] = {
     "epochs": ("max_steps", lambda v: bool(v and v > 0),
                "Not used: ‘Steps’ is above 0, so the run takes exactly that many steps."),
     "ema_decay": ("ema", lambda v: not v, "Not used: codes are not updated by moving average."),
+    "lookup_dim": ("quantizer", lambda v: v != "factorised", "Not used: only the factorised quantiser looks "
+                   "codes up in fewer dimensions."),
 }
 
 
