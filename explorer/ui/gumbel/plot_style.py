@@ -104,7 +104,8 @@ class StyledPlot(pg.PlotWidget):
         theme = THEME[self.presentation]
         item = self.getPlotItem()
         item._presentation_title = self._title
-        style_plot(self, self.presentation, title=self._title, title_color=theme["text"])   # breaks long titles
+        style_plot(self, self.presentation, title=self._title, title_color=theme["text"],   # breaks long titles
+                   text_color=theme["text"])
         # a title wider than the plot is cut at the edges instead of pushing the axes out of view
         label = item.titleLabel
         label.setMinimumWidth(0)
