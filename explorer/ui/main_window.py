@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
-from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QMargins, QRect, QSettings, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (QApplication, QFileDialog, QLabel, QMainWindow, QMessageBox, QTabWidget, QVBoxLayout,
                                QWidget)
@@ -25,6 +25,21 @@ from .state import AppState
 from .workers import shutdown_workers
 
 GPU_REFRESH_MS = 1000
+DEFAULT_SIZE = QSize(1280, 800)     # the window's content on a first launch, where the screen has room
+# Before the window is on screen its frame is unknown: assume a title bar and borders as large as
+# common desktops draw; fit_to_screen() uses the real ones once the window is shown.
+FRAME_GUESS = QMargins(8, 38, 8, 8)
+
+
+def first_window_geometry(available: QRect, frame: QMargins, preferred: QSize = DEFAULT_SIZE) -> QRect:
+    """The window's content rectangle on a first launch: ``preferred`` or smaller, so that with its
+    ``frame`` (title bar, borders) it lies inside the screen's ``available`` area, centred there."""
+    room = available.marginsRemoved(frame).size()
+    size = preferred.boundedTo(room)
+    outer = QSize(size.width() + frame.left() + frame.right(), size.height() + frame.top() + frame.bottom())
+    x = available.x() + max(0, (available.width() - outer.width()) // 2) + frame.left()
+    y = available.y() + max(0, (available.height() - outer.height()) // 2) + frame.top()
+    return QRect(x, y, size.width(), size.height())
 
 
 class MainWindow(QMainWindow):
@@ -78,7 +93,9 @@ class MainWindow(QMainWindow):
         self.model_bar.bundle_saved.connect(self._remember_bundle)
         self.tabs.currentChanged.connect(self._sync_panel_actions)
 
-        self.resize(1280, 800)
+        self.geometry_restored = False       # restore_settings() found the user's last window geometry
+        self._refit_when_framed = False      # fit_to_screen() guessed the frame: fit again once it is known
+        self.resize(DEFAULT_SIZE)
         if remember:
             self.restore_settings()
         if bundle is not None:
@@ -265,6 +282,24 @@ class MainWindow(QMainWindow):
         self.help_dialog.show_topic(name or self.current_panel().objectName())
         return self.help_dialog
 
+    def fit_to_screen(self) -> None:
+        """Size and place the window so that it, frame included, fits its screen's available area
+        (a first launch on a 1280×800 laptop: the status bar stays on screen). The real frame is
+        known once the window is shown; before that :data:`FRAME_GUESS` stands in for it."""
+        screen = self.screen() or QApplication.primaryScreen()
+        if screen is None:
+            return
+        handle = self.windowHandle()
+        frame = handle.frameMargins() if handle is not None and self.isVisible() else QMargins()
+        self._refit_when_framed = frame.isNull()     # the window manager has not told the frame yet
+        self.setGeometry(first_window_geometry(screen.availableGeometry(), FRAME_GUESS if frame.isNull() else frame))
+
+    def moveEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        super().moveEvent(event)
+        handle = self.windowHandle()
+        if self._refit_when_framed and handle is not None and not handle.frameMargins().isNull():
+            self.fit_to_screen()                     # the frame arrived (it moves the window): fit it exactly
+
     def shortcut_list(self) -> list[tuple[str, str]]:
         """(action, keys) for every menu entry that has a shortcut."""
         rows = []
@@ -297,7 +332,7 @@ class MainWindow(QMainWindow):
         s = settings or settings_store()
         geometry = s.value("window/geometry")
         if geometry is not None:
-            self.restoreGeometry(geometry)
+            self.geometry_restored = bool(self.restoreGeometry(geometry))
         state = s.value("window/state")
         if state is not None:
             self.restoreState(state)
