@@ -17,6 +17,7 @@ from explorer.core.bundle import Bundle
 from explorer.core.device import describe_device, pick_device
 
 from .help import HelpDialog, HelpTopic
+from .message_banner import MessageBanner, status_line
 from .model_bar import ModelBar
 from .panels import PANELS
 from .presentation import PresentationStyle
@@ -70,7 +71,9 @@ class MainWindow(QMainWindow):
         layout = QVBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
+        self.message_banner = MessageBanner(central)     # long messages, in full (the status bar cuts them)
         layout.addWidget(self.model_bar)
+        layout.addWidget(self.message_banner)
         layout.addWidget(self.tabs, 1)
         self.setCentralWidget(central)
 
@@ -85,7 +88,8 @@ class MainWindow(QMainWindow):
 
         self.train_panel.running_changed.connect(self._on_running_changed)
         self.train_panel.device_changed.connect(self._on_device_changed)
-        self.state.message.connect(lambda text: self.statusBar().showMessage(text, 10_000))
+        self.state.message.connect(self.show_message)
+        self.state.bundle_changed.connect(self.message_banner.dismiss)   # its messages are about the last one
         self.state.bundle_changed.connect(self._update_title)
         self.state.grid_opened.connect(lambda _request: self.show_panel("latentEditor"))
         self.model_bar.unsaved_changed.connect(lambda _: self._update_title())
@@ -271,6 +275,7 @@ class MainWindow(QMainWindow):
         self.presentation.set_enabled(bool(on))
         self.presentation_action.setChecked(bool(on))
         self.model_bar.set_presentation(bool(on))
+        self.message_banner.set_presentation(bool(on))
         for panel in self.panels.values():
             if hasattr(panel, "set_presentation"):
                 panel.set_presentation(bool(on))
@@ -281,6 +286,17 @@ class MainWindow(QMainWindow):
             self.help_dialog = HelpDialog(topics, self.shortcut_list(), self)
         self.help_dialog.show_topic(name or self.current_panel().objectName())
         return self.help_dialog
+
+    def show_message(self, text: str) -> None:
+        """A message in the status bar for 10 s; one too long for it (or of several lines, like the
+        folders searched for a missing dataset) shows in full in the banner under the model bar."""
+        bar = self.statusBar()
+        room = (bar.width() if bar.isVisible() else self.width()) - sum(w.width() + 8 for w in (self.gpu_memory_status, self.device_status)
+                                 if w.isVisible()) - 16
+        short = status_line(text, bar.fontMetrics(), room)
+        if short is not None:
+            self.message_banner.show_message(text)
+        bar.showMessage(short or text, 10_000)
 
     def fit_to_screen(self) -> None:
         """Size and place the window so that it, frame included, fits its screen's available area
