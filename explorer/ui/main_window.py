@@ -17,7 +17,7 @@ from explorer.core.bundle import Bundle
 from explorer.core.device import describe_device, pick_device
 
 from .help import HelpDialog, HelpTopic
-from .message_banner import MessageBanner, status_line
+from .message_banner import MessageBanner, fits_status_bar
 from .model_bar import ModelBar
 from .panels import PANELS
 from .presentation import PresentationStyle
@@ -289,14 +289,15 @@ class MainWindow(QMainWindow):
 
     def show_message(self, text: str) -> None:
         """A message in the status bar for 10 s; one too long for it (or of several lines, like the
-        folders searched for a missing dataset) shows in full in the banner under the model bar."""
+        folders searched for a missing dataset) goes to the banner under the model bar instead."""
         bar = self.statusBar()
-        room = (bar.width() if bar.isVisible() else self.width()) - sum(w.width() + 8 for w in (self.gpu_memory_status, self.device_status)
-                                 if w.isVisible()) - 16
-        short = status_line(text, bar.fontMetrics(), room)
-        if short is not None:
+        room = (bar.width() if bar.isVisible() else self.width()) - sum(
+            w.width() + 8 for w in (self.gpu_memory_status, self.device_status) if w.isVisible()) - 16
+        if fits_status_bar(text, bar.fontMetrics(), room):
+            bar.showMessage(text, 10_000)
+        else:
+            bar.clearMessage()
             self.message_banner.show_message(text)
-        bar.showMessage(short or text, 10_000)
 
     def fit_to_screen(self) -> None:
         """Size and place the window so that it, frame included, fits its screen's available area
