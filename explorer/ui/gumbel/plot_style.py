@@ -20,6 +20,7 @@ EXPERT_COLORS = ("#E69F00", "#56B4E9", "#009E73", "#CC79A7", "#0072B2", "#D55E00
 LINE_WIDTH = {False: 2.0, True: 4.0}          # normal, presentation
 FONT_PT = PLOT_TEXT_PT                # tick labels, axis labels, legends (9 pt / 15 pt)
 MIN_PLOT = {False: (150, 150), True: (240, 230)}   # plots never shrink below this (scroll instead)
+MIN_VIEW = {False: 90, True: 110}     # nor their data area: title, axes and legend come on top (px)
 THEME = {False: {"background": "w", "axis": "#444444", "text": "#222222", "fg": "#000000"},
          True: {"background": "k", "axis": "#dddddd", "text": "#ffffff", "fg": "#ffffff"}}
 
@@ -61,6 +62,8 @@ class StyledPlot(pg.PlotWidget):
         if self.legend is not None:
             item.layout.addItem(self.legend, 4, 1)
         self.setMinimumSize(*MIN_PLOT[False])
+        self._grown_height = {False: 0, True: 0}     # per mode: the minimum height its data area needed
+        item.vb.sigResized.connect(self._keep_view_height)
         self._apply_style()
 
     def add_line(self, label: str) -> pg.PlotDataItem:
@@ -88,8 +91,18 @@ class StyledPlot(pg.PlotWidget):
         if self.legend is not None and self.presentation:   # the large legend rows under the plot need room too
             rows = math.ceil(len(self.legend.items) / max(1, self.legend.columnCount))
             height += int(rows * 1.5 * PLOT_TEXT_PT[self.presentation])
-        self.setMinimumSize(width, height)
+        self.setMinimumSize(width, max(height, self._grown_height[self.presentation]))
         self.restyle()
+
+    def _keep_view_height(self, *_: object) -> None:
+        """Grow the plot's minimum height so that its data area keeps MIN_VIEW pixels whatever its
+        title, axis labels and legend take (a two-row legend squeezed the bias plot to 25 px)."""
+        view = self.getPlotItem().vb
+        around = self.height() - view.height()          # title, bottom axis, legend: at this width
+        need = math.ceil(around + MIN_VIEW[self.presentation])
+        if self.isVisible() and need > self.minimumHeight():
+            self._grown_height[self.presentation] = need
+            self.setMinimumHeight(need)
 
     def set_decade_ticks(self, axis: str, low: float, high: float) -> None:
         """On a log axis, label only the powers of ten (pyqtgraph's minor labels collide)."""
