@@ -32,19 +32,15 @@ class AxisReport:
     def unreadable(self) -> list[TickLabel]:
         return [label for label in self.labels if label.contrast < READABLE_CONTRAST]
 
-    def overlapping(self, most: float = 0.25) -> list[tuple[str, str]]:
-        """Pairs of labels whose text boxes overlap by more than ``most`` of the smaller box
-        (in the axis' direction: stacked numbers on a vertical axis)."""
+    def overlapping(self, slack_px: int = 2) -> list[tuple[str, str]]:
+        """Pairs of labels whose text boxes overlap by more than ``slack_px`` (rounding) in the axis'
+        direction: numbers stacked on, or touching, each other."""
+        vertical = self.plot.endswith(("left", "right"))
         pairs = []
         for i, a in enumerate(self.labels):
             for b in self.labels[i + 1:]:
                 common = a.rect.intersected(b.rect)
-                if common.isEmpty():
-                    continue
-                vertical = self.plot.endswith(("left", "right"))
-                overlap = common.height() / min(a.rect.height(), b.rect.height()) if vertical else \
-                    common.width() / min(a.rect.width(), b.rect.width())
-                if overlap > most:
+                if not common.isEmpty() and (common.height() if vertical else common.width()) > slack_px:
                     pairs.append((a.text, b.text))
         return pairs
 
