@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
-from PySide6.QtCore import QMargins, QRect, QSettings, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QMargins, QRect, QSettings, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (QApplication, QFileDialog, QLabel, QMainWindow, QMessageBox, QTabWidget, QVBoxLayout,
                                QWidget)
@@ -47,6 +47,7 @@ class MainWindow(QMainWindow):
     """Everything the user sees; panels share one :class:`AppState`."""
 
     closed = Signal()               # the window accepted a close: nothing runs any more
+    _refit_when_framed = False      # fit_to_screen() guessed the frame: fit again once it is known
 
     def __init__(self, bundle: Bundle | None = None, parent: QWidget | None = None, *,
                  remember: bool = True) -> None:
@@ -98,7 +99,6 @@ class MainWindow(QMainWindow):
         self.tabs.currentChanged.connect(self._sync_panel_actions)
 
         self.geometry_restored = False       # restore_settings() found the user's last window geometry
-        self._refit_when_framed = False      # fit_to_screen() guessed the frame: fit again once it is known
         self.resize(DEFAULT_SIZE)
         if remember:
             self.restore_settings()
@@ -311,11 +311,16 @@ class MainWindow(QMainWindow):
         self._refit_when_framed = frame.isNull()     # the window manager has not told the frame yet
         self.setGeometry(first_window_geometry(screen.availableGeometry(), FRAME_GUESS if frame.isNull() else frame))
 
-    def moveEvent(self, event) -> None:  # noqa: N802 (Qt override)
-        super().moveEvent(event)
-        handle = self.windowHandle()
-        if self._refit_when_framed and handle is not None and not handle.frameMargins().isNull():
-            self.fit_to_screen()                     # the frame arrived (it moves the window): fit it exactly
+    def event(self, event) -> bool:  # noqa: D102 (Qt override)
+        # The window manager tells the frame around the first paint (no move event follows): fit
+        # the window to the screen again, exactly, once it is known.
+        if self._refit_when_framed and event.type() in (QEvent.Type.Paint, QEvent.Type.Move,
+                                                        QEvent.Type.WindowActivate):
+            handle = self.windowHandle()
+            if handle is not None and not handle.frameMargins().isNull():
+                self._refit_when_framed = False
+                QTimer.singleShot(0, self.fit_to_screen)       # not from inside a paint
+        return super().event(event)
 
     def shortcut_list(self) -> list[tuple[str, str]]:
         """(action, keys) for every menu entry that has a shortcut."""
