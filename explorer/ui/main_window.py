@@ -319,7 +319,7 @@ class MainWindow(QMainWindow):
             handle = self.windowHandle()
             if handle is not None and not handle.frameMargins().isNull():
                 self._refit_when_framed = False
-                QTimer.singleShot(0, self.fit_to_screen)       # not from inside a paint
+                QTimer.singleShot(0, self, self.fit_to_screen)       # not from inside a paint
         return super().event(event)
 
     def shortcut_list(self) -> list[tuple[str, str]]:

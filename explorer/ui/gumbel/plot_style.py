@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QWidget
 
@@ -91,8 +91,15 @@ class StyledPlot(pg.PlotWidget):
         if self.legend is not None and self.presentation:   # the large legend rows under the plot need room too
             rows = math.ceil(len(self.legend.items) / max(1, self.legend.columnCount))
             height += int(rows * 1.5 * PLOT_TEXT_PT[self.presentation])
-        self.setMinimumSize(width, max(height, self._grown_height[self.presentation]))
+        grown = self._grown_height[self.presentation]
+        if self.presentation and self._grown_height[False]:     # larger fonts, larger data area: at least
+            grown = max(grown, self._grown_height[False] + MIN_VIEW[True] - MIN_VIEW[False])   # normal's need
+        self.setMinimumSize(width, max(height, grown))
         self.restyle()
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        super().showEvent(event)
+        QTimer.singleShot(0, self, self._keep_view_height)     # restyled while hidden (another tab page)
 
     def _keep_view_height(self, *_: object) -> None:
         """Grow the plot's minimum height so that its data area keeps MIN_VIEW pixels whatever its
