@@ -28,9 +28,11 @@ class TickLabel:
 class AxisReport:
     plot: str               # the plot widget's objectName (or its class) and the axis side
     labels: list[TickLabel]
+    title: TickLabel | None = None      # the axis label ("step", "k", ...), when shown
 
     def unreadable(self) -> list[TickLabel]:
-        return [label for label in self.labels if label.contrast < READABLE_CONTRAST]
+        texts = self.labels + ([self.title] if self.title is not None else [])
+        return [label for label in texts if label.contrast < READABLE_CONTRAST]
 
     def overlapping(self, slack_px: int = 2) -> list[tuple[str, str]]:
         """Pairs of labels whose text boxes overlap by more than ``slack_px`` (rounding) in the axis'
@@ -109,14 +111,21 @@ def axis_reports(view: pg.GraphicsView) -> list[AxisReport]:
     rgb = widget_rgb(view)
     background = view.backgroundBrush().color()
     reports = []
+    image = QRect(0, 0, rgb.shape[1], rgb.shape[0])
+
+    def measured(text: str, scene_rect) -> TickLabel | None:
+        box = view.mapFromScene(scene_rect).boundingRect().intersected(image)
+        if box.width() < 2 or box.height() < 2:
+            return None
+        crop = rgb[box.top():box.bottom() + 1, box.left():box.right() + 1]
+        return TickLabel(text, box, float(contrast_with(crop, background).max()))
+
     for axis in axes:
-        labels = []
-        for rect, text in tick_label_rects(axis):
-            box = view.mapFromScene(axis.mapRectToScene(rect)).boundingRect().intersected(
-                QRect(0, 0, rgb.shape[1], rgb.shape[0]))
-            if box.width() < 2 or box.height() < 2:
-                continue
-            crop = rgb[box.top():box.bottom() + 1, box.left():box.right() + 1]
-            labels.append(TickLabel(text, box, float(contrast_with(crop, background).max())))
-        reports.append(AxisReport(f"{plot_name(view)}.{axis.orientation}", labels))
+        labels = [label for rect, text in tick_label_rects(axis)
+                  if (label := measured(text, axis.mapRectToScene(rect))) is not None]
+        title = None
+        if axis.label.isVisible() and axis.label.toPlainText().strip():
+            title = measured(f"axis label {axis.label.toPlainText()!r}",
+                             axis.label.mapRectToScene(axis.label.boundingRect()))
+        reports.append(AxisReport(f"{plot_name(view)}.{axis.orientation}", labels, title))
     return reports
