@@ -17,7 +17,7 @@ from explorer.core.bundle import Bundle
 from explorer.core.device import describe_device, pick_device
 
 from .help import HelpDialog, HelpTopic
-from .message_banner import MessageBanner, fits_status_bar
+from .message_notice import MessageNotice, fits_status_bar
 from .model_bar import ModelBar
 from .panels import PANELS
 from .presentation import PresentationStyle
@@ -72,9 +72,7 @@ class MainWindow(QMainWindow):
         layout = QVBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
-        self.message_banner = MessageBanner(central)     # long messages, in full (the status bar cuts them)
         layout.addWidget(self.model_bar)
-        layout.addWidget(self.message_banner)
         layout.addWidget(self.tabs, 1)
         self.setCentralWidget(central)
 
@@ -90,7 +88,7 @@ class MainWindow(QMainWindow):
         self.train_panel.running_changed.connect(self._on_running_changed)
         self.train_panel.device_changed.connect(self._on_device_changed)
         self.state.message.connect(self.show_message)
-        self.state.bundle_changed.connect(self.message_banner.dismiss)   # its messages are about the last one
+        self.state.bundle_changed.connect(self.message_notice.dismiss)   # its messages are about the last one
         self.state.bundle_changed.connect(self._update_title)
         self.state.grid_opened.connect(lambda _request: self.show_panel("latentEditor"))
         self.model_bar.unsaved_changed.connect(lambda _: self._update_title())
@@ -115,6 +113,8 @@ class MainWindow(QMainWindow):
         self.gpu_memory_status = QLabel(self)
         self.gpu_memory_status.setObjectName("gpuMemoryStatus")
         self.gpu_memory_status.setAccessibleName("GPU memory")
+        self.message_notice = MessageNotice(self)     # a long message: first sentence, "Details…" for all
+        self.statusBar().addWidget(self.message_notice, 1)
         self.statusBar().addPermanentWidget(self.gpu_memory_status)
         self.statusBar().addPermanentWidget(self.device_status)
         self.gpu_timer = QTimer(self)
@@ -275,7 +275,6 @@ class MainWindow(QMainWindow):
         self.presentation.set_enabled(bool(on))
         self.presentation_action.setChecked(bool(on))
         self.model_bar.set_presentation(bool(on))
-        self.message_banner.set_presentation(bool(on))
         for panel in self.panels.values():
             if hasattr(panel, "set_presentation"):
                 panel.set_presentation(bool(on))
@@ -289,7 +288,8 @@ class MainWindow(QMainWindow):
 
     def show_message(self, text: str) -> None:
         """A message in the status bar for 10 s; one too long for it (or of several lines, like the
-        folders searched for a missing dataset) goes to the banner under the model bar instead."""
+        folders searched for a missing dataset) becomes the status bar's notice instead: its first
+        sentence, the whole text under "Details…"."""
         bar = self.statusBar()
         room = (bar.width() if bar.isVisible() else self.width()) - sum(
             w.width() + 8 for w in (self.gpu_memory_status, self.device_status) if w.isVisible()) - 16
@@ -297,7 +297,7 @@ class MainWindow(QMainWindow):
             bar.showMessage(text, 10_000)
         else:
             bar.clearMessage()
-            self.message_banner.show_message(text)
+            self.message_notice.show_message(text)
 
     def fit_to_screen(self) -> None:
         """Size and place the window so that it, frame included, fits its screen's available area

@@ -24,8 +24,6 @@ def laid_out(qtbot, widget) -> None:
 @pytest.fixture
 def gumbel(qtbot, main_window):
     main_window.resize(*LAPTOP)
-    main_window.state.message.emit("Dataset not available: MNIST was not found on this computer. Looked for "
-                                   "train-images-idx3-ubyte[.gz] in:\n  /nowhere/MNIST/raw\n  /nowhere")
     panel = main_window.show_panel("gumbelPanel")
     yield main_window, panel
     main_window.set_presentation(False)
