@@ -197,8 +197,9 @@ def style_plot(plot, on: bool, title: str | None = None, title_color: str | None
     font = plot_font(on)
     if title is not None:
         item._presentation_title = title          # the unbroken text, for the next toggle
-    if title_color is None and on:
-        title_color = PRESENTATION_PLOT_TEXT      # pyqtgraph's grey is faint on a white plot from the back row
+    text = QColor(text_color) if text_color is not None else plot_text_colour(plot, on)
+    if title_color is None:                       # pyqtgraph's grey is faint on a white plot; and a title
+        title_color = text.name()                 # keeps the colour it was last given, so always give one
     _apply_title(plot, on, title_color)
     if isinstance(plot, QWidget):                 # re-break the title when the plot is resized
         refit = getattr(plot, "_title_refit", None)
@@ -206,7 +207,6 @@ def style_plot(plot, on: bool, title: str | None = None, title_color: str | None
             refit = plot._title_refit = _TitleRefit(plot)
             plot.installEventFilter(refit)
         refit.on = on
-    text = QColor(text_color) if text_color is not None else plot_text_colour(plot, on)
     for side in ("left", "bottom", "right", "top"):
         if side not in item.axes:
             continue

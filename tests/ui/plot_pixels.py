@@ -128,4 +128,9 @@ def axis_reports(view: pg.GraphicsView) -> list[AxisReport]:
             title = measured(f"axis label {axis.label.toPlainText()!r}",
                              axis.label.mapRectToScene(axis.label.boundingRect()))
         reports.append(AxisReport(f"{plot_name(view)}.{axis.orientation}", labels, title))
+    for plot_item in {axis.parentItem() for axis in axes}:
+        label = getattr(plot_item, "titleLabel", None)
+        if label is not None and label.isVisible() and label.item.toPlainText().strip():
+            title = measured(f"title {label.item.toPlainText()!r}", label.item.mapRectToScene(label.item.boundingRect()))
+            reports.append(AxisReport(f"{plot_name(view)}.title", [], title))
     return reports

@@ -83,7 +83,7 @@ def test_every_plot_shows_readable_tick_numbers(qtbot, big_window) -> None:
             for report in reports:
                 faint = report.unreadable()
                 if faint:
-                    problems.append(f"{mode}: {spec.object_name} {report.plot}: tick labels "
+                    problems.append(f"{mode}: {spec.object_name} {report.plot}: texts "
                                     f"{[(t.text, round(t.contrast, 2)) for t in faint]} have no pixel with "
                                     f"contrast >= {READABLE_CONTRAST} against the plot background")
                 stacked = report.overlapping()
