@@ -1,4 +1,5 @@
-"""Where a pyqtgraph axis draws its tick labels, and whether those pixels can be read.
+"""Where a pyqtgraph axis draws its tick labels (and its axis label, and the plot's title), and
+whether those pixels can be read.
 
 Used by tests/ui/test_plot_ticks.py: the tick-label rectangles come from the axis' own
 ``generateDrawSpecs`` (what ``AxisItem.paint`` draws), mapped to the plot widget; the pixels
@@ -131,6 +132,7 @@ def axis_reports(view: pg.GraphicsView) -> list[AxisReport]:
     for plot_item in {axis.parentItem() for axis in axes}:
         label = getattr(plot_item, "titleLabel", None)
         if label is not None and label.isVisible() and label.item.toPlainText().strip():
-            title = measured(f"title {label.item.toPlainText()!r}", label.item.mapRectToScene(label.item.boundingRect()))
-            reports.append(AxisReport(f"{plot_name(view)}.title", [], title))
+            text = label.item
+            title = measured(f"title {text.toPlainText()!r}", text.mapRectToScene(text.boundingRect()))
+            reports.append(AxisReport(f"{plot_name(view)}.title", [], title))   # checked for contrast only
     return reports
