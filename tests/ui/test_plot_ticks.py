@@ -6,8 +6,9 @@ near-black on black; the test suite stayed green. Here each panel registered in
 explorer/ui/panels.py is shown in the main window at 1280×800, each tab page holding a plot is
 brought forward, the plot is grabbed as drawn, and the pixels inside each tick label's box (the
 boxes the axis itself lays out), each axis label and each title must contrast with the plot's
-background (WCAG 3:1 for the strongest pixel: no pen at all, or #111 on black, gives ~1). Labels on one axis must
-not stack on top of each other either (the Train tab's log-scale loss axis did in F5).
+background (WCAG 3:1 for the strongest pixel: no pen at all, or #111 on black, gives ~1).
+Labels on one axis must not stack on top of each other either (the Train tab's log-scale loss
+axis did in F5).
 """
 from __future__ import annotations
 
