@@ -60,6 +60,9 @@ def run_app(bundle_path: str | None = None) -> int:
 
     app = ensure_application()
     window = MainWindow()
+    if not window.geometry_restored:        # first launch: fit the screen, title bar included
+        window.fit_to_screen()
+        QTimer.singleShot(0, window, window.fit_to_screen)      # again with the real frame, now it is known
     # Quit when the main window closes, even if a stray tool window is still open. Queued: a
     # quit() from inside closeEvent leaves PySide6 6.12 holding the GIL in later waits.
     window.closed.connect(app.quit, Qt.ConnectionType.QueuedConnection)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
-from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QMargins, QRect, QSettings, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (QApplication, QFileDialog, QLabel, QMainWindow, QMessageBox, QTabWidget, QVBoxLayout,
                                QWidget)
@@ -17,6 +17,7 @@ from explorer.core.bundle import Bundle
 from explorer.core.device import describe_device, pick_device
 
 from .help import HelpDialog, HelpTopic
+from .message_notice import MessageNotice, fits_status_bar
 from .model_bar import ModelBar
 from .panels import PANELS
 from .presentation import PresentationStyle
@@ -26,12 +27,28 @@ from .workers import shutdown_workers
 from .widgets.plain_text import literal
 
 GPU_REFRESH_MS = 1000
+DEFAULT_SIZE = QSize(1280, 800)     # the window's content on a first launch, where the screen has room
+# Before the window is on screen its frame is unknown: assume a title bar and borders as large as
+# common desktops draw; fit_to_screen() uses the real ones once the window is shown.
+FRAME_GUESS = QMargins(8, 38, 8, 8)
+
+
+def first_window_geometry(available: QRect, frame: QMargins, preferred: QSize = DEFAULT_SIZE) -> QRect:
+    """The window's content rectangle on a first launch: ``preferred`` or smaller, so that with its
+    ``frame`` (title bar, borders) it lies inside the screen's ``available`` area, centred there."""
+    room = available.marginsRemoved(frame).size()
+    size = preferred.boundedTo(room)
+    outer = QSize(size.width() + frame.left() + frame.right(), size.height() + frame.top() + frame.bottom())
+    x = available.x() + max(0, (available.width() - outer.width()) // 2) + frame.left()
+    y = available.y() + max(0, (available.height() - outer.height()) // 2) + frame.top()
+    return QRect(x, y, size.width(), size.height())
 
 
 class MainWindow(QMainWindow):
     """Everything the user sees; panels share one :class:`AppState`."""
 
     closed = Signal()               # the window accepted a close: nothing runs any more
+    _refit_when_framed = False      # fit_to_screen() guessed the frame: fit again once it is known
 
     def __init__(self, bundle: Bundle | None = None, parent: QWidget | None = None, *,
                  remember: bool = True) -> None:
@@ -72,7 +89,8 @@ class MainWindow(QMainWindow):
 
         self.train_panel.running_changed.connect(self._on_running_changed)
         self.train_panel.device_changed.connect(self._on_device_changed)
-        self.state.message.connect(lambda text: self.statusBar().showMessage(text, 10_000))
+        self.state.message.connect(self.show_message)
+        self.state.bundle_changed.connect(self.message_notice.dismiss)   # its messages are about the last one
         self.state.bundle_changed.connect(self._update_title)
         self.state.grid_opened.connect(lambda _request: self.show_panel("latentEditor"))
         self.model_bar.unsaved_changed.connect(lambda _: self._update_title())
@@ -80,7 +98,8 @@ class MainWindow(QMainWindow):
         self.model_bar.bundle_saved.connect(self._remember_bundle)
         self.tabs.currentChanged.connect(self._sync_panel_actions)
 
-        self.resize(1280, 800)
+        self.geometry_restored = False       # restore_settings() found the user's last window geometry
+        self.resize(DEFAULT_SIZE)
         if remember:
             self.restore_settings()
         if bundle is not None:
@@ -96,6 +115,8 @@ class MainWindow(QMainWindow):
         self.gpu_memory_status = QLabel(self)
         self.gpu_memory_status.setObjectName("gpuMemoryStatus")
         self.gpu_memory_status.setAccessibleName("GPU memory")
+        self.message_notice = MessageNotice(self)     # a long message: first sentence, "Details…" for all
+        self.statusBar().addWidget(self.message_notice, 1)
         self.statusBar().addPermanentWidget(self.gpu_memory_status)
         self.statusBar().addPermanentWidget(self.device_status)
         self.gpu_timer = QTimer(self)
@@ -267,6 +288,42 @@ class MainWindow(QMainWindow):
         self.help_dialog.show_topic(name or self.current_panel().objectName())
         return self.help_dialog
 
+    def show_message(self, text: str) -> None:
+        """A message in the status bar for 10 s; one too long for it (or of several lines, like the
+        folders searched for a missing dataset) becomes the status bar's notice instead: its first
+        sentence, the whole text under "Details…"."""
+        bar = self.statusBar()
+        room = (bar.width() if bar.isVisible() else self.width()) - sum(
+            w.width() + 8 for w in (self.gpu_memory_status, self.device_status) if w.isVisible()) - 16
+        if fits_status_bar(text, bar.fontMetrics(), room):
+            bar.showMessage(text, 10_000)
+        else:
+            bar.clearMessage()
+            self.message_notice.show_message(text)
+
+    def fit_to_screen(self) -> None:
+        """Size and place the window so that it, frame included, fits its screen's available area
+        (a first launch on a 1280×800 laptop: the status bar stays on screen). The real frame is
+        known once the window is shown; before that :data:`FRAME_GUESS` stands in for it."""
+        screen = self.screen() or QApplication.primaryScreen()
+        if screen is None:
+            return
+        handle = self.windowHandle()
+        frame = handle.frameMargins() if handle is not None and self.isVisible() else QMargins()
+        self._refit_when_framed = frame.isNull()     # the window manager has not told the frame yet
+        self.setGeometry(first_window_geometry(screen.availableGeometry(), FRAME_GUESS if frame.isNull() else frame))
+
+    def event(self, event) -> bool:  # noqa: D102 (Qt override)
+        # The window manager tells the frame around the first paint (no move event follows): fit
+        # the window to the screen again, exactly, once it is known.
+        if self._refit_when_framed and event.type() in (QEvent.Type.Paint, QEvent.Type.Move,
+                                                        QEvent.Type.WindowActivate):
+            handle = self.windowHandle()
+            if handle is not None and not handle.frameMargins().isNull():
+                self._refit_when_framed = False
+                QTimer.singleShot(0, self, self.fit_to_screen)       # not from inside a paint
+        return super().event(event)
+
     def shortcut_list(self) -> list[tuple[str, str]]:
         """(action, keys) for every menu entry that has a shortcut."""
         rows = []
@@ -299,7 +356,7 @@ class MainWindow(QMainWindow):
         s = settings or settings_store()
         geometry = s.value("window/geometry")
         if geometry is not None:
-            self.restoreGeometry(geometry)
+            self.geometry_restored = bool(self.restoreGeometry(geometry))
         state = s.value("window/state")
         if state is not None:
             self.restoreState(state)

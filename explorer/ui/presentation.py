@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QObject, QSize
+import pyqtgraph as pg
+from PySide6.QtCore import QEvent, QObject, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QPalette
 from PySide6.QtWidgets import QWidget
 
@@ -133,21 +134,72 @@ def title_chars(plot, on: bool, bold: bool = True) -> int:
 
 
 PRESENTATION_PLOT_TEXT = "#111111"     # titles, axis and tick labels on the white plots in presentation mode
+LIGHT_PLOT_TEXT = "#222222"            # axis text on a light plot when pyqtgraph's foreground is too faint there
+DARK_PLOT_TEXT = "#ffffff"             # axis text on a dark plot
+MIN_TEXT_CONTRAST = 4.5                # WCAG AA contrast ratio for normal-size text
 
 
-def style_plot(plot, on: bool, title: str | None = None, title_color: str | None = None) -> None:
+def relative_luminance(color) -> float:
+    """WCAG 2 relative luminance of a colour (0 black … 1 white)."""
+    c = QColor(color)
+
+    def channel(v: float) -> float:
+        return v / 12.92 if v <= 0.03928 else ((v + 0.055) / 1.055) ** 2.4
+    return 0.2126 * channel(c.redF()) + 0.7152 * channel(c.greenF()) + 0.0722 * channel(c.blueF())
+
+
+def contrast_ratio(a, b) -> float:
+    """WCAG 2 contrast ratio of two colours, 1 (same) … 21 (black on white)."""
+    la, lb = sorted((relative_luminance(a), relative_luminance(b)), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
+
+
+def plot_background(plot) -> QColor:
+    """The colour a pyqtgraph plot (PlotWidget or PlotItem) is drawn on."""
+    views = []
+    if hasattr(plot, "backgroundBrush"):
+        views.append(plot)
+    elif plot.scene() is not None:
+        views.extend(plot.scene().views())
+    for view in views:
+        brush = view.backgroundBrush()
+        if brush.style() != Qt.BrushStyle.NoBrush:
+            return brush.color()
+    return pg.mkColor(pg.getConfigOption("background"))
+
+
+def plot_text_colour(plot, on: bool) -> QColor:
+    """The colour of a plot's tick and axis labels: pyqtgraph's configured foreground where it is
+    readable on the plot's background (WCAG AA), else dark on a light plot, white on a dark one.
+    In presentation mode a light plot gets near-black (the back row must read it)."""
+    background = plot_background(plot)
+    dark_background = relative_luminance(background) < 0.18
+    if on:
+        return QColor(DARK_PLOT_TEXT if dark_background else PRESENTATION_PLOT_TEXT)
+    foreground = pg.mkColor(pg.getConfigOption("foreground"))
+    if contrast_ratio(foreground, background) >= MIN_TEXT_CONTRAST:
+        return foreground
+    return QColor(DARK_PLOT_TEXT if dark_background else LIGHT_PLOT_TEXT)
+
+
+def style_plot(plot, on: bool, title: str | None = None, title_color: str | None = None,
+               text_color: str | None = None) -> None:
     """Grow (``on``) or restore a pyqtgraph plot's title, axis labels, tick labels and legend.
 
     ``plot`` is a PlotWidget or PlotItem. ``title`` (plain text or simple HTML) replaces the
     current title; it is broken onto two lines in presentation mode when long. Panels call
-    this from ``set_presentation`` and whenever they change a title.
+    this from ``set_presentation`` and whenever they change a title. Tick and axis labels are
+    drawn in ``text_color``, by default :func:`plot_text_colour` (readable on the plot's own
+    background in either mode: the colour is always given explicitly, since pyqtgraph 0.14
+    turns ``setTextPen(None)`` into an invisible pen).
     """
     item = plot.getPlotItem() if hasattr(plot, "getPlotItem") else plot
     font = plot_font(on)
     if title is not None:
         item._presentation_title = title          # the unbroken text, for the next toggle
-    if title_color is None and on:
-        title_color = PRESENTATION_PLOT_TEXT      # pyqtgraph's grey is faint on a white plot from the back row
+    text = QColor(text_color) if text_color is not None else plot_text_colour(plot, on)
+    if title_color is None:                       # pyqtgraph's grey is faint on a white plot; and a title
+        title_color = text.name()                 # keeps the colour it was last given, so always give one
     _apply_title(plot, on, title_color)
     if isinstance(plot, QWidget):                 # re-break the title when the plot is resized
         refit = getattr(plot, "_title_refit", None)
@@ -161,12 +213,9 @@ def style_plot(plot, on: bool, title: str | None = None, title_color: str | None
         axis = item.getAxis(side)
         axis.setTickFont(font)
         axis.label.setFont(font)
+        axis.setTextPen(pg.mkPen(text))           # sets labelStyle["color"] too (pyqtgraph >= 0.13)
+        axis.labelStyle["color"] = text.name()
         axis.labelStyle["font-size"] = f"{PLOT_TEXT_PT[on]}pt"
-        if on:
-            axis.setTextPen(PRESENTATION_PLOT_TEXT)
-            axis.labelStyle["color"] = PRESENTATION_PLOT_TEXT
-        elif axis.labelStyle.pop("color", None) is not None:
-            axis.setTextPen(None)                # back to pyqtgraph's foreground
         axis._updateLabel()                      # re-renders the label and re-sizes the axis
     legend = item.legend
     if legend is not None:

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from explorer.core.projection import CodebookMap
 from explorer.ui.presentation import plot_font, style_plot
+from explorer.ui.widgets.sparse_ticks import sparse_vertical_ticks
 
 
 class ProjectionPlot(QWidget):
@@ -30,6 +31,7 @@ class ProjectionPlot(QWidget):
         self.plot.setObjectName("codebookProjectionPlot")
         self.plot.setMenuEnabled(False)
         self.plot.setAspectLocked(True)
+        sparse_vertical_ticks(self.plot.getAxis("left"))     # large F5 fonts: numbers never stack
         QVBoxLayout(self).addWidget(self.plot)
         self.layout().setContentsMargins(0, 0, 0, 0)
         self.cloud = pg.ImageItem(axisOrder="row-major")          # the z_e dots, pre-drawn in the worker

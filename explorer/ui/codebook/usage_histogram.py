@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from explorer.core.projection import UsageStats
 from explorer.ui.presentation import style_plot
+from explorer.ui.widgets.sparse_ticks import sparse_vertical_ticks
 
 
 class UsageHistogram(QWidget):
@@ -31,6 +32,7 @@ class UsageHistogram(QWidget):
         self.plot.hideButtons()
         self.plot.setLabel("bottom", "code index k")
         self.plot.setLabel("left", "cells")
+        sparse_vertical_ticks(self.plot.getAxis("left"))     # large F5 fonts: numbers never stack
         QVBoxLayout(self).addWidget(self.plot)
         self.layout().setContentsMargins(0, 0, 0, 0)
         self.bars = pg.BarGraphItem(x=[], height=[], width=0.85)

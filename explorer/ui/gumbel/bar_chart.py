@@ -4,16 +4,21 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QFontMetricsF
 from PySide6.QtWidgets import QWidget
 
 from .plot_style import COLORS, FONT_PT, THEME, StyledPlot, pen
 
 
 class BarChart(StyledPlot):
-    """K bars with their values written above them; optionally a second, outlined set (``ghost``)."""
+    """K bars with their values written above them; optionally a second, outlined set (``ghost``).
+
+    ``y_range`` is the data range always shown (probabilities: 0 to 1), None to follow the values;
+    above it (and below negative bars) the axis leaves room for the value labels, in pixels.
+    """
 
     def __init__(self, title: str, object_name: str, accessible: str, color: str = COLORS["blue"],
-                 y_range: tuple[float, float] | None = (0.0, 1.08), y_label: str = "",
+                 y_range: tuple[float, float] | None = (0.0, 1.0), y_label: str = "",
                  parent: QWidget | None = None) -> None:
         super().__init__(title, object_name, accessible, x_label="k", y_label=y_label, parent=parent)
         self.color = color
@@ -29,6 +34,7 @@ class BarChart(StyledPlot):
         self.addItem(self.zero_line)
         self.labels: list[pg.TextItem] = []
         self.getPlotItem().showGrid(x=False, y=True, alpha=0.2)
+        self.getPlotItem().vb.sigResized.connect(self._fit_y_range)   # label room is in pixels
         self.restyle()
 
     def set_values(self, values: np.ndarray, ghost: np.ndarray | None = None) -> None:
@@ -56,14 +62,32 @@ class BarChart(StyledPlot):
             self.labels[i].setPos(i, v)
         self.getPlotItem().getAxis("bottom").setTicks([[(i, str(i)) for i in range(k)]])
         self.setXRange(-0.75, k - 0.25, padding=0)      # room for the outer bars' labels
-        if self.y_range is not None:      # room above 1.0 for the value labels
-            self.setYRange(self.y_range[0], self.y_range[1] + 0.12, padding=0)
-        else:
-            lo, hi = float(min(0.0, self.values.min(initial=0))), float(max(0.0, self.values.max(initial=0)))
-            span = max(hi - lo, 1e-6)
-            room = 0.32 if self.presentation else 0.22
-            self.setYRange(lo - room * span * (lo < 0), hi + room * span, padding=0)
         self.restyle()
+        self._fit_y_range()
+
+    def _fit_y_range(self, *_: object) -> None:
+        """The data range plus a value label's height above it (and below it for negative bars), so
+        no label is cut at the plot's edge whatever the plot's height and font."""
+        if not len(self.values):
+            return
+        if self.y_range is not None:
+            lo, hi = self.y_range
+        else:
+            every = self.values if self.ghost_values is None else np.concatenate([self.values, self.ghost_values])
+            lo, hi = float(min(0.0, every.min())), float(max(0.0, every.max()))
+        span = max(hi - lo, 1e-6)
+        height = self.getPlotItem().vb.height()
+        share = min(0.4, (self._label_height() + LABEL_GAP_PX) / height) if height > 0 else 0.3
+        sides = 2 if lo < 0 else 1                       # labels of negative bars hang below them
+        room = share * span / (1.0 - sides * share)      # label pixels, in data units at this height
+        self.setYRange(lo - room * (lo < 0), hi + room, padding=0)
+
+    def _label_height(self) -> float:
+        """A value label's height in pixels (its font and the text item's margins)."""
+        shown = [label for label in self.labels if label.isVisible() and label.textItem.toPlainText()]
+        if shown:
+            return max(label.textItem.boundingRect().height() for label in shown)
+        return QFontMetricsF(self.labels[0].textItem.font() if self.labels else self.font()).height() + 8
 
     def set_presentation(self, on: bool) -> None:
         super().set_presentation(on)
@@ -82,6 +106,7 @@ class BarChart(StyledPlot):
             label.setFont(font)
 
 
+LABEL_GAP_PX = 3              # between a value label and the plot's top edge
 MAX_LABELS_ALL = 5            # up to this K every bar is labelled; above, only the largest few
 
 

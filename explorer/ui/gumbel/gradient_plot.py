@@ -49,7 +49,7 @@ class GradientPlot(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         named(self, "gumbelGradientPlot", "Gradient estimators: bias and variance against temperature")
-        self.bias_plot = _LogLogPlot("bias ‖E[ĝ] − ∇‖", "gumbelGradientBias", "bias", legend=2)
+        self.bias_plot = _LogLogPlot("bias ‖E[ĝ] − ∇‖", "gumbelGradientBias", "bias", legend=3)   # one row
         self.variance_plot = _LogLogPlot("variance Σ Var[ĝ]", "gumbelGradientVariance", "variance", legend=0)
         self.target_spins: list[QDoubleSpinBox] = []
         targets = QHBoxLayout()

@@ -115,6 +115,7 @@ class GumbelPanel(QWidget):
         QVBoxLayout(anneal_box).addWidget(self.anneal)
         split = QSplitter(Qt.Orientation.Vertical)
         split.setObjectName("gumbelEstimatorsSplitter")
+        split.setChildrenCollapsible(False)         # a drag never squeezes a plot below its minimum
         split.addWidget(grad_box)
         split.addWidget(anneal_box)
         split.setStretchFactor(0, 3)

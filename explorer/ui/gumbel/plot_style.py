@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QWidget
 
@@ -20,6 +20,7 @@ EXPERT_COLORS = ("#E69F00", "#56B4E9", "#009E73", "#CC79A7", "#0072B2", "#D55E00
 LINE_WIDTH = {False: 2.0, True: 4.0}          # normal, presentation
 FONT_PT = PLOT_TEXT_PT                # tick labels, axis labels, legends (9 pt / 15 pt)
 MIN_PLOT = {False: (150, 150), True: (240, 230)}   # plots never shrink below this (scroll instead)
+MIN_VIEW = {False: 90, True: 110}     # nor their data area: title, axes and legend come on top (px)
 THEME = {False: {"background": "w", "axis": "#444444", "text": "#222222", "fg": "#000000"},
          True: {"background": "k", "axis": "#dddddd", "text": "#ffffff", "fg": "#ffffff"}}
 
@@ -61,6 +62,8 @@ class StyledPlot(pg.PlotWidget):
         if self.legend is not None:
             item.layout.addItem(self.legend, 4, 1)
         self.setMinimumSize(*MIN_PLOT[False])
+        self._grown_height = {False: 0, True: 0}     # per mode: the minimum height its data area needed
+        item.vb.sigResized.connect(self._keep_view_height)
         self._apply_style()
 
     def add_line(self, label: str) -> pg.PlotDataItem:
@@ -88,8 +91,25 @@ class StyledPlot(pg.PlotWidget):
         if self.legend is not None and self.presentation:   # the large legend rows under the plot need room too
             rows = math.ceil(len(self.legend.items) / max(1, self.legend.columnCount))
             height += int(rows * 1.5 * PLOT_TEXT_PT[self.presentation])
-        self.setMinimumSize(width, height)
+        grown = self._grown_height[self.presentation]
+        if self.presentation and self._grown_height[False]:     # larger fonts, larger data area: at least
+            grown = max(grown, self._grown_height[False] + MIN_VIEW[True] - MIN_VIEW[False])   # normal's need
+        self.setMinimumSize(width, max(height, grown))
         self.restyle()
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        super().showEvent(event)
+        QTimer.singleShot(0, self, self._keep_view_height)     # restyled while hidden (another tab page)
+
+    def _keep_view_height(self, *_: object) -> None:
+        """Grow the plot's minimum height so that its data area keeps MIN_VIEW pixels whatever its
+        title, axis labels and legend take (a two-row legend squeezed the bias plot to 25 px)."""
+        view = self.getPlotItem().vb
+        around = self.height() - view.height()          # title, bottom axis, legend: at this width
+        need = math.ceil(around + MIN_VIEW[self.presentation])
+        if self.isVisible() and need > self.minimumHeight():
+            self._grown_height[self.presentation] = need
+            self.setMinimumHeight(need)
 
     def set_decade_ticks(self, axis: str, low: float, high: float) -> None:
         """On a log axis, label only the powers of ten (pyqtgraph's minor labels collide)."""
@@ -104,7 +124,8 @@ class StyledPlot(pg.PlotWidget):
         theme = THEME[self.presentation]
         item = self.getPlotItem()
         item._presentation_title = self._title
-        style_plot(self, self.presentation, title=self._title, title_color=theme["text"])   # breaks long titles
+        style_plot(self, self.presentation, title=self._title, title_color=theme["text"],   # breaks long titles
+                   text_color=theme["text"])
         # a title wider than the plot is cut at the edges instead of pushing the axes out of view
         label = item.titleLabel
         label.setMinimumWidth(0)

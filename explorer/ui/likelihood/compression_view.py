@@ -369,7 +369,8 @@ class CompressionView(QWidget):
         for axis in ("bottom", "left"):
             self.plot.getAxis(axis).setTextPen("k")
             self.plot.getAxis(axis).labelStyle["color"] = "#000"
-        style_plot(self.plot, on, title="rate–distortion: lower left is better", title_color="#000")
+        style_plot(self.plot, on, title="rate–distortion: lower left is better", title_color="#000",
+                   text_color="#000")
         self.legend.setLabelTextColor("#000")
         self.legend.setLabelTextSize(f"{PLOT_TEXT_PT[on]}pt")
         self._fit_table_width()

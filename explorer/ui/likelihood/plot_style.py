@@ -23,7 +23,7 @@ def style_plot(plot: pg.PlotWidget, presentation: bool) -> None:
         axis.setTextPen("k")
         axis.setPen("k")
         axis.labelStyle["color"] = "#000"
-    style_shared_plot(plot, presentation, title_color="#000")
+    style_shared_plot(plot, presentation, title_color="#000", text_color="#000")
     legend = plot.getPlotItem().legend
     if legend is not None:
         legend.setLabelTextColor("#000")
@@ -33,7 +33,8 @@ def style_plot(plot: pg.PlotWidget, presentation: bool) -> None:
 
 def set_title(plot: pg.PlotWidget, text: str) -> None:
     """A title in the plot's current (normal or presentation) size."""
-    style_shared_plot(plot, getattr(plot, "presentation", False), title=escape_markup(text), title_color="#000")
+    style_shared_plot(plot, getattr(plot, "presentation", False), title=escape_markup(text), title_color="#000",
+                      text_color="#000")
 
 
 def plain_plot(object_name: str) -> pg.PlotWidget:

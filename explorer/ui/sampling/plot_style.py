@@ -42,12 +42,13 @@ def style_plot(plot: pg.PlotWidget, presentation: bool) -> None:
         plot.setLabel(side, text, siPrefixEnableRanges=(), **{"font-size": f"{pt}pt", "color": "#000"})
     plot.setProperty("title_pt", pt)
     plot.setProperty("presentation", presentation)
-    style_shared_plot(plot, presentation, title_color="#000")
+    style_shared_plot(plot, presentation, title_color="#000", text_color="#000")
 
 
 def set_title(plot: pg.PlotWidget, text: str) -> None:
     """A title in the plot's current size; long ones break into lines in presentation mode."""
-    style_shared_plot(plot, bool(plot.property("presentation")), title=text, title_color="#000")
+    style_shared_plot(plot, bool(plot.property("presentation")), title=text, title_color="#000",
+                      text_color="#000")
 
 
 def set_x_label(plot: pg.PlotWidget, text: str) -> None:

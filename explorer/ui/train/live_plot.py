@@ -10,6 +10,7 @@ from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QLabel, QWidget
 
 from ..presentation import PLOT_TEXT_PT, fit_title, set_plot_title, title_chars, title_size
+from ..widgets.sparse_ticks import sparse_vertical_ticks
 
 # Okabe-Ito colours: distinguishable with the common colour-vision deficiencies.
 COLORS = {"orange": "#E69F00", "sky": "#56B4E9", "green": "#009E73", "yellow": "#F0E442",
@@ -55,6 +56,7 @@ class LivePlot(pg.PlotWidget):
         item.setClipToView(True)
         for side in ("left", "bottom"):
             item.getAxis(side).enableAutoSIPrefix(False)
+        sparse_vertical_ticks(item.getAxis("left"))     # large F5 fonts: labels never stack (log axes too)
         # The legend sits under the plot, in two columns: it never hides a curve.
         self.legend = pg.LegendItem(colCount=2, labelTextSize="9pt", verSpacing=-6)
         if legend:
