@@ -6,6 +6,7 @@ import pyqtgraph as pg
 from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
 
 from explorer.core.quantizer_lab import METHODS, MethodMetrics
+from explorer.ui.widgets.sparse_ticks import sparse_horizontal_ticks, sparse_vertical_ticks
 
 from .style import method_colour, restyle
 
@@ -62,6 +63,8 @@ class LabCurves(QWidget):
                 axis.enableAutoSIPrefix(False)
                 axis.setPen(AXIS_PEN)
                 axis.setTextPen(TEXT_PEN)
+            sparse_vertical_ticks(item.getAxis("left"))      # large F5 fonts: numbers never run together
+            sparse_horizontal_ticks(item.getAxis("bottom"))
             plot.setMinimumSize(160, 120)
             self.plots[key], self.titles[key] = plot, title
             grid.addWidget(plot, 0, i)

@@ -10,18 +10,7 @@ def method_colour(index: int) -> str:
     return METHOD_COLOURS[index % len(METHOD_COLOURS)]
 
 
-AXIS_TEXT = "#222222"
-
-
 def restyle(plot, on: bool, title: str) -> None:
-    """``style_plot`` (the app's presentation sizes) with dark tick labels on the white plots.
-
-    In normal mode ``style_plot`` gives the axes back pyqtgraph's default text pen, which leaves the
-    tick numbers of a fresh plot blank; they are set dark again here.
-    """
+    """``style_plot``: the app's presentation sizes, tick labels readable on the white plots in both modes."""
     from explorer.ui.presentation import style_plot
     style_plot(plot, on, title)
-    if not on:
-        item = plot.getPlotItem()
-        for side in ("left", "bottom"):
-            item.getAxis(side).setTextPen(AXIS_TEXT)
