@@ -14,7 +14,8 @@ from explorer.core.bundle import load_bundle
 from explorer.core.paths import default_bundle_path
 
 SETTLE_MIN_S = 0.4                  # let timers (throttled refreshes) fire at least once
-SETTLE_MAX_S = 20.0                 # give up waiting for background work after this long
+SETTLE_MAX_S = 120.0                # give up waiting for background work after this long (scoring every
+                                    # anomaly set takes ~1 min on a busy 2-core machine)
 
 
 def _application():
@@ -93,7 +94,10 @@ def render_panel(name: str, out: str | Path, bundle_path: str | None = None,
         if not shown.grab().save(str(out), "PNG"):
             raise OSError(f"could not write {out}")
     finally:
+        from PySide6.QtCore import QThreadPool
         window.close()
+        # Workers still running hold signals of the window's objects: let them end before those go.
+        QThreadPool.globalInstance().waitForDone(int(SETTLE_MAX_S * 1000))
         window.deleteLater()
         QApplication.processEvents()
     return out
