@@ -31,7 +31,7 @@ from .models.vqvae import VQVAE, VQVAEConfig
 # Limits of the schedule fields, shared by both training configs (and the command line's flags).
 _SCHEDULE_LIMITS: dict[str, Limit] = {
     "epochs": Limit(float, 0, 100_000), "max_steps": Limit(int, 0, 10 ** 9), "batch_size": Limit(int, 1, 65536),
-    "lr": Limit(float, 0, 10, low_open=True), "warmup_steps": Limit(int, 0, 10 ** 9),
+    "lr": Limit(float, 0, math.inf, low_open=True), "warmup_steps": Limit(int, 0, 10 ** 9),
     "final_lr_ratio": Limit(float, 0, 1), "grad_clip": Limit(float, 0, 1e6), "val_every": Limit(int, 1, 10 ** 9),
     "seed": Limit(int, 0, 2 ** 63 - 1),
 }
