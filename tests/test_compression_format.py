@@ -419,3 +419,19 @@ def test_placing_never_replaces_also_without_hard_links(tmp_path: Path, monkeypa
     with pytest.raises(FileExistsError):
         cli_compress._place_without_replacing(source, tmp_path / "taken.png")
     assert (tmp_path / "taken.png").read_bytes() == b"old"
+
+
+def test_every_config_field_added_since_version_1_is_left_out_of_the_fingerprint_at_its_default() -> None:
+    """A field added to VQVAEConfig or PriorConfig changes every bundle's fingerprint unless it is listed
+    in LATER_CONFIG_FIELDS: then files compressed before it existed no longer decode (found when the
+    quantizer lab added lookup_dim). The fields of version 1 are those of the committed v1 bundle."""
+    import dataclasses
+    import json
+
+    from explorer.core.compression.dlc import LATER_CONFIG_FIELDS
+    from explorer.core.models.pixelcnn import PriorConfig
+    from explorer.core.models.vqvae import VQVAEConfig
+    saved = json.loads((Path(__file__).parent / "data" / "dlc_v1" / "bundle" / "config.json").read_text())
+    for part, config_class in (("vqvae", VQVAEConfig), ("prior", PriorConfig)):
+        new = {f.name for f in dataclasses.fields(config_class)} - set(saved[part]["config"])
+        assert new <= set(LATER_CONFIG_FIELDS), f"{part}: add {sorted(new - set(LATER_CONFIG_FIELDS))}"

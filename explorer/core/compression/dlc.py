@@ -26,6 +26,7 @@ whose message quotes file-provided text only through :func:`.names.shown`.
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -55,6 +56,18 @@ _CRC = struct.Struct("<I")
 # --------------------------------------------------------------------------------------
 # Bundle fingerprint
 # --------------------------------------------------------------------------------------
+# Config fields added after .dlc files were first written. While one holds its default it is left out
+# of the fingerprint, so a file compressed before the field existed still matches the same model.
+# A new field of VQVAEConfig or PriorConfig belongs here.
+LATER_CONFIG_FIELDS = ("lookup_dim", "heads", "mlp_ratio")
+
+
+def _fingerprinted_config(config) -> dict:
+    defaults = {f.name: f.default for f in dataclasses.fields(config)}
+    return {key: value for key, value in config.to_dict().items()
+            if not (key in LATER_CONFIG_FIELDS and value == defaults.get(key))}
+
+
 def bundle_fingerprint(bundle) -> str:
     """SHA-256 (first 16 hex digits) of the VQ-VAE's and prior's configs and float32 weights.
 
@@ -66,7 +79,7 @@ def bundle_fingerprint(bundle) -> str:
         if model is None:
             digest.update(f"{part}:none;".encode())
             continue
-        digest.update(f"{part}:{json.dumps(model.config.to_dict(), sort_keys=True)};".encode())
+        digest.update(f"{part}:{json.dumps(_fingerprinted_config(model.config), sort_keys=True)};".encode())
         for name, tensor in sorted(model.state_dict().items()):
             t = tensor.detach().cpu().contiguous()
             if t.is_floating_point():
