@@ -248,8 +248,7 @@ class SamplingPanel(QWidget):
         self.validation = None
         self.teacher.set_validation_available(False)
         self._teacher_source_changed()
-        self.receptive.plain.setChecked(prior_kind(prior) == "plain")
-        self.receptive.gated.setChecked(prior_kind(prior) == "gated")
+        self.receptive.set_kind(prior_kind(prior))
         self.receptive.clear("Measuring the receptive fields…")
         self.cost.set_message("Measuring…")
         self._new_session(keep_t=0)
