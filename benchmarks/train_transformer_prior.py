@@ -9,9 +9,11 @@ used for early stopping). Of the first 9 000, the last ``--val`` (default 500) a
 early-stopping split; the rest train, together with their copies shifted by -1..1 pixels in
 each direction (9 variants, encoded with the frozen VQ-VAE: ``encode_for_prior``).
 
-Schedule: AdamW (weight decay on matrices only), linear warm-up then cosine decay to 5 % over
-``--steps`` steps (or until ``--minutes`` of wall time, whichever first); the state with the
-lowest validation NLL is kept. Prints one JSON object at the end (also written beside --out).
+Schedule: AdamW (weight decay on matrices only), linear warm-up then cosine decay to 5 %; the
+cosine's progress is the larger of step / ``--steps`` and elapsed / ``--minutes``, so a run on a
+busy machine still anneals by its time limit. The state with the lowest validation NLL is kept.
+``--init-from BUNDLE`` starts from that bundle's prior (same architecture; a class embedding it
+lacks starts at zero, so an unconditional prior seeds a class-conditional one). Prints one JSON object at the end (also written beside --out).
 """
 from __future__ import annotations
 
@@ -59,6 +61,7 @@ def parse() -> argparse.Namespace:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--weights-dtype", default="float16", choices=("float16", "float32"))
+    ap.add_argument("--init-from", help="bundle whose prior's weights to start from")
     return ap.parse_args()
 
 
@@ -84,6 +87,13 @@ def main() -> None:
                       heads=args.heads, mlp_ratio=args.mlp_ratio, head_channels=args.head_channels,
                       dropout=args.dropout, num_classes=10 if args.class_conditional else 0, positional=True)
     prior = build_prior(cfg)
+    if args.init_from:
+        start = load_bundle(args.init_from, "cpu").prior.state_dict()
+        missing, unexpected = prior.load_state_dict(start, strict=False)
+        if unexpected or any(not name.startswith("class_embed") for name in missing):
+            raise SystemExit(f"--init-from has another architecture: missing {missing}, unexpected {unexpected}")
+        if prior.class_embed is not None and missing:
+            torch.nn.init.zeros_(prior.class_embed.weight)
     decay = [p for p in prior.parameters() if p.dim() >= 2]
     no_decay = [p for p in prior.parameters() if p.dim() < 2]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": args.weight_decay},
@@ -99,8 +109,8 @@ def main() -> None:
     print(f"{train_codes.shape[0]} training grids, {len(val_codes)} validation, {sum(p.numel() for p in prior.parameters())} "
           f"parameters, encoding took {encode_s:.0f} s", file=sys.stderr, flush=True)
     while step < args.steps and time.perf_counter() - t0 < args.minutes * 60:
-        lr = args.lr * min(1.0, (step + 1) / args.warmup) * \
-            (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, step / args.steps))))
+        progress = min(1.0, max(step / args.steps, (time.perf_counter() - t0) / (args.minutes * 60)))
+        lr = args.lr * min(1.0, (step + 1) / args.warmup) * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * progress)))
         for group in opt.param_groups:
             group["lr"] = lr
         if cursor + args.batch_size > perm.numel():
