@@ -166,3 +166,19 @@ def test_older_bundles_without_the_transformer_fields_still_load(tmp_path: Path)
         config["prior"]["config"].pop(name)
     (tmp_path / "old" / "config.json").write_text(json.dumps(config))
     assert load_bundle(tmp_path / "old").prior.config.kind == "gated"
+
+
+def test_inpainting_keeps_the_cells_outside_the_region_and_likelihoods_add_up() -> None:
+    from explorer.core.anomaly import position_nll
+    from explorer.core.latent_edit import inpaint_steps
+    prior = tiny()
+    codes = torch.randint(0, 11, (7, 7), generator=torch.Generator().manual_seed(8)).numpy()
+    region = torch.zeros(7, 7, dtype=torch.bool)
+    region[2:5, 1:4] = True
+    *_, last = inpaint_steps(prior, codes, region.numpy(), generator=torch.Generator().manual_seed(9))
+    out = last.grid[0]
+    assert torch.equal(out[~region], torch.as_tensor(codes)[~region])
+    batch = torch.stack([out, torch.as_tensor(codes)])
+    with torch.no_grad():
+        per_cell = position_nll(prior, batch)                                    # (2, 7, 7) nats
+        assert torch.allclose(torch.from_numpy(per_cell.sum((1, 2))).float(), -prior.log_prob(batch), atol=1e-3)
