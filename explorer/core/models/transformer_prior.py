@@ -64,11 +64,10 @@ class CausalSelfAttention(nn.Module):
         """One new token x (B, d) at position t; ``keys``/``values`` (B, h, T, d/h) hold positions < t
         and receive this token's key and value at t."""
         b, d = x.shape
-        q, k, v = self.qkv(x).view(b, 3, self.heads, d // self.heads).unbind(1)   # (B, h, d/h) each
-        keys[:, :, t] = k
-        values[:, :, t] = v
-        scores = torch.einsum("bhc,bhtc->bht", q, keys[:, :, :t + 1]) / math.sqrt(d // self.heads)
-        y = torch.einsum("bht,bhtc->bhc", scores.softmax(-1), values[:, :, :t + 1])   # (B, h, d/h)
+        qkv = self.qkv(x).view(b, 3, self.heads, d // self.heads)                 # (B, 3, h, d/h)
+        keys[:, :, t] = qkv[:, 1]
+        values[:, :, t] = qkv[:, 2]
+        y = F.scaled_dot_product_attention(qkv[:, 0, :, None], keys[:, :, :t + 1], values[:, :, :t + 1])  # (B, h, 1, d/h)
         return self.proj(y.reshape(b, d))
 
 
