@@ -182,3 +182,28 @@ def test_inpainting_keeps_the_cells_outside_the_region_and_likelihoods_add_up() 
     with torch.no_grad():
         per_cell = position_nll(prior, batch)                                    # (2, 7, 7) nats
         assert torch.allclose(torch.from_numpy(per_cell.sum((1, 2))).float(), -prior.log_prob(batch), atol=1e-3)
+
+
+def test_cli_trains_and_ensembles_transformer_priors(tmp_path: Path, mnist_root: Path) -> None:
+    from test_cli import run
+    base = tmp_path / "base"
+    bundle = make_bundle(with_prior=False)
+    bundle.save(base)
+    common = ["--data", "mnist", "--data-root", str(mnist_root), "--limit", "600", "--holdout-last", "100",
+              "--max-steps", "3", "--batch-size", "16", "--device", "cpu", "--augment-shifts", "0",
+              "--kind", "transformer", "--channels", "16", "--layers", "1", "--heads", "2", "--mlp-ratio", "2"]
+    for seed in ("0", "1"):
+        code, out, err = run("train", "prior", "--bundle", str(base), "--out", str(tmp_path / seed), "--seed", seed,
+                             *common)
+        assert code == 0, err
+        assert "Training a transformer prior" in err
+    prior = load_bundle(tmp_path / "0").prior
+    assert isinstance(prior, TransformerPrior) and prior.config.heads == 2 and prior.config.layers == 1
+    code, out, err = run("ensemble", "--bundle", str(tmp_path / "0"), "--bundle", str(tmp_path / "1"),
+                         "--out", str(tmp_path / "both"), "--data-root", str(mnist_root))
+    assert code == 0, err
+    assert "ensemble of 2 transformer priors" in out
+    assert load_bundle(tmp_path / "both").prior.config.describe() == "ensemble of 2 transformers"
+    code, out, err = run("train", "prior", "--bundle", str(base), "--out", str(tmp_path / "bad"), *common[:-4],
+                         "--heads", "3")
+    assert code == 2 and "multiple of heads" in err and "Traceback" not in err
