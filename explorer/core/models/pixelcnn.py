@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from typing import ClassVar, Iterator, Sequence
+from typing import Callable, ClassVar, Iterator, Sequence
 
 import torch
 import torch.nn as nn
@@ -30,6 +30,16 @@ import torch.nn.functional as F
 from ..config import MAX_PARAMETERS, JsonConfig, Limit, conv_size
 from .masked_conv import MaskedConv2d, pointwise
 from ..sampling import RasterSampler, RasterStep
+
+
+# Prior kinds defined in other modules: kind -> (class, state size of a config). They register on
+# import (``transformer_prior`` does, and the package imports it before any of its modules is used).
+OTHER_KINDS: dict[str, tuple[type, Callable[["PriorConfig"], int]]] = {}
+
+
+def register_prior_kind(kind: str, cls: type, state_size: Callable[["PriorConfig"], int]) -> None:
+    """Make ``build_prior`` and ``PriorConfig.state_size`` handle ``kind`` (listed in PriorConfig.LIMITS)."""
+    OTHER_KINDS[kind] = (cls, state_size)
 
 
 @dataclass
@@ -73,9 +83,8 @@ class PriorConfig(JsonConfig):
     def state_size(self) -> int:
         """Elements of the prior's state dict (weights, masks, biases), computed without building it."""
         c, k, hw, n_cls = self.channels, self.kernel_size, self.height * self.width, self.num_classes
-        if self.kind == "transformer":
-            from .transformer_prior import transformer_state_size
-            return transformer_state_size(self) * self.members
+        if self.kind in OTHER_KINDS:
+            return OTHER_KINDS[self.kind][1](self) * self.members
         size = self.num_codes * c + conv_size(c, self.head_channels, 1) + conv_size(self.head_channels,
                                                                                     self.num_codes, 1)
         if self.kind == "gated":
@@ -446,7 +455,6 @@ def build_prior(config: PriorConfig) -> AutoregressivePrior:
     """The prior class named by ``config.kind``; an ensemble of them when ``config.members > 1``."""
     if config.members > 1:
         return PriorEnsemble(config)
-    if config.kind == "transformer":
-        from .transformer_prior import TransformerPrior
-        return TransformerPrior(config)
+    if config.kind in OTHER_KINDS:
+        return OTHER_KINDS[config.kind][0](config)
     return GatedPixelCNN(config) if config.kind == "gated" else PixelCNN(config)

@@ -26,7 +26,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .pixelcnn import AutoregressivePrior, PriorConfig
+from .pixelcnn import AutoregressivePrior, PriorConfig, register_prior_kind
 
 
 def transformer_state_size(cfg: PriorConfig) -> int:
@@ -183,3 +183,6 @@ class _TransformerIncremental:
     def commit(self, i: int, j: int, codes: torch.Tensor) -> None:
         self.previous = self.net.embed(codes)                                           # (n, d)
         self.next_t = i * self.w + j + 1
+
+
+register_prior_kind("transformer", TransformerPrior, transformer_state_size)
