@@ -41,17 +41,15 @@ def companion_prior(prior, kind: str, seed: int = 0) -> PixelCNN | GatedPixelCNN
     """An untrained prior of ``kind`` over the same grid as ``prior`` (for the causal view).
 
     The plain one is the notes' stack with 3x3 kernels (type A first, type B after), where the
-    blind spot is visible even on a small grid; the gated one keeps the loaded prior's depth
-    (at least 8 layers), the transformer needs only one block.
+    blind spot is visible even on a small grid; the gated one keeps the loaded prior's depth (at
+    least 8 layers when a transformer is loaded); one transformer block already sees every earlier cell.
     """
     source = single_prior(prior).config
+    layers = max(source.layers, 8) if source.kind == "transformer" else source.layers
     cfg = replace(source, kind=kind, members=1, channels=16, head_channels=16, dropout=0.0, heads=2,
-                  mlp_ratio=2)
+                  mlp_ratio=2, layers=layers)
     if kind == "plain":
-        cfg = replace(cfg, first_kernel=3, kernel_size=3, layers=max(source.layers, 8) if source.kind ==
-                      "transformer" else source.layers)
-    elif kind == "gated" and source.kind == "transformer":
-        cfg = replace(cfg, kernel_size=3, layers=max(source.layers, 8))
+        cfg = replace(cfg, first_kernel=3, kernel_size=3)
     elif kind == "transformer":
         cfg = replace(cfg, layers=1)
     torch.manual_seed(seed)
