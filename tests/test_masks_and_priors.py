@@ -15,6 +15,7 @@ import torch.nn.functional as F
 
 from explorer.core.models.masked_conv import MaskedConv2d, causal_mask
 from explorer.core.models.pixelcnn import GatedPixelCNN, PixelCNN, PriorConfig, build_prior
+from explorer.core.models.transformer_prior import TransformerPrior
 from prior_helpers import randomize_positional_biases
 
 
@@ -281,5 +282,6 @@ def test_teacher_forced_loss_is_mean_negative_log_likelihood() -> None:
 def test_build_prior_picks_the_class() -> None:
     assert isinstance(build_prior(PriorConfig(kind="plain", channels=8, head_channels=8, layers=1)), PixelCNN)
     assert isinstance(build_prior(PriorConfig(kind="gated", channels=8, head_channels=8, layers=1)), GatedPixelCNN)
+    assert isinstance(build_prior(PriorConfig(kind="transformer", channels=8, heads=2, layers=1)), TransformerPrior)
     with pytest.raises(ValueError):
-        PriorConfig(kind="transformer")
+        PriorConfig(kind="lstm")

@@ -96,21 +96,25 @@ def _add_train_vqvae(sub) -> None:
 
 
 def _add_train_prior(sub) -> None:
-    p = sub.add_parser("prior", help="train a PixelCNN prior over a bundle's code grids",
-                       description="Train a PixelCNN prior on the codes of a bundle's VQ-VAE and save it "
-                                   "into the bundle (atomically) or into --out.")
+    p = sub.add_parser("prior", help="train a PixelCNN or transformer prior over a bundle's code grids",
+                       description="Train a PixelCNN or causal transformer prior on the codes of a bundle's "
+                                   "VQ-VAE and save it into the bundle (atomically) or into --out.")
     p.add_argument("--bundle", required=True, metavar="DIR", help="bundle with a trained VQ-VAE")
     p.add_argument("--out", metavar="DIR", help="write here instead of back into --bundle")
     _device_flag(p)
     add_data_flags(p, "the bundle's own data settings")
     _schedule_flags(p, "code grids", PRIOR_TRAIN_CONFIG)
     m = p.add_argument_group("prior model")
-    m.add_argument("--kind", choices=("gated", "plain"), help="gated PixelCNN (no blind spot) or plain")
+    m.add_argument("--kind", choices=("gated", "plain", "transformer"),
+                   help="gated PixelCNN (no blind spot), plain PixelCNN or causal transformer")
     m.add_argument("--channels", type=field_flag(PRIOR_CONFIG, "channels"), help="feature width of the stack")
     m.add_argument("--layers", type=field_flag(PRIOR_CONFIG, "layers"), help="gated layers / residual blocks")
     m.add_argument("--kernel-size", type=field_flag(PRIOR_CONFIG, "kernel_size"), help="masked convolution kernel size")
     m.add_argument("--head-channels", type=field_flag(PRIOR_CONFIG, "head_channels"),
                    help="width of the 1x1 output head")
+    m.add_argument("--heads", type=field_flag(PRIOR_CONFIG, "heads"), help="attention heads (transformer)")
+    m.add_argument("--mlp-ratio", type=field_flag(PRIOR_CONFIG, "mlp_ratio"),
+                   help="MLP width as a multiple of --channels (transformer)")
     m.add_argument("--dropout", type=field_flag(PRIOR_CONFIG, "dropout"),
                    help="dropout rate during training (also when continuing with --resume-prior)")
     m.add_argument("--class-conditional", action="store_true", help="condition the prior on the labels")

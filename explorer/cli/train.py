@@ -34,7 +34,8 @@ _VQVAE_FLAGS = {"num_codes": "num_codes", "code_dim": "code_dim", "hidden": "hid
                 "encoder_res_blocks": "encoder_res_blocks", "encoder_kernel": "encoder_kernel",
                 "quantizer": "quantizer", "beta": "beta", "ema": "ema", "kmeans_init": "kmeans_init",
                 "dead_code_steps": "dead_code_steps", "tau_rate": "tau_rate"}
-_PRIOR_FLAGS = ("kind", "channels", "layers", "kernel_size", "head_channels", "dropout", "positional")
+_PRIOR_FLAGS = ("kind", "channels", "layers", "kernel_size", "head_channels", "dropout", "positional", "heads",
+                "mlp_ratio")
 
 
 def _given(args: argparse.Namespace, names) -> dict:
@@ -52,7 +53,7 @@ def _make(cls, **kwargs):
 
 def _check_positive(args: argparse.Namespace) -> None:
     for name in ("batch_size", "val_every", "num_codes", "code_dim", "hidden", "res_channels",
-                 "channels", "layers", "head_channels", "kernel_size"):
+                 "channels", "layers", "head_channels", "kernel_size", "heads", "mlp_ratio"):
         value = getattr(args, name, None)
         if value is not None and value <= 0:
             raise CliError(f"--{name.replace('_', '-')} must be positive, got {value}.")
@@ -273,7 +274,7 @@ def _train_prior(args: argparse.Namespace, device: torch.device, rank: int, worl
     train_cfg = _make(PriorTrainConfig, model=prior_cfg, **_given(args, _SCHEDULE_FLAGS), **extra)
     if main_rank:
         cond = f", conditioned on {num_classes} classes" if num_classes else ""
-        print(f"Training a {prior_cfg.kind} PixelCNN prior{cond} over {vq_cfg.grid_size}x{vq_cfg.grid_size} "
+        print(f"Training a {prior_cfg.describe()} prior{cond} over {vq_cfg.grid_size}x{vq_cfg.grid_size} "
               f"grids of K={vq_cfg.num_codes} codes on {describe_data(data_cfg)}: {len(splits.train)} training / "
               f"{len(splits.val)} validation images, "
               f"{describe_device(device)}" + (f" x {world} processes" if world > 1 else ""), file=sys.stderr)

@@ -9,8 +9,9 @@ Two views of the causal structure:
   (i, j). Masked weights are exact zeros, so cells the stack cannot see get exactly 0.
 
 The plain PixelCNN has a blind spot up and to the right of (i, j); the gated one (vertical +
-horizontal stacks) has none. Connectivity does not depend on training, so an untrained prior
-of the same grid size (:func:`companion_prior`) shows the other kind.
+horizontal stacks) has none, and neither has the causal transformer, whose first layer already
+attends to every earlier cell. Connectivity does not depend on training, so an untrained prior
+of the same grid size (:func:`companion_prior`) shows each other kind.
 """
 from __future__ import annotations
 
@@ -21,32 +22,42 @@ import torch
 
 from .models.masked_conv import MaskedConv2d
 from .models.pixelcnn import GatedPixelCNN, PixelCNN, PriorEnsemble, build_prior
+from .models.transformer_prior import TransformerPrior
+
+KINDS = ("plain", "gated", "transformer")     # the prior kinds the causal view can show
 
 
-def single_prior(prior) -> PixelCNN | GatedPixelCNN:
+def single_prior(prior) -> PixelCNN | GatedPixelCNN | TransformerPrior:
     """The prior itself, or an ensemble's first member (all members share the architecture)."""
     return prior.members[0] if isinstance(prior, PriorEnsemble) else prior
 
 
 def prior_kind(prior) -> str:
-    """"plain" or "gated"."""
-    return "gated" if isinstance(single_prior(prior), GatedPixelCNN) else "plain"
+    """"plain", "gated" or "transformer"."""
+    return single_prior(prior).config.kind
 
 
-def companion_prior(prior, kind: str, seed: int = 0) -> PixelCNN | GatedPixelCNN:
+def companion_prior(prior, kind: str, seed: int = 0) -> PixelCNN | GatedPixelCNN | TransformerPrior:
     """An untrained prior of ``kind`` over the same grid as ``prior`` (for the causal view).
 
     The plain one is the notes' stack with 3x3 kernels (type A first, type B after), where the
-    blind spot is visible even on a small grid; the gated one keeps the loaded prior's depth.
+    blind spot is visible even on a small grid; the gated one keeps the loaded prior's depth (at
+    least 8 layers when a transformer is loaded); one transformer block already sees every earlier cell.
     """
-    cfg = replace(single_prior(prior).config, kind=kind, members=1, channels=16, head_channels=16, dropout=0.0)
+    source = single_prior(prior).config
+    layers = max(source.layers, 8) if source.kind == "transformer" else source.layers
+    cfg = replace(source, kind=kind, members=1, channels=16, head_channels=16, dropout=0.0, heads=2,
+                  mlp_ratio=2, layers=layers)
     if kind == "plain":
         cfg = replace(cfg, first_kernel=3, kernel_size=3)
+    elif kind == "transformer":
+        cfg = replace(cfg, layers=1)
     torch.manual_seed(seed)
     return build_prior(cfg).eval()
 
 
 def _first_convs(net) -> list[MaskedConv2d]:
+    """The masked convolutions of a PixelCNN's first layer (read as masks)."""
     if isinstance(net, GatedPixelCNN):
         return [net.layers[0].v_conv, net.layers[0].h_conv]
     return [net.conv_in]
@@ -56,6 +67,8 @@ def first_layer_field(prior, i: int, j: int) -> np.ndarray:
     """(H, W) bool: the cells the first (type A) layer reads for position (i, j)."""
     net = single_prior(prior)
     h, w = net.config.height, net.config.width
+    if isinstance(net, TransformerPrior):            # causal attention: every earlier cell, from layer 1
+        return causal_region(h, w, i, j)
     field = np.zeros((h, w), dtype=bool)
     for conv in _first_convs(net):
         mask = conv.mask[0, 0].numpy() > 0                        # (kh, kw)
@@ -110,17 +123,22 @@ def blind_spot(field: np.ndarray, i: int, j: int) -> np.ndarray:
 
 def fields_of_both_kinds(prior):
     """A generator, stoppable between kinds (a GUI worker runs it): the measured fields and first-layer masks
-    of the loaded kind and of the other kind (an untrained prior of the same grid)."""
+    of the loaded kind and of each other kind (an untrained prior of the same grid)."""
     kind = prior_kind(prior)
-    other = "plain" if kind == "gated" else "gated"
-    priors = {kind: prior, other: companion_prior(prior, other)}
+    others = [k for k in KINDS if k != kind]
+    priors = {kind: prior, **{other: companion_prior(prior, other) for other in others}}
     fields, firsts = {}, {}
     for name, net in priors.items():
         fields[name] = measured_receptive_fields(net)                                  # (H, W, H, W)
         h, w = fields[name].shape[:2]
         firsts[name] = np.array([[first_layer_field(net, i, j) for j in range(w)] for i in range(h)])
         yield
-    notes = {kind: f"the loaded {kind} PixelCNN",
-             other: f"an untrained {other} PixelCNN" + (" (3×3 kernels, as in the notes)" if other == "plain" else "")
-             + ": connectivity does not depend on training"}
+    notes = {kind: f"the loaded {_name(kind)}"}
+    for other in others:
+        notes[other] = (f"an untrained {_name(other)}" + (" (3×3 kernels, as in the notes)" if other == "plain" else "")
+                        + ": connectivity does not depend on training")
     return fields, firsts, notes
+
+
+def _name(kind: str) -> str:
+    return "causal transformer" if kind == "transformer" else f"{kind} PixelCNN"

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from typing import ClassVar, Iterator, Sequence
+from typing import Callable, ClassVar, Iterator, Sequence
 
 import torch
 import torch.nn as nn
@@ -32,14 +32,24 @@ from .masked_conv import MaskedConv2d, pointwise
 from ..sampling import RasterSampler, RasterStep
 
 
+# Prior kinds defined in other modules: kind -> (class, state size of a config). They register on
+# import (``transformer_prior`` does, and the package imports it before any of its modules is used).
+OTHER_KINDS: dict[str, tuple[type, Callable[["PriorConfig"], int]]] = {}
+
+
+def register_prior_kind(kind: str, cls: type, state_size: Callable[["PriorConfig"], int]) -> None:
+    """Make ``build_prior`` and ``PriorConfig.state_size`` handle ``kind`` (listed in PriorConfig.LIMITS)."""
+    OTHER_KINDS[kind] = (cls, state_size)
+
+
 @dataclass
 class PriorConfig(JsonConfig):
-    kind: str = "gated"            # "gated" (no blind spot) or "plain" (the notes' masked stack)
+    kind: str = "gated"            # "gated" (no blind spot), "plain" (the notes' masked stack) or "transformer"
     num_codes: int = 32            # K, number of code values (must match the VQ-VAE)
     height: int = 7                # code-grid rows
     width: int = 7                 # code-grid columns
-    channels: int = 64             # feature width of the stack
-    layers: int = 8                # gated layers, or residual blocks of the plain stack
+    channels: int = 64             # feature width of the stack (the transformer's model width d)
+    layers: int = 8                # gated layers, residual blocks of the plain stack, or transformer blocks
     kernel_size: int = 3           # kernel of the gated stacks / the plain type-B convs
     first_kernel: int = 7          # kernel of the plain stack's type-A first layer
     head_channels: int = 128       # width of the 1x1 output head
@@ -47,20 +57,25 @@ class PriorConfig(JsonConfig):
     dropout: float = 0.1           # dropout before each residual 1x1 conv (training only)
     positional: bool = True        # learned bias per (layer, row, column): the prior knows where it is
     members: int = 1               # M > 1: an ensemble of M such priors whose conditionals are averaged
+    heads: int = 4                 # transformer: attention heads (must divide channels)
+    mlp_ratio: int = 4             # transformer: MLP hidden width = mlp_ratio * channels
 
     LEGACY_DEFAULTS: ClassVar[dict] = {"positional": False}   # bundles from before positional biases
 
     LIMITS: ClassVar[dict[str, Limit]] = {
-        "kind": Limit(str, choices=("gated", "plain")), "num_codes": Limit(int, 2, 8192),
+        "kind": Limit(str, choices=("gated", "plain", "transformer")), "num_codes": Limit(int, 2, 8192),
         "height": Limit(int, 1, 256), "width": Limit(int, 1, 256), "channels": Limit(int, 2, 1024),
         "layers": Limit(int, 1, 64), "kernel_size": Limit(int, 1, 15, odd=True),
         "first_kernel": Limit(int, 1, 15, odd=True), "head_channels": Limit(int, 1, 4096),
         "num_classes": Limit(int, 0, 1000), "dropout": Limit(float, 0, 1, high_open=True),
-        "positional": Limit(bool), "members": Limit(int, 1, 32),
+        "positional": Limit(bool), "members": Limit(int, 1, 32), "heads": Limit(int, 1, 64),
+        "mlp_ratio": Limit(int, 1, 16),
     }
 
     def __post_init__(self) -> None:
         self.check_fields()
+        if self.kind == "transformer" and self.channels % self.heads:
+            raise ValueError(f"channels ({self.channels}) must be a multiple of heads ({self.heads})")
         if self.state_size() > MAX_PARAMETERS:
             raise ValueError(f"this prior would hold {self.state_size():,} weights, more than the "
                              f"{MAX_PARAMETERS:,} allowed: lower channels, layers, members or the grid size")
@@ -68,6 +83,8 @@ class PriorConfig(JsonConfig):
     def state_size(self) -> int:
         """Elements of the prior's state dict (weights, masks, biases), computed without building it."""
         c, k, hw, n_cls = self.channels, self.kernel_size, self.height * self.width, self.num_classes
+        if self.kind in OTHER_KINDS:
+            return OTHER_KINDS[self.kind][1](self) * self.members
         size = self.num_codes * c + conv_size(c, self.head_channels, 1) + conv_size(self.head_channels,
                                                                                     self.num_codes, 1)
         if self.kind == "gated":
@@ -84,7 +101,8 @@ class PriorConfig(JsonConfig):
 
     def describe(self) -> str:
         """A short name for people, e.g. "gated PixelCNN" or "ensemble of 2 gated PixelCNNs"."""
-        return f"{self.kind} PixelCNN" if self.members == 1 else f"ensemble of {self.members} {self.kind} PixelCNNs"
+        name = "transformer" if self.kind == "transformer" else f"{self.kind} PixelCNN"
+        return name if self.members == 1 else f"ensemble of {self.members} {name}s"
 
 
 
@@ -437,4 +455,6 @@ def build_prior(config: PriorConfig) -> AutoregressivePrior:
     """The prior class named by ``config.kind``; an ensemble of them when ``config.members > 1``."""
     if config.members > 1:
         return PriorEnsemble(config)
+    if config.kind in OTHER_KINDS:
+        return OTHER_KINDS[config.kind][0](config)
     return GatedPixelCNN(config) if config.kind == "gated" else PixelCNN(config)

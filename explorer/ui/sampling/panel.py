@@ -252,8 +252,7 @@ class SamplingPanel(QWidget):
         self.validation = None
         self.teacher.set_validation_available(False)
         self._teacher_source_changed()
-        self.receptive.plain.setChecked(prior_kind(prior) == "plain")
-        self.receptive.gated.setChecked(prior_kind(prior) == "gated")
+        self.receptive.set_kind(prior_kind(prior))
         self.receptive.clear("Measuring the receptive fields…")
         self.cost.set_message("Measuring…")
         self.cost_line.setText(COST_MEASURING)            # never the previous bundle's numbers

@@ -78,9 +78,9 @@ class FieldGrid(QWidget):
 
 
 class ReceptiveFieldView(QWidget):
-    """First-layer mask and measured field of the current position, plain vs gated."""
+    """First-layer mask and measured field of the current position, plain vs gated vs transformer."""
 
-    kind_changed = Signal(str)          # "plain" or "gated"
+    kind_changed = Signal(str)          # "plain", "gated" or "transformer"
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -90,9 +90,11 @@ class ReceptiveFieldView(QWidget):
         self.whole = FieldGrid("whole stack (measured)")
         self.plain = named(QRadioButton("plain PixelCNN"), "samplingFieldPlain", "Show the plain PixelCNN")
         self.gated = named(QRadioButton("gated"), "samplingFieldGated", "Show the gated PixelCNN")
+        self.transformer = named(QRadioButton("transformer"), "samplingFieldTransformer",
+                                 "Show the causal transformer")
         self.group = QButtonGroup(self)
-        self.group.addButton(self.plain)
-        self.group.addButton(self.gated)
+        for button in (self.plain, self.gated, self.transformer):
+            self.group.addButton(button)
         self.gated.setChecked(True)
         self.note = named(SteadyLabel(lines=3), "samplingFieldNote", "Which prior the receptive field is measured on")
         legend = QLabel("<span style='color:#ffb900'>■</span> current &nbsp;"
@@ -105,6 +107,7 @@ class ReceptiveFieldView(QWidget):
         toggle.setContentsMargins(8, 4, 0, 0)           # clear of the tab frame's border
         toggle.addWidget(self.plain)
         toggle.addWidget(self.gated)
+        toggle.addWidget(self.transformer)
         toggle.addStretch(1)
         grids = QHBoxLayout()
         grids.addWidget(self.first)
@@ -115,7 +118,7 @@ class ReceptiveFieldView(QWidget):
         layout.addLayout(grids, 1)
         layout.addWidget(legend)
         layout.addWidget(self.note)
-        self.plain.toggled.connect(lambda on: self.kind_changed.emit("plain" if on else "gated"))
+        self.group.buttonToggled.connect(lambda _button, on: on and self.kind_changed.emit(self.kind))
         self.fields: dict[str, np.ndarray] = {}        # kind -> (H, W, H, W) measured fields
         self.first_fields: dict[str, np.ndarray] = {}  # kind -> (H, W, H, W) first-layer masks
         self.position = (0, 0)
@@ -126,7 +129,11 @@ class ReceptiveFieldView(QWidget):
 
     @property
     def kind(self) -> str:
-        return "plain" if self.plain.isChecked() else "gated"
+        return "plain" if self.plain.isChecked() else "transformer" if self.transformer.isChecked() else "gated"
+
+    def set_kind(self, kind: str) -> None:
+        """Show ``kind`` ("plain", "gated" or "transformer")."""
+        {"plain": self.plain, "transformer": self.transformer}.get(kind, self.gated).setChecked(True)
 
     def set_fields(self, fields: dict[str, np.ndarray], first_fields: dict[str, np.ndarray],
                    notes: dict[str, str]) -> None:

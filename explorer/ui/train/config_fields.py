@@ -18,7 +18,7 @@ from typing import Any
 # Fields whose value is one of a few choices (shown as a combobox).
 CHOICES: dict[str, tuple[Any, ...]] = {
     "quantizer": ("vq", "gumbel", "rotation", "cosine", "factorised", "fsq"),   # core.models.quantizers_extra
-    "kind": ("gated", "plain"),
+    "kind": ("gated", "plain", "transformer"),
     "downsample": (1, 2, 4, 8),
     "in_channels": (1, 3),
     "encoder_kernel": (1, 3),
@@ -31,7 +31,7 @@ RANGES: dict[str, tuple[float, float]] = {
     "kernel_size": (1, 15), "first_kernel": (1, 15), "channels": (4, 1024), "head_channels": (4, 2048),
     "epochs": (0.0, 10000.0), "val_fraction": (0.0, 0.9), "dropout": (0.0, 0.9), "ema_decay": (0.0, 1.0),
     "final_lr_ratio": (0.0, 1.0), "preview_size": (0, 64), "val_every": (1, 1_000_000),
-    "num_classes": (0, 1000), "augment_shifts": (0, 4),
+    "num_classes": (0, 1000), "augment_shifts": (0, 4), "heads": (1, 64), "mlp_ratio": (1, 16),
 }
 
 # Fields a form leaves out: derived from another config when training starts.
@@ -79,7 +79,8 @@ LABELS: dict[str, str] = {
     "kind": "Architecture", "channels": "Channels", "layers": "Layers", "kernel_size": "Kernel size (cells)",
     "first_kernel": "First layer's kernel (cells)", "head_channels": "Output head channels",
     "num_classes": "Classes to condition on (0 = none)", "dropout": "Dropout rate (0–0.9)",
-    "positional": "Learn where each position is",
+    "positional": "Learn where each position is", "heads": "Attention heads (transformer)",
+    "mlp_ratio": "MLP width (× channels, transformer)",
 }
 
 # Settings that only apply when another one allows it: field -> (the other field, whether that
@@ -92,6 +93,10 @@ OVERRIDDEN_BY: dict[str, tuple[str, Any, str]] = {
     "ema_decay": ("ema", lambda v: not v, "Not used: codes are not updated by moving average."),
     "lookup_dim": ("quantizer", lambda v: v != "factorised", "Not used: only the factorised quantiser looks "
                    "codes up in fewer dimensions."),
+    **{name: ("kind", lambda v: v == "transformer", "Not used by the transformer.")
+       for name in ("kernel_size", "first_kernel", "head_channels")},
+    **{name: ("kind", lambda v: v != "transformer", "Only used by the transformer.")
+       for name in ("heads", "mlp_ratio")},
 }
 
 

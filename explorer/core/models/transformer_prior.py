@@ -1,0 +1,188 @@
+"""A causal transformer prior over the code grid in raster order (beside the notes' PixelCNN).
+
+    p(z) = prod_t p(z_t | z_<t),   t = i * W + j   (raster order, as for the PixelCNN)
+
+The grid is read as a sequence of H*W tokens. The input at position t is the embedding of the
+code just before it (a learned start token at t = 0) plus learned embeddings of the row and
+column of position t (the cell being predicted) and, for a class-conditional prior, of the
+class. Pre-norm blocks (x + attn(LN(x)), x + MLP(LN(x))) with causal self-attention mean the
+output at t depends on inputs 0..t, i.e. on the codes z_0..z_{t-1} only: exactly the
+autoregressive factorisation, with no blind spot.
+
+Sampling keeps a key/value cache (:class:`_TransformerIncremental`): each raster step feeds one
+new token through the stack and attends to the cached keys and values, so a step costs one
+token instead of a full pass (Vaswani et al. 2017; the nanoGPT layout).
+
+The architecture is set by :class:`~explorer.core.models.pixelcnn.PriorConfig` with
+``kind = "transformer"``: ``channels`` is the model width d, ``layers`` the number of blocks,
+``heads`` the attention heads, ``mlp_ratio`` the MLP width as a multiple of d, ``dropout`` the
+dropout on attention and MLP outputs (training only). Kernel and head-width fields are unused.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from .pixelcnn import AutoregressivePrior, PriorConfig, register_prior_kind
+
+
+def transformer_state_size(cfg: PriorConfig) -> int:
+    """Elements of a :class:`TransformerPrior`'s state dict for ``cfg``, computed without building it."""
+    d, hidden = cfg.channels, cfg.mlp_ratio * cfg.channels
+    block = (2 * 2 * d                          # two LayerNorms (weight, bias)
+             + d * 3 * d + 3 * d + d * d + d    # qkv and output projections
+             + d * hidden + hidden + hidden * d + d)  # MLP
+    embeddings = (cfg.num_codes + cfg.height + cfg.width + cfg.num_classes + 1) * d   # + start token
+    return embeddings + cfg.layers * block + 2 * d + d * cfg.num_codes + cfg.num_codes
+
+
+class CausalSelfAttention(nn.Module):
+    """Multi-head self-attention where position t attends to positions 0..t."""
+
+    def __init__(self, width: int, heads: int, dropout: float) -> None:
+        super().__init__()
+        self.heads = heads
+        self.qkv = nn.Linear(width, 3 * width)      # d -> (q, k, v)
+        self.proj = nn.Linear(width, width)         # concatenated heads -> d
+        self.drop = nn.Dropout(dropout)
+
+    def split_heads(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, T, d) -> (B, heads, T, d / heads)."""
+        b, t, d = x.shape
+        return x.view(b, t, self.heads, d // self.heads).transpose(1, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, t, d = x.shape                                                    # (B, T, d)
+        q, k, v = (self.split_heads(part) for part in self.qkv(x).split(d, dim=2))   # (B, h, T, d/h) each
+        y = F.scaled_dot_product_attention(q, k, v, is_causal=True)         # (B, h, T, d/h)
+        return self.drop(self.proj(y.transpose(1, 2).reshape(b, t, d)))
+
+    def step(self, x: torch.Tensor, keys: torch.Tensor, values: torch.Tensor, t: int) -> torch.Tensor:
+        """One new token x (B, d) at position t; ``keys``/``values`` (B, h, T, d/h) hold positions < t
+        and receive this token's key and value at t."""
+        b, d = x.shape
+        qkv = self.qkv(x).view(b, 3, self.heads, d // self.heads)                 # (B, 3, h, d/h)
+        keys[:, :, t] = qkv[:, 1]
+        values[:, :, t] = qkv[:, 2]
+        y = F.scaled_dot_product_attention(qkv[:, 0, :, None], keys[:, :, :t + 1], values[:, :, :t + 1])  # (B, h, 1, d/h)
+        return self.proj(y.reshape(b, d))
+
+
+class Block(nn.Module):
+    """Pre-norm transformer block: x + attn(LN(x)), then x + MLP(LN(x))."""
+
+    def __init__(self, width: int, heads: int, mlp_ratio: int, dropout: float) -> None:
+        super().__init__()
+        self.norm1 = nn.LayerNorm(width)
+        self.attn = CausalSelfAttention(width, heads, dropout)
+        self.norm2 = nn.LayerNorm(width)
+        self.mlp = nn.Sequential(nn.Linear(width, mlp_ratio * width), nn.GELU(),
+                                 nn.Linear(mlp_ratio * width, width), nn.Dropout(dropout))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x + self.attn(self.norm1(x))
+        return x + self.mlp(self.norm2(x))
+
+    def step(self, x: torch.Tensor, keys: torch.Tensor, values: torch.Tensor, t: int) -> torch.Tensor:
+        x = x + self.attn.step(self.norm1(x), keys, values, t)
+        return x + self.mlp(self.norm2(x))
+
+
+class TransformerPrior(AutoregressivePrior):
+    """Causal transformer over the raster sequence of codes (see the module docstring)."""
+
+    def __init__(self, config: PriorConfig) -> None:
+        super().__init__()
+        self.config = c = config
+        d = c.channels
+        self.embed = nn.Embedding(c.num_codes, d)                 # code -> token embedding
+        self.start = nn.Parameter(torch.zeros(d))                 # the input that predicts position 0
+        self.row_embed = nn.Embedding(c.height, d)                # row of the position being predicted
+        self.col_embed = nn.Embedding(c.width, d)                 # column of the position being predicted
+        self.class_embed = nn.Embedding(c.num_classes, d) if c.num_classes else None
+        self.drop = nn.Dropout(c.dropout)
+        self.blocks = nn.ModuleList(Block(d, c.heads, c.mlp_ratio, c.dropout) for _ in range(c.layers))
+        self.norm = nn.LayerNorm(d)
+        self.head = nn.Linear(d, c.num_codes)
+        self.apply(self._init_weights)
+        for name, p in self.named_parameters():                    # GPT-2: scaled residual projections
+            if name.endswith("attn.proj.weight") or name.endswith("mlp.2.weight"):
+                nn.init.normal_(p, 0.0, 0.02 / math.sqrt(2 * c.layers))
+
+    @staticmethod
+    def _init_weights(module: nn.Module) -> None:
+        if isinstance(module, (nn.Linear, nn.Embedding)):
+            nn.init.normal_(module.weight, 0.0, 0.02)
+            if isinstance(module, nn.Linear) and module.bias is not None:
+                nn.init.zeros_(module.bias)
+
+    def position_embedding(self) -> torch.Tensor:
+        """(H*W, d): row + column embedding of each raster position."""
+        c = self.config
+        rows = self.row_embed.weight[:, None, :].expand(c.height, c.width, -1)
+        cols = self.col_embed.weight[None, :, :].expand(c.height, c.width, -1)
+        return (rows + cols).reshape(c.height * c.width, -1)
+
+    def _context(self, labels: torch.Tensor | None) -> torch.Tensor | float:
+        if self.class_embed is None:
+            return 0.0
+        if labels is None:
+            raise ValueError("this prior is class-conditional: pass labels")
+        return self.class_embed(labels)[:, None, :]                      # (B, 1, d)
+
+    def logits_from_embedding(self, e: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """Logits from embedded codes e (B, d, H, W) -> (B, K, H, W); the receptive field is measured
+        through e. The input at t is e at t - 1 (the start token at t = 0)."""
+        b, d, h, w = e.shape
+        tokens = e.flatten(2).transpose(1, 2)                                # (B, HW, d) in raster order
+        start = self.start.expand(b, 1, d)                                   # (B, 1, d)
+        x = torch.cat([start, tokens[:, :-1]], dim=1)                        # (B, HW, d): shifted right by one
+        x = self.drop(x + self.position_embedding() + self._context(labels))
+        for block in self.blocks:
+            x = block(x)
+        logits = self.head(self.norm(x))                                     # (B, HW, K)
+        return logits.transpose(1, 2).reshape(b, -1, h, w)                  # (B, K, H, W)
+
+    def logits(self, codes: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        return self.logits_from_embedding(self.embed(codes).permute(0, 3, 1, 2), labels)
+
+    def incremental(self, grid: torch.Tensor, labels: torch.Tensor | None) -> "_TransformerIncremental":
+        return _TransformerIncremental(self, grid, labels)
+
+
+class _TransformerIncremental:
+    """Key/value cache: :meth:`logits_at` feeds one token (the code committed at the previous raster
+    position, or the start token) through every block; positions must be visited in raster order."""
+
+    def __init__(self, net: TransformerPrior, grid: torch.Tensor, labels: torch.Tensor | None) -> None:
+        n, h, w = grid.shape
+        c = net.config
+        ref = net.embed.weight
+        self.net, self.w = net, w
+        head_width = c.channels // c.heads
+        self.keys = [ref.new_zeros(n, c.heads, h * w, head_width) for _ in net.blocks]    # (n, h, HW, d/h)
+        self.values = [ref.new_zeros(n, c.heads, h * w, head_width) for _ in net.blocks]
+        self.positions = net.position_embedding()                                       # (HW, d)
+        context = net._context(labels)                                                  # (n, 1, d) or 0
+        self.context = context[:, 0] if isinstance(context, torch.Tensor) else context  # (n, d)
+        self.previous = net.start.expand(n, -1)                                         # input at the next t
+        self.next_t = 0
+
+    def logits_at(self, i: int, j: int) -> torch.Tensor:
+        t = i * self.w + j
+        if t != self.next_t:
+            raise ValueError(f"the key/value cache is at raster position {self.next_t}, not {t}")
+        x = self.previous + self.positions[t] + self.context                            # (n, d)
+        for block, keys, values in zip(self.net.blocks, self.keys, self.values):
+            x = block.step(x, keys, values, t)
+        return self.net.head(self.net.norm(x))                                          # (n, K)
+
+    def commit(self, i: int, j: int, codes: torch.Tensor) -> None:
+        self.previous = self.net.embed(codes)                                           # (n, d)
+        self.next_t = i * self.w + j + 1
+
+
+register_prior_kind("transformer", TransformerPrior, transformer_state_size)
