@@ -99,3 +99,20 @@ def test_the_train_form_offers_every_quantizer_kind(main_window) -> None:
     assert [combo.itemData(i) for i in range(combo.count())] == list(QUANTIZER_KINDS)
     combo.setCurrentIndex(combo.findData("rotation"))
     assert panel.settings_model.vqvae.model.quantizer == "rotation"
+
+
+def test_every_curve_is_drawn_when_steps_arrive_faster_than_redraws(qtbot) -> None:
+    """Regression: each redraw tick took the first plot with new data, so with a new step before every
+    tick the codes-used and dead-codes plots were never drawn (empty in a real run)."""
+    from explorer.core.quantizer_lab import MethodMetrics
+    from explorer.ui.quantizer_lab.curves import LabCurves
+    curves = LabCurves()
+    qtbot.addWidget(curves)
+    curves.reset(("vq", "fsq"), total_steps=20)
+    for step in range(1, 9):                     # one new step between any two redraws
+        curves.append(step, [MethodMetrics(name, 0.01, 5.0, 12, 3, 0.1) for name in ("vq", "fsq")])
+        curves.draw_next()
+    for key, by_method in curves.curves.items():
+        for name, item in by_method.items():
+            x, _ = item.getData()
+            assert x is not None and len(x) > 0, f"{key} of {name} never drawn"

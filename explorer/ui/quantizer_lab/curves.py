@@ -74,6 +74,7 @@ class LabCurves(QWidget):
         self.steps: list[int] = []
         self.methods: tuple[str, ...] = ()
         self._dirty: set[str] = set()
+        self._last_drawn: str | None = None
         self._y_ranges = {}
         self.set_presentation(False)
 
@@ -106,9 +107,14 @@ class LabCurves(QWidget):
 
     def draw_next(self) -> bool:
         """Redraw the next plot with new data (one plot: a repaint costs ~20 ms); False when none waits."""
-        for key in self.plots:
+        keys = list(self.plots)
+        # Round robin from the plot after the last one drawn: with new steps arriving faster than the
+        # plots are redrawn, always starting from the first would starve the last ones (they stayed empty).
+        start = (keys.index(self._last_drawn) + 1) % len(keys) if self._last_drawn in keys else 0
+        for key in keys[start:] + keys[:start]:
             if key in self._dirty:
                 self._dirty.discard(key)
+                self._last_drawn = key
                 x = np.asarray(self.steps, dtype=float)
                 for name, series in self.data.items():
                     y = np.asarray(series[key], dtype=float)
