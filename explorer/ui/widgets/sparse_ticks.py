@@ -32,17 +32,18 @@ def sparse_vertical_ticks(axis: pg.AxisItem) -> None:
     fonts never stack: the major step grows 1 → 2 → 5 → 10 (pyqtgraph's own choice ignores the font).
     On a log axis the labels are 1–9, 1-2-5, 1-3 or 1 × 10ⁿ, whichever fits (pyqtgraph labels
     every 2…9 × 10ⁿ between the powers of ten, which stack on a short axis)."""
-    _sparse_ticks(axis, lambda metrics: LABEL_GAP_LINES * metrics.height())
+    _sparse_ticks(axis, lambda metrics: LABEL_GAP_LINES * metrics.height(), end_label=False)
 
 
 def sparse_horizontal_ticks(axis: pg.AxisItem) -> None:
-    """The same on a narrow horizontal axis: neighbouring labels at least a five-character label's
-    width apart, so large presentation fonts never run together (``0.2 0.4 0.6`` on a 160 px plot)."""
-    _sparse_ticks(axis, lambda metrics: metrics.horizontalAdvance("0.000 "))
+    """The same on a narrow horizontal axis: neighbouring labels' centres at least a four-character
+    label's width apart, so large presentation fonts never run together (``0.2 0.4 0.6`` on a 160 px plot)."""
+    _sparse_ticks(axis, lambda metrics: metrics.horizontalAdvance("0000"), end_label=True)
 
 
-def _sparse_ticks(axis: pg.AxisItem, label_gap) -> None:
-    """Replace ``axis``'s tick choice: at most one label every ``label_gap(font metrics)`` pixels."""
+def _sparse_ticks(axis: pg.AxisItem, label_gap, end_label: bool) -> None:
+    """Replace ``axis``'s tick choice: neighbouring labels at least ``label_gap(font metrics)`` pixels
+    apart (``end_label``: n labels need n - 1 gaps, else n)."""
     original = type(axis).tickSpacing
     original_log = type(axis).logTickValues
 
@@ -53,7 +54,7 @@ def _sparse_ticks(axis: pg.AxisItem, label_gap) -> None:
         levels = original(axis, min_value, max_value, size)
         if not levels or max_value <= min_value:
             return levels
-        most = max(2, int(size // gap()))   # labels that fit beside one another
+        most = max(2, int(size // gap()) + end_label)   # labels that fit beside one another
         step = levels[0][0]
         while (max_value - min_value) / step + 1 > most:
             mantissa = round(step / 10 ** math.floor(math.log10(step)))
