@@ -7,17 +7,17 @@ effect at the next yield, i.e. within one training step of every method.
 """
 from __future__ import annotations
 
-import threading
 import traceback
 from dataclasses import dataclass
 from typing import Generator
 
 import torch
-from PySide6.QtCore import QCoreApplication, QObject, Qt, Signal
-from superqt.utils import GeneratorWorker
+from PySide6.QtCore import QObject
 
 from explorer.core.data import DataConfig, DataError, load_data
-from explorer.core.quantizer_lab import STOP, LabConfig, run_lab
+from explorer.core.quantizer_lab import LabConfig, run_lab
+
+from ..workers.generator_run import GeneratorRun
 
 
 @dataclass
@@ -59,64 +59,10 @@ def run_lab_job(job: LabJob) -> Generator[object, object, None]:
         torch.set_num_threads(previous_threads)
 
 
-class LabRun(QObject):
-    """Start, pause, resume and stop one lab run."""
-
-    event = Signal(object)          # LabStatus | LabStep | LabFailed
-    paused = Signal()
-    resumed = Signal()
-    finished = Signal()             # the worker thread is done (after the last event)
+class LabRun(GeneratorRun):
+    """Start, pause, resume and stop one lab run (events: LabStatus | LabStep | LabFailed); Stop ends
+    after the current step and still measures every method on held-out images."""
 
     def __init__(self, job: LabJob, parent: QObject | None = None) -> None:
-        super().__init__(parent)
+        super().__init__(run_lab_job, job, parent=parent)
         self.job = job
-        self._done = threading.Event()
-        self._stopping = False
-        self._worker = GeneratorWorker(run_lab_job, job)
-        self._worker.yielded.connect(self.event.emit)
-        self._worker.paused.connect(self.paused.emit)
-        self._worker.resumed.connect(self.resumed.emit)
-        self._worker.finished.connect(self.finished.emit)
-        self._worker.finished.connect(self._done.set, Qt.ConnectionType.DirectConnection)
-
-    def start(self) -> None:
-        self._worker.start()
-
-    def pause(self) -> None:
-        self._worker.pause()
-
-    def resume(self) -> None:
-        self._worker.resume()
-
-    def stop(self) -> None:
-        """End after the current step (also when paused); the last event holds held-out results."""
-        self._stopping = True
-        self._worker.send(STOP)
-        if self._worker.is_paused:
-            self._worker.resume()
-
-    def abort(self) -> None:
-        """End at the next yield without results (the window is closing)."""
-        self._stopping = True
-        self._worker.quit()
-        if self._worker.is_paused:
-            self._worker.resume()
-
-    @property
-    def is_paused(self) -> bool:
-        return self._worker.is_paused
-
-    @property
-    def is_stopping(self) -> bool:
-        return self._stopping
-
-    @property
-    def is_done(self) -> bool:
-        return self._done.is_set()
-
-    def wait(self, timeout_s: float = 10.0) -> bool:
-        """Block until the worker thread has finished and deliver its queued signals."""
-        if not self._done.wait(timeout_s):
-            return False
-        QCoreApplication.sendPostedEvents()
-        return True
