@@ -176,7 +176,7 @@ class MoeRouting(QWidget):
         self.stop()
         self.history = {n: [] for n in ROUTERS}
         self.run = RoutingRun(self.config, self)
-        self.run.snapshot.connect(self._on_snapshot)
+        self.run.event.connect(self._on_snapshot)
         self.run.finished.connect(self._on_finished)
         self.run.paused.connect(lambda: self.pause_button.setText("Resume"))
         self.run.resumed.connect(lambda: self.pause_button.setText("Pause"))
@@ -195,8 +195,8 @@ class MoeRouting(QWidget):
         """Quit the run (if any) and wait for its thread."""
         if self.run is not None:
             run, self.run = self.run, None
-            run.quit()
-            for signal in (run.snapshot, run.finished, run.paused, run.resumed):
+            run.abort()
+            for signal in (run.event, run.finished, run.paused, run.resumed):
                 signal.disconnect()                    # a late signal of the old run must not touch the view
             if run.wait(timeout_s):
                 run.deleteLater()
