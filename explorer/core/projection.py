@@ -273,10 +273,17 @@ def codebook_map(vqvae, images: torch.Tensor, max_points: int = 6000, seed: int 
     far from the data show up at the edges. At most ``max_points`` points are kept.
     """
     points, assign, soft = encoder_cloud(vqvae, images)
+    return map_of_points(points, assign, code_space(vqvae, images), soft, max_points, seed)
+
+
+def map_of_points(points: np.ndarray, assign: np.ndarray, book: np.ndarray, soft: bool, max_points: int = 6000,
+                  seed: int = 0, width: int = 400) -> CodebookMap:
+    """The :class:`CodebookMap` of encoder outputs ``points`` (N, d), the code each snaps to ``assign`` (N,)
+    and the codes ``book`` (K, d): principal axes fitted on the points (at most ``max_points`` of them,
+    drawn with ``seed``), the points rasterised ``width`` pixels wide."""
     if len(points) > max_points:
         keep = np.random.default_rng(seed).choice(len(points), max_points, replace=False)
         points, assign = points[keep], assign[keep]
-    book = code_space(vqvae, images)
     pca = pca_fit(points if len(points) >= 2 else book, 2)
     codes_xy = pca.transform(book).astype(np.float32)
     points_xy = pca.transform(points).astype(np.float32)
@@ -286,7 +293,7 @@ def codebook_map(vqvae, images: torch.Tensor, max_points: int = 6000, seed: int 
     bounds = (float(lo[0] - pad[0]), float(lo[1] - pad[1]), float(hi[0] + pad[0]), float(hi[1] + pad[1]))
     colours = code_palette(len(book))[assign]
     return CodebookMap(codes_xy=codes_xy, points_xy=points_xy, assignment=assign.astype(np.int64),
-                       explained=pca.explained, soft=soft, image=rasterise_points(points_xy, colours, bounds),
+                       explained=pca.explained, soft=soft, image=rasterise_points(points_xy, colours, bounds, width=width),
                        bounds=bounds)
 
 

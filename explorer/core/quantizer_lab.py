@@ -27,7 +27,7 @@ from .data import DataSplits, ImageSet
 from .metrics import evaluate_vqvae
 from .models.quantizers_extra import lookup_space
 from .models.vqvae import VQVAE, VQVAEConfig
-from .projection import CodebookMap, code_palette, pca_fit, rasterise_points
+from .projection import CodebookMap, map_of_points
 
 
 @dataclass(frozen=True)
@@ -205,21 +205,7 @@ def method_snapshot(name: str, model: VQVAE, images: torch.Tensor, max_points: i
         model.train(was)
     counts = quant.counts.cpu().numpy().astype(np.int64)
     assign = quant.indices.reshape(-1).cpu().numpy()   # the code each point snaps to
-    points_np, book_np = points.cpu().numpy(), book.cpu().numpy()
-    if len(points_np) > max_points:
-        keep = np.random.default_rng(0).choice(len(points_np), max_points, replace=False)
-        points_np, assign = points_np[keep], assign[keep]
-    pca = pca_fit(points_np if len(points_np) >= 2 else book_np, 2)
-    codes_xy = pca.transform(book_np).astype(np.float32)
-    points_xy = pca.transform(points_np).astype(np.float32)
-    both = np.concatenate([codes_xy, points_xy])
-    lo, hi = both.min(0), both.max(0)
-    pad = np.maximum((hi - lo) * 0.04, 1e-3)
-    bounds = (float(lo[0] - pad[0]), float(lo[1] - pad[1]), float(hi[0] + pad[0]), float(hi[1] + pad[1]))
-    colours = code_palette(len(book_np))[assign]
-    cmap = CodebookMap(codes_xy=codes_xy, points_xy=points_xy, assignment=assign.astype(np.int64),
-                       explained=pca.explained, soft=soft, image=rasterise_points(points_xy, colours, bounds, width=240),
-                       bounds=bounds)
+    cmap = map_of_points(points.cpu().numpy(), assign, book.cpu().numpy(), soft, max_points, seed=0, width=240)
     return MethodSnapshot(name=name, counts=counts, map=cmap)
 
 
