@@ -53,7 +53,8 @@ def main() -> None:
         return sampling_main(args)
 
     import torch
-    from PySide6.QtCore import QElapsedTimer, QEventLoop, QTimer
+    from event_loop_gaps import EventLoopGaps  # noqa: I001 (benchmarks/, beside this script)
+    from PySide6.QtCore import QEventLoop, QTimer
     from PySide6.QtWidgets import QApplication
 
     from explorer.core.data import DataConfig
@@ -84,52 +85,31 @@ def main() -> None:
     for _ in range(5):
         app.processEvents()
 
-    gaps: list[float] = []
-    first_step_at: list[float] = []
-    clock = QElapsedTimer()
-    last = [0.0]
-
-    def tick() -> None:
-        now = clock.nsecsElapsed() / 1e6
-        gaps.append(now - last[0])
-        last[0] = now
-        if not first_step_at and len(panel.history.vqvae["step"]):
-            first_step_at.append(len(gaps))
-
-    timer = QTimer()
-    timer.setInterval(TICK_MS)
-    timer.timeout.connect(tick)
+    gaps = EventLoopGaps(TICK_MS, first_step=lambda: bool(len(panel.history.vqvae["step"])))
     loop = QEventLoop()
-    clock.start()
-    timer.start()
+    gaps.start()
     started = time.perf_counter()
     panel.start()
     QTimer.singleShot(int(args.seconds * 1000), loop.quit)
     loop.exec()
-    timer.stop()
+    gaps.stop()
     measured_s = time.perf_counter() - started
     steps = len(panel.history.vqvae["step"])
     latest = dict(panel.history.latest)
     stop_clicked = time.perf_counter()
     panel.finish_now(keep=True)
     stop_s = time.perf_counter() - stop_clicked
+    if not args.train_panel_only:
+        window.model_bar.forget_changes()      # the trained model is thrown away: no "Save?" question at close
     window.close()
     QApplication.processEvents()
 
-    g = np.asarray(gaps[1:], dtype=np.float64)
-    training = np.asarray(gaps[first_step_at[0]:], dtype=np.float64) if first_step_at else np.zeros(0)
     print(json.dumps({
         "benchmark": "gui_responsiveness_during_cpu_training",
         "window": "training panel alone" if args.train_panel_only else "main window, all six panels",
         "torch_warm_up_s": None if warm_up_s is None else round(warm_up_s, 2),
         "seconds": round(measured_s, 2),
-        "timer_interval_ms": TICK_MS,
-        "ticks": int(g.size),
-        "max_gap_ms": round(float(g.max()), 1) if g.size else None,
-        "p99_gap_ms": round(float(np.percentile(g, 99)), 1) if g.size else None,
-        "p50_gap_ms": round(float(np.percentile(g, 50)), 1) if g.size else None,
-        "gaps_over_50ms": int((g > 50).sum()),
-        "max_gap_after_first_step_ms": round(float(training.max()), 1) if training.size else None,
+        **gaps.summary(),
         "steps_done": steps,
         "total_steps": latest.get("total_steps"),
         "images_per_s": round(float(latest.get("images_per_s", 0.0)), 1),
@@ -151,7 +131,8 @@ def sampling_main(args: argparse.Namespace) -> None:
     import random
 
     import torch
-    from PySide6.QtCore import QElapsedTimer, QEventLoop, Qt, QTimer
+    from event_loop_gaps import EventLoopGaps  # noqa: I001 (benchmarks/, beside this script)
+    from PySide6.QtCore import QEventLoop, Qt, QTimer
     from PySide6.QtTest import QTest
     from PySide6.QtWidgets import QApplication
 
@@ -182,19 +163,13 @@ def sampling_main(args: argparse.Namespace) -> None:
         original_refresh()
     panel.refresh = counted_refresh
 
-    gaps: list[float] = []
     steps_per_tick: list[int] = []
     pause_ms: list[float] = []
     steps_after_pause: list[int] = []
-    clock = QElapsedTimer()
-    last = [0.0]
     rng = random.Random(0)
     grids_finished = [0]
 
     def tick() -> None:
-        now = clock.nsecsElapsed() / 1e6
-        gaps.append(now - last[0])
-        last[0] = now
         if panel.playing and panel.last_tick_steps:
             steps_per_tick.append(panel.last_tick_steps)
         if not panel.playing and not pausing[0]:
@@ -224,19 +199,16 @@ def sampling_main(args: argparse.Namespace) -> None:
                 schedule_pause()
         QTimer.singleShot(100, check)
 
-    timer = QTimer()
-    timer.setInterval(TICK_MS)
-    timer.timeout.connect(tick)
+    gaps = EventLoopGaps(TICK_MS, on_tick=tick)
     loop = QEventLoop()
-    clock.start()
-    timer.start()
+    gaps.start()
     started = time.perf_counter()
     cpu_started = time.process_time()
     QTest.mouseClick(play, Qt.LeftButton)
     schedule_pause()
     QTimer.singleShot(int(args.seconds * 1000), loop.quit)
     loop.exec()
-    timer.stop()
+    gaps.stop()
     measured_s = time.perf_counter() - started
     cpu_share = (time.process_time() - cpu_started) / measured_s
     panel.pause()
@@ -245,7 +217,7 @@ def sampling_main(args: argparse.Namespace) -> None:
     window.close()
     QApplication.processEvents()
 
-    g = np.asarray(gaps[1:], dtype=np.float64)
+    summary = gaps.summary()
     p = np.asarray(pause_ms, dtype=np.float64)
     print(json.dumps({
         "benchmark": "gui_responsiveness_sampling_max_speed",
@@ -254,12 +226,7 @@ def sampling_main(args: argparse.Namespace) -> None:
         "prior": prior_cfg.describe(),
         "batch_n": settings["n"],
         "seconds": round(measured_s, 2),
-        "timer_interval_ms": TICK_MS,
-        "ticks": int(g.size),
-        "max_gap_ms": round(float(g.max()), 1) if g.size else None,
-        "p99_gap_ms": round(float(np.percentile(g, 99)), 1) if g.size else None,
-        "p50_gap_ms": round(float(np.percentile(g, 50)), 1) if g.size else None,
-        "gaps_over_50ms": int((g > 50).sum()),
+        **summary,
         "grids_animated": grids_finished[0],
         "mean_steps_per_animation_tick": round(float(np.mean(steps_per_tick)), 2) if steps_per_tick else None,
         "pause_clicks": int(p.size),
@@ -267,7 +234,7 @@ def sampling_main(args: argparse.Namespace) -> None:
         "pause_to_stop_p50_ms": round(float(np.percentile(p, 50)), 1) if p.size else None,
         "steps_after_pause": int(sum(steps_after_pause)),
         "targets": {"max_gap_ms": 50, "pause_to_stop_ms": 100,
-                    "meets_gap": bool(g.size and g.max() <= 50), "meets_pause": bool(p.size and p.max() <= 100)},
+                    "meets_gap": summary["max_gap_ms"] is not None and summary["max_gap_ms"] <= 50, "meets_pause": bool(p.size and p.max() <= 100)},
         "process_cpu_seconds_per_second": round(cpu_share, 2),
         "frames_drawn": refreshes[0],
         "process_cpu_ms_per_frame": round(cpu_share * measured_s * 1000 / max(1, refreshes[0]), 1),

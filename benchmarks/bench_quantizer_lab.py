@@ -78,7 +78,8 @@ def machine() -> dict:
 
 
 def gui_main(args: argparse.Namespace) -> None:
-    from PySide6.QtCore import QElapsedTimer, QEventLoop, QTimer
+    from event_loop_gaps import EventLoopGaps  # noqa: I001 (benchmarks/, beside this script)
+    from PySide6.QtCore import QEventLoop, QTimer
     from PySide6.QtWidgets import QApplication
 
     from explorer.core.quantizer_lab import parse_methods
@@ -110,24 +111,9 @@ def gui_main(args: argparse.Namespace) -> None:
         handler_ms.append(1000 * (time.perf_counter() - t0))
     panel.run_event_handler = timed_on_event
 
-    gaps: list[float] = []
-    first_step_at: list[int] = []
-    clock = QElapsedTimer()
-    last = [0.0]
-
-    def tick() -> None:
-        now = clock.nsecsElapsed() / 1e6
-        gaps.append(now - last[0])
-        last[0] = now
-        if not first_step_at and panel.curves.steps:
-            first_step_at.append(len(gaps))
-
-    timer = QTimer()
-    timer.setInterval(TICK_MS)
-    timer.timeout.connect(tick)
+    gaps = EventLoopGaps(TICK_MS, first_step=lambda: bool(panel.curves.steps))
     loop = QEventLoop()
-    clock.start()
-    timer.start()
+    gaps.start()
     started = time.perf_counter()
     if not args.idle:
         assert panel.start()
@@ -144,26 +130,18 @@ def gui_main(args: argparse.Namespace) -> None:
         app.processEvents()
         time.sleep(0.002)
     stop_s = time.perf_counter() - stop_clicked
-    timer.stop()
+    gaps.stop()
     rows = panel.results.table.rowCount()
     window.model_bar.forget_changes()
     window.close()
     QApplication.processEvents()
-    g = np.asarray(gaps[1:], dtype=np.float64)
-    training = np.asarray(gaps[first_step_at[0]:], dtype=np.float64) if first_step_at else np.zeros(0)
     print(json.dumps({
         "benchmark": "gui_responsiveness_during_quantizer_lab",
         "window": "main window, Quantizer lab shown" + (" (idle: nothing trains)" if args.idle else ""),
         "methods": list(methods), "num_codes": panel.controls.codebook_size(),
         "torch_warm_up_s": round(warm_up_s, 2),
         "seconds": round(measured_s, 2),
-        "timer_interval_ms": TICK_MS,
-        "ticks": int(g.size),
-        "max_gap_ms": round(float(g.max()), 1) if g.size else None,
-        "p99_gap_ms": round(float(np.percentile(g, 99)), 1) if g.size else None,
-        "p50_gap_ms": round(float(np.percentile(g, 50)), 1) if g.size else None,
-        "gaps_over_50ms": int((g > 50).sum()),
-        "max_gap_after_first_step_ms": round(float(training.max()), 1) if training.size else None,
+        **gaps.summary(),
         "gui_handler_max_ms": round(max(handler_ms), 1) if handler_ms else None,
         "gui_handler_p99_ms": round(float(np.percentile(handler_ms, 99)), 1) if handler_ms else None,
         "gui_handler_total_s": round(sum(handler_ms) / 1000, 2),
