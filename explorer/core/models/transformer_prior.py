@@ -61,14 +61,19 @@ class CausalSelfAttention(nn.Module):
         return self.drop(self.proj(y.transpose(1, 2).reshape(b, t, d)))
 
     def step(self, x: torch.Tensor, keys: torch.Tensor, values: torch.Tensor, t: int) -> torch.Tensor:
-        """One new token x (B, d) at position t; ``keys``/``values`` (B, h, T, d/h) hold positions < t
-        and receive this token's key and value at t."""
+        """One new token x (B, d) at position t. The cache holds positions < t and receives this
+        token's key and value at t: ``keys`` (B*h, d/h, T) stored transposed, ``values`` (B*h, T, d/h),
+        so one query against the cache is two batched matrix products (cheaper here than
+        scaled_dot_product_attention's general path for a single query)."""
         b, d = x.shape
-        qkv = self.qkv(x).view(b, 3, self.heads, d // self.heads)                 # (B, 3, h, d/h)
-        keys[:, :, t] = qkv[:, 1]
-        values[:, :, t] = qkv[:, 2]
-        y = F.scaled_dot_product_attention(qkv[:, 0, :, None], keys[:, :, :t + 1], values[:, :, :t + 1])  # (B, h, 1, d/h)
-        return self.proj(y.reshape(b, d))
+        width = d // self.heads
+        qkv = self.qkv(x).view(b, 3, self.heads, width)                     # (B, 3, h, d/h)
+        keys[:, :, t] = qkv[:, 1].reshape(b * self.heads, width)
+        values[:, t] = qkv[:, 2].reshape(b * self.heads, width)
+        q = qkv[:, 0].reshape(b * self.heads, 1, width)                          # (B*h, 1, d/h)
+        scores = torch.bmm(q, keys[:, :, :t + 1]) * (1.0 / math.sqrt(width))    # (B*h, 1, t+1)
+        y = torch.bmm(scores.softmax(dim=-1), values[:, :t + 1])                # (B*h, 1, d/h)
+        return self.proj(y.view(b, d))
 
 
 class Block(nn.Module):
@@ -163,8 +168,8 @@ class _TransformerIncremental:
         ref = net.embed.weight
         self.net, self.w = net, w
         head_width = c.channels // c.heads
-        self.keys = [ref.new_zeros(n, c.heads, h * w, head_width) for _ in net.blocks]    # (n, h, HW, d/h)
-        self.values = [ref.new_zeros(n, c.heads, h * w, head_width) for _ in net.blocks]
+        self.keys = [ref.new_zeros(n * c.heads, head_width, h * w) for _ in net.blocks]    # (n*h, d/h, HW)
+        self.values = [ref.new_zeros(n * c.heads, h * w, head_width) for _ in net.blocks]  # (n*h, HW, d/h)
         self.positions = net.position_embedding()                                       # (HW, d)
         context = net._context(labels)                                                  # (n, 1, d) or 0
         self.context = context[:, 0] if isinstance(context, torch.Tensor) else context  # (n, d)
