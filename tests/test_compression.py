@@ -460,3 +460,28 @@ def test_cli_input_errors_are_one_line(capsys, tmp_path: Path, saved_bundles) ->
                        "-o", str(tmp_path / "o.dlc"))
     assert_one_line_error(code, err, "rename one")
     assert not (tmp_path / "o.dlc").exists()
+
+
+def test_shipped_fingerprints_name_the_bundles_that_have_them() -> None:
+    """Every entry of SHIPPED_FINGERPRINTS is the fingerprint of the trained_models/ folder it names, and
+    every shipped bundle with a prior is listed, so a file made with one names the folder that decodes it."""
+    from explorer.core.compression.dlc import SHIPPED_FINGERPRINTS
+    models = REPO / "trained_models"
+    if not (models / "mnist").is_dir():
+        pytest.skip("trained_models/ is not in this checkout")
+    named = {name: fingerprint for fingerprint, (name, _) in SHIPPED_FINGERPRINTS.items()}
+    for folder in sorted(p for p in models.iterdir() if (p / "config.json").is_file()):
+        bundle = load_bundle(folder)
+        if bundle.prior is not None:
+            assert named.get(folder.name) == C.bundle_fingerprint(bundle), folder.name
+
+
+def test_a_file_from_another_shipped_bundle_names_the_folder_that_decodes_it(bundle: Bundle, tmp_path: Path) -> None:
+    from explorer.core.compression.dlc import SHIPPED_FINGERPRINTS
+    images = random_images(2, 5)
+    path = tmp_path / "old.dlc"
+    C.write_dlc(path, bundle, C.images_to_codes(bundle.vqvae, images), ["a.png", "b.png"])
+    header, payload = C.parse_dlc(path.read_bytes())
+    header = {**header, "bundle": next(iter(SHIPPED_FINGERPRINTS))}
+    with pytest.raises(C.CompressedFileError, match="decompress it with trained_models/mnist-pixelcnn"):
+        C.decode_dlc(header, payload, bundle)

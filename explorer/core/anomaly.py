@@ -41,6 +41,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .metrics import INFERENCE_BATCH
+
 SCORE_KINDS = ("nll", "ratio", "complexity", "combined", "nll-label")
 BASE_KINDS = ("nll", "ratio", "complexity", "nll-label")     # computed per image; "combined" is fitted on them
 COMPRESSORS = ("adaptive-codes", "png-codes", "png-image")
@@ -52,7 +54,7 @@ SCORE_UNITS = {"nll": "nats", "ratio": "nats", "complexity": "bits", "combined":
 # --------------------------------------------------------------------------------------
 @torch.no_grad()
 def position_nll(prior, codes: torch.Tensor, labels: torch.Tensor | None = None,
-                 batch_size: int = 500) -> np.ndarray:
+                 batch_size: int = INFERENCE_BATCH) -> np.ndarray:
     """-log p(z_ij | z_<ij) in nats for every position, one teacher-forced pass per batch.
 
     codes: long (N, H, W) -> float64 (N, H, W); row n sums to -log p(z_n).
@@ -130,7 +132,7 @@ def as_float_images(images: torch.Tensor | np.ndarray) -> torch.Tensor:
 
 
 @torch.no_grad()
-def encode(vqvae, images: torch.Tensor | np.ndarray, batch_size: int = 500) -> torch.Tensor:
+def encode(vqvae, images: torch.Tensor | np.ndarray, batch_size: int = INFERENCE_BATCH) -> torch.Tensor:
     """Code grids (N, h, w) long of images (N, C, H, W), uint8 or float in [0, 1]."""
     x = as_float_images(images)
     vqvae.eval()
@@ -140,7 +142,7 @@ def encode(vqvae, images: torch.Tensor | np.ndarray, batch_size: int = 500) -> t
 
 
 def code_likelihoods(prior, codes: torch.Tensor, labels=None, log_class_prior: np.ndarray | None = None,
-                     batch_size: int = 500) -> Likelihoods:
+                     batch_size: int = INFERENCE_BATCH) -> Likelihoods:
     """Score code grids (N, h, w) with the prior; a class-conditional prior scores every class
     (C batched passes) and maps each grid given its label, else its most probable class."""
     from . import class_likelihood as cl
@@ -159,7 +161,7 @@ def code_likelihoods(prior, codes: torch.Tensor, labels=None, log_class_prior: n
                        None if known is None else known, map_labels.astype(np.int64))
 
 
-def likelihoods(vqvae, prior, images: torch.Tensor | np.ndarray, batch_size: int = 500, labels=None,
+def likelihoods(vqvae, prior, images: torch.Tensor | np.ndarray, batch_size: int = INFERENCE_BATCH, labels=None,
                 log_class_prior: np.ndarray | None = None) -> Likelihoods:
     """Encode images with the VQ-VAE and score their code grids with the prior (``labels``: see
     :func:`code_likelihoods`, used by class-conditional priors only)."""
@@ -167,7 +169,7 @@ def likelihoods(vqvae, prior, images: torch.Tensor | np.ndarray, batch_size: int
     return code_likelihoods(prior, codes, labels, log_class_prior, batch_size)
 
 
-def total_nll(prior, codes: torch.Tensor, batch_size: int = 500) -> np.ndarray:
+def total_nll(prior, codes: torch.Tensor, batch_size: int = INFERENCE_BATCH) -> np.ndarray:
     """-log p(z) in nats (N,); class-marginalised (uniform p(c)) when the prior is class-conditional."""
     return code_likelihoods(prior, codes, batch_size=batch_size).marginal_nll
 
@@ -271,7 +273,7 @@ def _scores_once(vqvae, prior, x: torch.Tensor, background_prior, compressor: st
 
 
 def score_images(vqvae, prior, images: torch.Tensor | np.ndarray, background_prior=None,
-                 compressor: str = "adaptive-codes", batch_size: int = 500, shifts: int = 0,
+                 compressor: str = "adaptive-codes", batch_size: int = INFERENCE_BATCH, shifts: int = 0,
                  labels=None, log_class_prior: np.ndarray | None = None) -> ScoredImages:
     """All scores of ``images`` (N, C, H, W): nll, complexity, and ratio when a background is given.
 

@@ -8,9 +8,14 @@ import torch.nn.functional as F
 
 from .models.quantizers import code_statistics
 
+# Images or code grids per forward pass in inference (encoding, teacher-forced likelihoods). On a
+# CPU a batch's activations should stay in cache: 128 ran the shipped VQ-VAE's encoder 1.3x and the
+# transformer prior 1.05x faster than 500 on one thread (larger batches gain nothing on a GPU here).
+INFERENCE_BATCH = 128
+
 
 @torch.no_grad()
-def encode_images(vqvae, images: torch.Tensor, batch_size: int = 500) -> torch.Tensor:
+def encode_images(vqvae, images: torch.Tensor, batch_size: int = INFERENCE_BATCH) -> torch.Tensor:
     """Code grids (N, h, w) long for uint8 or float images (N, C, H, W), on the CPU."""
     device = vqvae.device
     out = []

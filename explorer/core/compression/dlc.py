@@ -301,6 +301,28 @@ def read_dlc_parts(path: str | os.PathLike) -> tuple[dict, bytes]:
     return parse_dlc(_read_bounded(path))
 
 
+# The bundles shipped in trained_models/, by fingerprint, so a file made with one of them names the
+# folder that decodes it (a test checks every entry against the shipped weights). `mnist`
+# and `mnist-classes` changed prior on 2026-12-06; the earlier ones live on unchanged as `*-pixelcnn`.
+SHIPPED_FINGERPRINTS = {
+    "ec604c60a17a2957": ("mnist-pixelcnn", "the `mnist` bundle shipped before 6 December 2026"),
+    "21406afa97e8f5b2": ("mnist-1to4", "the shipped `mnist-1to4` bundle"),
+    "a88f648058a73dd2": ("mnist-gumbel", "the shipped `mnist-gumbel` bundle"),
+    "b1dfd94d1f01b36b": ("mnist-classes-pixelcnn", "the `mnist-classes` bundle shipped before 6 December 2026"),
+    "f1fb2718c4f86a26": ("mnist", "the shipped `mnist` bundle"),
+    "cedd8bd6921bd86b": ("mnist-classes", "the shipped `mnist-classes` bundle"),
+}
+
+
+def _which_shipped(fingerprint: str) -> str:
+    """A sentence naming the shipped bundle folder that made a file with this fingerprint, else ''."""
+    known = SHIPPED_FINGERPRINTS.get(fingerprint)
+    if known is None:
+        return ""
+    name, what = known
+    return f" It was made with {what}: decompress it with trained_models/{name}."
+
+
 def check_bundle(header: dict, bundle) -> None:
     """CompressedFileError unless ``bundle`` is the one that made the file of ``header``."""
     if bundle.prior is None:
@@ -308,7 +330,8 @@ def check_bundle(header: dict, bundle) -> None:
     mine = bundle_fingerprint(bundle)
     if header["bundle"] != mine:
         raise CompressedFileError(f"The file was compressed with bundle {shown(header['bundle'], 24)}, but the loaded "
-                                  f"bundle is {mine}; decompress it with the bundle that made it.")
+                                  f"bundle is {mine}; decompress it with the bundle that made it."
+                                  + _which_shipped(header["bundle"]))
     cfg = bundle.prior.config
     if header["grid"] != [cfg.height, cfg.width] or header["num_codes"] != cfg.num_codes:
         raise CompressedFileError(f"The file holds {header['grid'][0]}x{header['grid'][1]} grids of "

@@ -8,6 +8,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
+from ..metrics import INFERENCE_BATCH
 from .coder import ProgressFn, _check_labels, _cpu_eval, decode_grids, encode_grids, encode_with_stats
 
 
@@ -15,14 +16,14 @@ from .coder import ProgressFn, _check_labels, _cpu_eval, decode_grids, encode_gr
 # Images, PNG/JPEG/WebP, rows for the table
 # --------------------------------------------------------------------------------------
 @torch.no_grad()
-def images_to_codes(vqvae, images: np.ndarray | torch.Tensor, batch: int = 500) -> torch.Tensor:
+def images_to_codes(vqvae, images: np.ndarray | torch.Tensor, batch: int = INFERENCE_BATCH) -> torch.Tensor:
     """uint8 (N, C, H, W) images -> (N, h, w) long code grids on the CPU."""
     from ..metrics import encode_images
     return encode_images(vqvae, torch.as_tensor(np.asarray(images)), batch)
 
 
 @torch.no_grad()
-def codes_to_images(vqvae, codes: torch.Tensor, batch: int = 500) -> np.ndarray:
+def codes_to_images(vqvae, codes: torch.Tensor, batch: int = INFERENCE_BATCH) -> np.ndarray:
     """(N, h, w) codes -> the VQ-VAE's decoded images as uint8 (N, C, H, W)."""
     was = vqvae.training
     vqvae.eval()
@@ -75,7 +76,7 @@ def psnr(mse: float) -> float:
 
 
 @torch.no_grad()
-def ideal_bits(prior, codes: torch.Tensor, labels=None, batch: int = 500) -> np.ndarray:
+def ideal_bits(prior, codes: torch.Tensor, labels=None, batch: int = INFERENCE_BATCH) -> np.ndarray:
     """-log2 p(z) per grid under the prior (teacher-forced, float32): (N,) float64."""
     out = []
     with _cpu_eval(prior) as model:
