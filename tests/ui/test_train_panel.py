@@ -390,7 +390,8 @@ def test_start_on_the_shipped_model_fine_tunes_and_saving_never_overwrites_it(qt
     assert f"Length: {steps // 1000} {steps % 1000:03d} steps, about 9 min" in panel.controls.plan_label.text()
     mode = panel.controls.mode_combo
     mode.setCurrentIndex(mode.findData("prior"))
-    assert "ensemble of 2" in panel.controls.plan_label.text() and "fine-tuning" in panel.controls.plan_label.text()
+    plan = panel.controls.plan_label.text()           # the shipped prior (a transformer since 6 Dec 2026)
+    assert "continues training the loaded prior" in plan and "fine-tuning" in plan
 
     suggested: list[str] = []
 

@@ -63,17 +63,18 @@ class CausalSelfAttention(nn.Module):
     def step(self, x: torch.Tensor, keys: torch.Tensor, values: torch.Tensor, t: int) -> torch.Tensor:
         """One new token x (B, d) at position t. The cache holds positions < t and receives this
         token's key and value at t: ``keys`` (B*h, d/h, T) stored transposed, ``values`` (B*h, T, d/h),
-        so one query against the cache is two batched matrix products (cheaper here than
-        scaled_dot_product_attention's general path for a single query)."""
+        so one query against the cache is two batched matrix products. The cached path calls the
+        functional ops on the module's own weights: at a batch of 16 the per-call cost of modules is
+        a quarter of a step."""
         b, d = x.shape
         width = d // self.heads
-        qkv = self.qkv(x).view(b, 3, self.heads, width)                     # (B, 3, h, d/h)
+        qkv = F.linear(x, self.qkv.weight, self.qkv.bias).view(b, 3, self.heads, width)   # (B, 3, h, d/h)
         keys[:, :, t] = qkv[:, 1].reshape(b * self.heads, width)
         values[:, t] = qkv[:, 2].reshape(b * self.heads, width)
         q = qkv[:, 0].reshape(b * self.heads, 1, width)                          # (B*h, 1, d/h)
-        scores = torch.bmm(q, keys[:, :, :t + 1]) * (1.0 / math.sqrt(width))    # (B*h, 1, t+1)
+        scores = torch.bmm(q, keys[:, :, :t + 1]).mul_(1.0 / math.sqrt(width))  # (B*h, 1, t+1)
         y = torch.bmm(scores.softmax(dim=-1), values[:, :t + 1])                # (B*h, 1, d/h)
-        return self.proj(y.view(b, d))
+        return F.linear(y.view(b, d), self.proj.weight, self.proj.bias)
 
 
 class Block(nn.Module):
@@ -92,8 +93,11 @@ class Block(nn.Module):
         return x + self.mlp(self.norm2(x))
 
     def step(self, x: torch.Tensor, keys: torch.Tensor, values: torch.Tensor, t: int) -> torch.Tensor:
-        x = x + self.attn.step(self.norm1(x), keys, values, t)
-        return x + self.mlp(self.norm2(x))
+        """:meth:`forward` for one token against the key/value cache (functional ops, eval mode)."""
+        n1, n2, fc1, fc2 = self.norm1, self.norm2, self.mlp[0], self.mlp[2]
+        x = x + self.attn.step(F.layer_norm(x, n1.normalized_shape, n1.weight, n1.bias, n1.eps), keys, values, t)
+        h = F.layer_norm(x, n2.normalized_shape, n2.weight, n2.bias, n2.eps)
+        return x + F.linear(F.gelu(F.linear(h, fc1.weight, fc1.bias)), fc2.weight, fc2.bias)
 
 
 class TransformerPrior(AutoregressivePrior):
