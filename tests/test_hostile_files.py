@@ -11,7 +11,6 @@ import shutil
 import struct
 import threading
 import time
-import tracemalloc
 import zipfile
 from pathlib import Path
 
@@ -29,6 +28,7 @@ from explorer.core.models.pixelcnn import PriorConfig, build_prior
 from explorer.core.models.vqvae import VQVAE, VQVAEConfig
 from explorer.core.training import PriorTrainConfig
 from test_bundle import _edit_config, assert_plain, leftovers, make_bundle, snapshot
+from memory_helpers import traced_peak
 
 FUZZ = settings(max_examples=60, deadline=2000, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                        HealthCheck.too_slow], derandomize=True)
@@ -524,14 +524,9 @@ def test_examples_zip_bomb_is_refused_from_its_header_without_decompressing(copy
         zf.writestr("labels.npy", _npy({"descr": "<i8", "fortran_order": False, "shape": (n,)}, bytes(8 * n)))
     (path / "examples.npz").write_bytes(member.getvalue())
     assert (path / "examples.npz").stat().st_size < 2 << 20
-    tracemalloc.start()
-    try:
-        start = time.perf_counter()
-        refused(path, "examples")
-        elapsed = time.perf_counter() - start
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    start = time.perf_counter()
+    _, peak = traced_peak(refused, path, "examples")
+    elapsed = time.perf_counter() - start
     assert elapsed < 2.0 and peak < 64 << 20
 
 
@@ -637,12 +632,7 @@ def _grid_refused(path: Path, *needles: str) -> GridFileError:
 def test_npy_header_claiming_a_huge_shape_is_refused_before_allocating(tmp_path: Path) -> None:
     file = tmp_path / "g.npy"
     file.write_bytes(_npy({"descr": "<i8", "fortran_order": False, "shape": (10 ** 6, 10 ** 6)}))
-    tracemalloc.start()
-    try:
-        _grid_refused(file, "larger")
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    _, peak = traced_peak(_grid_refused, file, "larger")
     assert peak < 16 << 20
 
 

@@ -18,7 +18,6 @@ import stat
 import struct
 import threading
 import time
-import tracemalloc
 import warnings
 import zipfile
 import zlib
@@ -37,6 +36,7 @@ from explorer.core.data import datasets as datasets_module
 from explorer.core.data.images import MAX_IMAGE_PIXELS, SUPPORTED_FORMATS, image_to_uint8, read_image_file
 from explorer.core.latent_edit import GridFileError, save_grid
 from explorer.core.safe_io import UnsafeOutput, missing_input_message, write_file_atomically, zip_directory_problem
+from memory_helpers import traced_peak
 from test_bundle import assert_plain, make_bundle
 from test_hostile_files import _load_only_bundle_errors, _npy, _zip
 
@@ -398,12 +398,7 @@ def test_an_honest_idx_bomb_under_the_cap_takes_one_buffer_not_two(tmp_path: Pat
     header = b"\x00\x00\x08\x03" + struct.pack(">III", n // 1024, 32, 32)
     (tmp_path / "honest.gz").write_bytes(_gzip_of_zeros(header, n))
     assert (tmp_path / "honest.gz").stat().st_size < 1 << 20
-    tracemalloc.start()
-    try:
-        array = read_idx(tmp_path / "honest.gz")
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    array, peak = traced_peak(read_idx, tmp_path / "honest.gz")
     assert array.shape == (n // 1024, 32, 32) and not array.any()
     assert peak < 1.3 * n, f"peak {peak / n:.2f} x the data"
 
@@ -435,14 +430,12 @@ def test_an_image_larger_than_the_cap_is_refused_before_decoding(tmp_path: Path,
                                                                   colour) -> None:
     assert width * height > MAX_IMAGE_PIXELS
     (tmp_path / "big.png").write_bytes(_png_header_only(width, height, depth, colour))
-    tracemalloc.start()
-    start = time.perf_counter()
-    try:
+    def refused():
         with pytest.raises(DataError, match="pixels allowed") as info:
             read_image_files([tmp_path / "big.png"], image_size=28)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+        return info
+    start = time.perf_counter()
+    info, peak = traced_peak(refused)
     assert time.perf_counter() - start < 1.0 and peak < 16 << 20
     assert f"{width}x{height}" in str(info.value)
 
@@ -451,12 +444,7 @@ def test_sixteen_bit_images_convert_without_float64_copies(tmp_path: Path) -> No
     side = 1500
     values = np.arange(side * side, dtype=np.uint32).reshape(side, side) % 65536
     Image.fromarray(values.astype(np.uint16)).save(tmp_path / "deep.png")
-    tracemalloc.start()
-    try:
-        array = read_image_file(tmp_path / "deep.png")
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    array, peak = traced_peak(read_image_file, tmp_path / "deep.png")
     expected = np.floor(values / 257 + 0.5).astype(np.uint8)
     assert np.array_equal(array, expected)
     assert peak < 8 * side * side, f"{peak / side / side:.1f} bytes per pixel"      # float64 alone is 8
