@@ -390,8 +390,9 @@ def test_start_on_the_shipped_model_fine_tunes_and_saving_never_overwrites_it(qt
     assert f"Length: {steps // 1000} {steps % 1000:03d} steps, about 9 min" in panel.controls.plan_label.text()
     mode = panel.controls.mode_combo
     mode.setCurrentIndex(mode.findData("prior"))
-    plan = panel.controls.plan_label.text()           # the shipped prior (a transformer since 6 Dec 2026)
-    assert "continues training the loaded prior" in plan and "fine-tuning" in plan
+    plan = panel.controls.plan_label.text()
+    kind = main_window.state.bundle.prior.config.kind     # the shipped prior: a transformer since 6 Dec 2026
+    assert f"continues training the loaded prior ({kind})" in plan and "fine-tuning" in plan
 
     suggested: list[str] = []
 
