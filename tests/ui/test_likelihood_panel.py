@@ -268,3 +268,24 @@ def test_the_one_image_line_shows_the_combined_score_fitted_on_the_normal_set(qt
     r = panel.single.result
     expected = fit.score({p: np.array([r.scores[p]]) for p in fit.parts})[0]
     assert f"combined {expected:.2f} (fitted on the normal set)" in panel.findChild(QLabel, "likelihoodScore").text()
+
+
+def test_auroc_table_headers_fit_their_text_after_the_font_grows(qtbot) -> None:
+    """Presentation mode enlarges the window's font: every header section, the bold one included, must
+    grow with it (a header item's own font sizes its section; an application-sized one clipped it)."""
+    from PySide6.QtGui import QFontMetrics
+    from explorer.core.anomaly_report import AurocTable
+    from explorer.ui.likelihood.auc_table import AucTable
+    table = AucTable()
+    qtbot.addWidget(table)
+    table.set_table(AurocTable(["nll", "ratio", "complexity", "combined"], []), "ratio")
+    table.show()
+    font = table.font()
+    font.setPointSizeF(font.pointSizeF() * 1.6)                  # presentation.FONT_SCALE
+    table.setFont(font)
+    header = table.horizontalHeader()
+    for section in range(1, table.columnCount()):
+        item = table.horizontalHeaderItem(section)
+        assert item.font().pointSizeF() == pytest.approx(header.font().pointSizeF())
+        assert header.sectionSize(section) >= QFontMetrics(item.font()).horizontalAdvance(item.text()), item.text()
+    assert table.horizontalHeaderItem(2).font().bold() and not table.horizontalHeaderItem(1).font().bold()

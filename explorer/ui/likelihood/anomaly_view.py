@@ -437,4 +437,4 @@ class AnomalyView(QWidget):
         self._fit_status()
         self.plots.setMinimumHeight(160 if on else 180)            # big text: the table needs more room
         self.splitter.setSizes([300, 360] if on else [380, 320])
-        self.bottom.setSizes([620, 260] if on else [560, 280])
+        self.bottom.setSizes([660, 220] if on else [560, 280])   # F5: the AUROC table at its full width

@@ -6,8 +6,8 @@ warnings computed from the table are shown under it (``anomalyAdvice``).
 """
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtCore import QEvent, Qt
+from PySide6.QtGui import QBrush, QColor, QFont
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem
 
 from explorer.core.anomaly_report import FAR_FAIL_AUROC, AurocTable
@@ -59,9 +59,6 @@ class AucTable(QTableWidget):
         for col, kind in enumerate(table.kinds):
             self.horizontalHeaderItem(1 + col).setToolTip(f"{TITLES.get(kind, kind)} (needs {NEEDS.get(kind, '')}): "
                                                           f"{DETAILS.get(kind, '')}")
-            font = self.horizontalHeaderItem(1 + col).font()
-            font.setBold(kind == current)
-            self.horizontalHeaderItem(1 + col).setFont(font)
         for row, column in enumerate(table.columns):
             name = QTableWidgetItem(("far: " if column.far else "near: ") + column.title)
             name.setToolTip(f"{'far' if column.far else 'near'} set: {column.title}")
@@ -81,7 +78,26 @@ class AucTable(QTableWidget):
                     item.setToolTip(f"AUROC {value:.3f} < {FAR_FAIL_AUROC}: {TITLES.get(kind, kind)} calls most "
                                     f"of the {column.title} normal")
                 self.setItem(row, 1 + col, item)
+        self._bold_current_header()
         self.fit_height()
+
+    def _bold_current_header(self) -> None:
+        """The column of the score on show has a bold header, in the header's own font: a header item's
+        font sizes its section, so a font taken from elsewhere (the application's, smaller than
+        presentation mode's) would clip the header text."""
+        if self.table is None:
+            return
+        for col, kind in enumerate(self.table.kinds):
+            font = QFont(self.horizontalHeader().font())
+            font.setBold(kind == self.current)
+            self.horizontalHeaderItem(1 + col).setFont(font)
+
+    def changeEvent(self, event: QEvent) -> None:
+        """Presentation mode changes the window's font: size the header and columns to it again."""
+        super().changeEvent(event)
+        if event.type() in (QEvent.FontChange, QEvent.StyleChange) and self.table is not None:
+            self._bold_current_header()
+            self.fit_height()
 
     def set_current(self, kind: str) -> None:
         if self.table is not None:
