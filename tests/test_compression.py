@@ -343,7 +343,7 @@ def test_declared_lengths_beyond_the_file_are_refused_before_allocating(tmp_path
     with pytest.raises(C.CompressedFileError, match="truncated"):
         read_bytes(body + struct.pack("<I", zlib.crc32(body)), tmp_path, bundle)
     with pytest.raises(C.CompressedFileError, match="version"):
-        read_bytes(frame(b"{}", version=3), tmp_path, bundle)
+        read_bytes(frame(b"{}", version=C.FORMAT_VERSION + 1), tmp_path, bundle)
 
 
 def test_a_corrupt_stream_with_a_valid_checksum_fails_the_codes_checksum(tmp_path, bundle: Bundle,

@@ -93,6 +93,35 @@ def test_a_version_1_file_written_by_the_old_writer_still_decodes(capsys, tmp_pa
     assert sorted(os.listdir(tmp_path / "out"))[-1] == "photo one.png" and len(os.listdir(tmp_path / "out")) == 7
 
 
+def test_a_version_2_file_decodes_with_the_evaluator_it_was_coded_with(tmp_path: Path, monkeypatch) -> None:
+    """Version 2 streams were coded with revision 1 of the cached evaluator, version 3 with revision 2
+    (the transformer's two agree only to rounding): the reader picks the file's revision."""
+    from explorer.core.models.pixelcnn import PriorConfig, build_prior
+    from explorer.core.models.transformer_prior import TransformerPrior
+    torch.manual_seed(3)
+    prior = build_prior(PriorConfig(kind="transformer", num_codes=16, height=7, width=7, channels=16, layers=2,
+                                    heads=2, mlp_ratio=2)).eval()
+    transformer = Bundle(vqvae=tiny_bundle(0).vqvae, prior=prior, name="t")
+    codes, names = random_codes(9, 4), [f"{i:04d}_{i % 10}.png" for i in range(9)]
+    new = C.dlc_bytes(transformer, codes, names, batch=4)
+    version, header, rest = raw_parts(new)
+    assert version == C.FORMAT_VERSION == 3
+    side = rest[:header["side"][1]]
+    payload = C.encode_grids(prior, codes, None, 4, revision=1)                    # what version 2 wrote
+    header["payload_words"] = len(payload) // 4
+    (tmp_path / "old.dlc").write_bytes(frame(header, side + payload, version=2))
+    (tmp_path / "new.dlc").write_bytes(new)
+    asked = []
+    real = TransformerPrior.incremental
+    monkeypatch.setattr(TransformerPrior, "incremental",
+                        lambda self, grid, labels, revision=2: asked.append(revision) or real(self, grid, labels, revision))
+    for name, revision in (("old.dlc", 1), ("new.dlc", 2)):
+        asked.clear()
+        read_names, decoded = C.read_dlc(tmp_path / name, transformer)
+        assert read_names == names and torch.equal(decoded, codes)
+        assert asked and set(asked) == {revision}
+
+
 def test_version_2_round_trips_with_names_without_names_and_with_labels(bundle: Bundle, tmp_path: Path) -> None:
     codes = random_codes(9, 3)
     names = [f"{i:04d}_{i % 10}.png" for i in range(9)]

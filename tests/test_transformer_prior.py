@@ -115,6 +115,25 @@ def test_compression_round_trip_is_exact_with_a_transformer() -> None:
     assert torch.equal(decode_grids(prior, data, 5, (7, 7), labels), codes)
 
 
+@pytest.mark.parametrize("num_classes", [0, 3])
+def test_both_cached_evaluator_revisions_give_the_teacher_forced_logits(num_classes: int) -> None:
+    """Revision 2 (prepared weights, the default) and revision 1 (kept for .dlc format 2) compute the
+    same conditionals as the full pass at every raster position, to float rounding."""
+    prior = tiny(num_classes, seed=4)
+    codes = torch.randint(0, 11, (5, 7, 7), generator=torch.Generator().manual_seed(8))
+    labels = torch.tensor([0, 1, 2, 0, 1]) if num_classes else None
+    with torch.no_grad():
+        full = prior.logits(codes, labels)                                          # (5, K, 7, 7)
+        for revision in (1, 2):
+            stepper = prior.incremental(torch.zeros_like(codes), labels, revision)
+            for i in range(7):
+                for j in range(7):
+                    assert torch.allclose(stepper.logits_at(i, j), full[:, :, i, j], atol=1e-5), (revision, i, j)
+                    stepper.commit(i, j, codes[:, i, j])
+    with pytest.raises(ValueError, match="revision 3"):
+        prior.incremental(codes, labels, 3)
+
+
 def test_size_estimate_equals_the_built_transformers_state() -> None:
     for cfg in (PriorConfig(kind="transformer", channels=12, layers=3, heads=3, mlp_ratio=3, num_classes=5,
                             num_codes=9, height=4, width=6),

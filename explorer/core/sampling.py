@@ -44,7 +44,7 @@ class GridPrior(Protocol):
     training: bool
 
     def logits(self, codes: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor: ...  # (n, K, H, W)
-    def incremental(self, grid: torch.Tensor, labels: torch.Tensor | None) -> Stepper: ...
+    def incremental(self, grid: torch.Tensor, labels: torch.Tensor | None, revision: int = 2) -> Stepper: ...
     def parameters(self) -> Iterator[nn.Parameter]: ...
     def eval(self) -> nn.Module: ...
     def train(self, mode: bool = True) -> nn.Module: ...
@@ -71,7 +71,7 @@ def conditional_probs(logits: torch.Tensor, temperature: float = 1.0, top_k: int
         logits = logits.masked_fill(logits < kth, float("-inf"))
     if temperature <= 0:
         return F.one_hot(logits.argmax(-1), logits.shape[-1]).float()
-    return F.softmax(logits / temperature, dim=-1)
+    return F.softmax(logits if temperature == 1.0 else logits / temperature, dim=-1)   # x / 1 is x: skip it
 
 
 def draw(probs: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
@@ -79,6 +79,9 @@ def draw(probs: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
     cdf = probs.cumsum(-1)
     idx = (cdf < u[:, None] * cdf[:, -1:]).sum(-1)
     return idx.clamp_(max=probs.shape[-1] - 1)
+
+
+_STEP_DEFAULTS = dict(temperature=1.0, top_k=None, generator=None, given=None, mask=None, labels=None, shape=None)
 
 
 class RasterSampler:
@@ -89,7 +92,6 @@ class RasterSampler:
             raise ValueError("method must be 'fast' or 'naive'")
         self.prior, self.method = prior, method
 
-    @torch.no_grad()
     def steps(self, n: int = 1, temperature: float = 1.0, top_k: int | None = None,
               generator: torch.Generator | None = None, given: torch.Tensor | None = None,
               mask: torch.Tensor | None = None, labels: torch.Tensor | int | None = None,
@@ -100,6 +102,15 @@ class RasterSampler:
         ``mask``: (n, H, W) or (H, W) bool, True where a new code is drawn (overrides the
         negative-entry convention). Positions not drawn keep their ``given`` code exactly.
         """
+        return self._steps(n, temperature, top_k, generator, given, mask, labels, shape, record=True)
+
+    @torch.no_grad()
+    def _steps(self, n: int, temperature: float, top_k: int | None, generator: torch.Generator | None,
+               given: torch.Tensor | None, mask: torch.Tensor | None, labels: torch.Tensor | int | None,
+               shape: tuple[int, int] | None, record: bool) -> Iterator[RasterStep]:
+        """:meth:`steps`; with ``record`` False (what :meth:`sample` needs) a step's ``grid`` is the
+        live grid, not a copy, and ``log_probs`` is None: at a batch of 16 the cached transformer's
+        step is so cheap that these per-step copies are a tenth of it. The draws are the same."""
         prior = self.prior
         device = next(prior.parameters()).device
         h, w = shape or (prior.config.height, prior.config.width)
@@ -129,14 +140,19 @@ class RasterSampler:
         try:
             stepper: Stepper = (prior.incremental(grid, labels) if self.method == "fast"
                                 else NaiveStepper(prior, grid, labels))
+            everywhere = bool(draw_here.all())
             for i in range(h):
                 for j in range(w):
                     logits = stepper.logits_at(i, j)                              # (n, K)
                     probs = conditional_probs(logits, temperature, top_k)
                     drawn = draw(probs, u[:, i, j])
-                    codes = torch.where(draw_here[:, i, j], drawn, grid[:, i, j])
+                    codes = drawn if everywhere else torch.where(draw_here[:, i, j], drawn, grid[:, i, j])
                     grid[:, i, j] = codes
                     stepper.commit(i, j, codes)
+                    if not record:
+                        yield RasterStep(position=(i, j), t=i * w + j, probs=probs, chosen=codes,
+                                         sampled=draw_here[:, i, j], grid=grid)
+                        continue
                     yield RasterStep(position=(i, j), t=i * w + j, probs=probs.cpu(), chosen=codes.cpu(),
                                      sampled=draw_here[:, i, j].cpu(), grid=grid.cpu().clone(),
                                      log_probs=F.log_softmax(logits.float(), dim=-1).cpu())
@@ -146,7 +162,7 @@ class RasterSampler:
     def sample(self, n: int = 1, **kwargs) -> torch.Tensor:
         """Run :meth:`steps` to the end and return the (n, H, W) long grid."""
         last = None
-        for last in self.steps(n, **kwargs):
+        for last in self._steps(n, **{**_STEP_DEFAULTS, **kwargs}, record=False):
             pass
         assert last is not None
-        return last.grid
+        return last.grid.cpu().clone()

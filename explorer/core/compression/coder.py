@@ -34,6 +34,9 @@ Determinism (encoder and decoder must see bit-identical conditionals, or decodin
    in the same order, in chunks of the same sizes (``batch`` is stored in the file). The
    encoder never uses the faster teacher-forced pass, whose float sums are ordered
    differently. So every tensor op sees identical inputs with identical shapes and strides.
+   The evaluator's arithmetic has a ``revision`` (``prior.incremental(..., revision)``): new
+   streams use ``REVISION``; a file records which one (its format version), and is decoded
+   with that one, so a faster evaluator never makes an older file undecodable.
 2. *One thread.* Kernels may reduce in a different order when run on a different number of
    threads (BLAS libraries document this). All prior arithmetic here runs under
    ``torch.set_num_threads(1)`` (restored afterwards), so the user's thread count cannot
@@ -66,6 +69,7 @@ MAX_BATCH = 256                  # the largest chunk this program writes or read
 P_MAX = 1.0 - 2.0 ** -6          # version 2: no code is coded with a probability above this
 MIN_BITS_PER_CODE = -math.log2(1.0 - 2.0 ** -7)   # ... so each costs at least this (rounding to 24 bits included)
 SLACK_BITS = 128                 # a range coder's stream may be this much shorter than the information it holds
+REVISION = 2                     # the priors' cached-evaluator arithmetic new streams are coded with (.dlc version 3)
 
 ProgressFn = Callable[[int, int], None]      # (done, total) in images
 
@@ -147,10 +151,10 @@ class _TeacherForcedSteps:
         self.grid[:, i, j] = codes
 
 
-def _stepper(model, grid: torch.Tensor, labels: torch.Tensor | None):
-    """The prior's cached ("fast") evaluator, or the teacher-forced fallback if it has none."""
+def _stepper(model, grid: torch.Tensor, labels: torch.Tensor | None, revision: int):
+    """The prior's cached ("fast") evaluator of ``revision``, or the teacher-forced fallback if it has none."""
     try:
-        return model.incremental(grid, labels)
+        return model.incremental(grid, labels, revision)
     except (NotImplementedError, AttributeError):
         return _TeacherForcedSteps(model, grid, labels)
 
@@ -172,7 +176,8 @@ def _check_labels(prior, n: int, labels) -> torch.Tensor | None:
 def _raster_code(prior, n: int, shape: tuple[int, int], labels: torch.Tensor | None, batch: int,
                  choose: Callable[[int, int, int, int, np.ndarray], np.ndarray],
                  progress: ProgressFn | None = None, p_max: float | None = None,
-                 chunk_done: Callable[[int, int, torch.Tensor], None] | None = None) -> torch.Tensor:
+                 chunk_done: Callable[[int, int, torch.Tensor], None] | None = None,
+                 revision: int = REVISION) -> torch.Tensor:
     """The one loop encoder and decoder share (see the module docstring, "Determinism").
 
     For each chunk of ``batch`` grids and each position (i, j) in raster order, computes the
@@ -188,7 +193,7 @@ def _raster_code(prior, n: int, shape: tuple[int, int], labels: torch.Tensor | N
             stop = min(start + batch, n)
             grid = torch.zeros(stop - start, h, w, dtype=torch.long)
             lab = labels[start:stop] if labels is not None else None
-            stepper = _stepper(model, grid, lab)
+            stepper = _stepper(model, grid, lab, revision)
             for i in range(h):
                 for j in range(w):
                     probs = _probabilities(stepper.logits_at(i, j), p_max)   # (n_chunk, K)
@@ -227,7 +232,8 @@ def _check_batch(batch: int) -> int:
 
 
 def encode_with_stats(prior, codes: torch.Tensor, labels=None, batch: int = BATCH,
-                      progress: ProgressFn | None = None, p_max: float | None = P_MAX) -> tuple[bytes, np.ndarray]:
+                      progress: ProgressFn | None = None, p_max: float | None = P_MAX,
+                      revision: int = REVISION) -> tuple[bytes, np.ndarray]:
     """:func:`encode_grids`, also returning each grid's information content in bits under
     the coding conditionals, -sum log2 p(z_ij | z_<ij) (float64, (N,))."""
     import constriction
@@ -247,25 +253,27 @@ def encode_with_stats(prior, codes: torch.Tensor, labels=None, batch: int = BATC
         bits[start:stop] -= np.log2(probs[np.arange(stop - start), symbols])
         return symbols
 
-    _raster_code(prior, n, (h, w), labels, batch, choose, progress, p_max)
+    _raster_code(prior, n, (h, w), labels, batch, choose, progress, p_max, revision=revision)
     words = encoder.get_compressed().astype("<u4", copy=False)
     return words.tobytes(), bits
 
 
 def encode_grids(prior, codes: torch.Tensor, labels=None, batch: int = BATCH,
-                 progress: ProgressFn | None = None, p_max: float | None = P_MAX) -> bytes:
+                 progress: ProgressFn | None = None, p_max: float | None = P_MAX, revision: int = REVISION) -> bytes:
     """Entropy-code (N, H, W) code grids with the prior's conditionals: the range coder's words.
 
     ``labels``: (N,) class labels for a class-conditional prior (else None). ``p_max``: the
-    floor of version 2 (None: version 1, no floor). Inverse: :func:`decode_grids` with the
-    same ``n``, ``shape``, ``labels``, ``batch`` and ``p_max``.
+    floor of version 2 (None: version 1, no floor). ``revision``: the cached evaluator's
+    arithmetic (1 for .dlc versions 1-2, 2 for version 3). Inverse: :func:`decode_grids` with
+    the same ``n``, ``shape``, ``labels``, ``batch``, ``p_max`` and ``revision``.
     """
-    return encode_with_stats(prior, codes, labels, batch, progress, p_max)[0]
+    return encode_with_stats(prior, codes, labels, batch, progress, p_max, revision)[0]
 
 
 def decode_grids(prior, data: bytes, n: int, shape: tuple[int, int], labels=None, batch: int = BATCH,
                  progress: ProgressFn | None = None, p_max: float | None = P_MAX,
-                 chunk_done: Callable[[int, int, torch.Tensor], None] | None = None) -> torch.Tensor:
+                 chunk_done: Callable[[int, int, torch.Tensor], None] | None = None,
+                 revision: int = REVISION) -> torch.Tensor:
     """Decode ``n`` grids of ``shape`` from :func:`encode_grids`' bytes: (n, H, W) long.
 
     The prior runs autoregressively (fast evaluator); each code is decoded from the same
@@ -290,6 +298,6 @@ def decode_grids(prior, data: bytes, n: int, shape: tuple[int, int], labels=None
         symbols = np.asarray(decoder.decode(model, probs), dtype=np.int64)
         return np.clip(symbols, 0, k - 1)
 
-    return _raster_code(prior, n, (h, w), labels, batch, choose, progress, p_max, chunk_done)
+    return _raster_code(prior, n, (h, w), labels, batch, choose, progress, p_max, chunk_done, revision)
 
 

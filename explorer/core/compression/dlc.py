@@ -1,11 +1,11 @@
 """The ``.dlc`` file: a header naming the bundle, the images' names (compressed), the coded grids.
 
-``.dlc`` files, version 2 (written)
+``.dlc`` files, version 3 (written)
 -----------------------------------
 ::
 
     magic   8 bytes  b"\\x89DLC\\r\\n\\x1a\\n"
-    version u16 LE   2
+    version u16 LE   3
     hlen    u32 LE   length of the header
     header  hlen     UTF-8 JSON: format, bundle fingerprint, grid [H, W], num_codes K, count N,
                      batch, names (bool), labels (bool), side [codec, bytes], payload_words,
@@ -15,8 +15,12 @@
                      the floor P_MAX, :mod:`.coder`)
     crc     u32 LE   CRC-32 of everything before it
 
+Version 2 (still read): the same bytes; its grids were coded with revision 1 of the priors' cached
+evaluators (version 3: revision 2, :data:`.coder.REVISION`), which for the transformer agrees with
+revision 2 only to float rounding, so each file is decoded with the revision it names.
+
 Version 1 (still read): the same frame, the names and labels as JSON lists in the header, no
-side block, no chunk CRCs, no floor.
+side block, no chunk CRCs, no floor; revision 1.
 
 Reading never trusts a count: the file size is checked first (at most ``MAX_FILE_BYTES``,
 regular files only), every declared length against the bytes actually there, the image count
@@ -38,12 +42,12 @@ from typing import Sequence
 import torch
 
 from ..safe_io import UnsafeInput, read_regular_file, write_file_atomically
-from .coder import (BATCH, MAX_BATCH, MAX_IMAGES, P_MAX, CompressedFileError, ProgressFn, _check_codes, decode_grids,
-                    encode_grids, max_images_for)
+from .coder import (BATCH, MAX_BATCH, MAX_IMAGES, P_MAX, REVISION, CompressedFileError, ProgressFn, _check_codes,
+                    decode_grids, encode_grids, max_images_for)
 from .names import SIDE_CODECS, checked_names, pack_side, shown, side_limit, unpack_side
 
 MAGIC = b"\x89DLC\r\n\x1a\n"
-FORMAT_VERSION = 2               # written; versions 1 and 2 are read
+FORMAT_VERSION = 3               # written; versions 1, 2 and 3 are read
 FORMAT_NAME = "discrete-latent-explorer-codes"
 MAX_FILE_BYTES = 1 << 30         # no .dlc file is read beyond 1 GiB
 MAX_HEADER_BYTES = 64 << 20      # the JSON header, and the names, are at most 64 MiB
@@ -90,7 +94,7 @@ def bundle_fingerprint(bundle) -> str:
 
 
 # --------------------------------------------------------------------------------------
-# Writing (version 2)
+# Writing (version 3)
 # --------------------------------------------------------------------------------------
 def _codes_crc(codes: torch.Tensor, num_codes: int) -> int:
     return zlib.crc32(codes.to(torch.uint8 if num_codes <= 256 else torch.int64).numpy().tobytes())
@@ -112,7 +116,7 @@ def _check_write_labels(bundle, n: int, labels) -> list[int] | None:
 
 def dlc_bytes(bundle, codes: torch.Tensor, names: Sequence[str] | None = None, labels=None, batch: int | None = None,
               progress: ProgressFn | None = None) -> bytes:
-    """The whole .dlc file (format version 2) for ``codes`` (N, H, W) of ``bundle`` as bytes.
+    """The whole .dlc file (format version 3) for ``codes`` (N, H, W) of ``bundle`` as bytes.
 
     ``names``: one per image (None: the file stores no names and decompresses to 000000.png,
     ...). ``labels``: one class per image, required by (and only by) a class-conditional prior.
@@ -135,7 +139,7 @@ def dlc_bytes(bundle, codes: torch.Tensor, names: Sequence[str] | None = None, l
     codec, side = pack_side(checked, label_list)
     if len(side) > MAX_HEADER_BYTES:
         raise ValueError("too many or too long image names for one file")
-    payload = encode_grids(bundle.prior, codes, label_list, batch, progress, P_MAX)
+    payload = encode_grids(bundle.prior, codes, label_list, batch, progress, P_MAX, REVISION)
     words = len(payload) // 4
     if n > max_images_for(words, (cfg.height, cfg.width)):      # never write what a reader refuses
         raise RuntimeError("the coded stream is shorter than its floor allows (a bug: please report it)")
@@ -164,7 +168,7 @@ def _write_atomically(path: Path, data: bytes) -> None:
 
 
 # --------------------------------------------------------------------------------------
-# Reading (versions 1 and 2)
+# Reading (versions 1, 2 and 3)
 # --------------------------------------------------------------------------------------
 def _read_bounded(path: str | os.PathLike) -> bytes:
     """The file's bytes: regular files only (a FIFO or device never blocks), at most MAX_FILE_BYTES."""
@@ -223,7 +227,8 @@ def _parse_v1(header: dict, rest: bytes) -> tuple[dict, bytes]:
     return {**header, "version": 1, "names": names, "labels": labels, "chunk_crc32": None}, rest
 
 
-def _parse_v2(header: dict, rest: bytes) -> tuple[dict, bytes]:
+def _parse_v2(header: dict, rest: bytes, version: int = 2) -> tuple[dict, bytes]:
+    """Versions 2 and 3 (the same layout)."""
     _check_common(header)
     count, words, grid = header["count"], header["payload_words"], header["grid"]
     side = header.get("side")
@@ -258,11 +263,11 @@ def _parse_v2(header: dict, rest: bytes) -> tuple[dict, bytes]:
             raise CompressedFileError("The file's name list does not have one name per image.")
         checked_names(names, CompressedFileError)
     _check_labels_field(labels, count)
-    return {**header, "version": 2, "names": names, "labels": labels}, rest[side[1]:]
+    return {**header, "version": version, "names": names, "labels": labels}, rest[side[1]:]
 
 
 def parse_dlc(data: bytes) -> tuple[dict, bytes]:
-    """Check a .dlc file's framing and header (version 1 or 2); returns (header, payload).
+    """Check a .dlc file's framing and header (version 1, 2 or 3); returns (header, payload).
 
     The header is normalised: ``version``, ``names`` (list, or None when the file stores none),
     ``labels`` (list or None), ``chunk_crc32`` (list, or None for version 1), and the common fields.
@@ -273,9 +278,9 @@ def parse_dlc(data: bytes) -> tuple[dict, bytes]:
     magic, version, hlen = _PREFIX.unpack_from(data)
     if magic != MAGIC:
         raise CompressedFileError("This is not a compressed-codes (.dlc) file (wrong magic bytes).")
-    if version not in (1, 2):
+    if version not in (1, 2, 3):
         raise CompressedFileError(f"The file uses .dlc format version {version}; this program reads versions 1 "
-                                  f"and {FORMAT_VERSION}.")
+                                  f"to {FORMAT_VERSION}.")
     body, (crc,) = data[:-_CRC.size], _CRC.unpack_from(data, len(data) - _CRC.size)
     if hlen > MAX_HEADER_BYTES or _PREFIX.size + hlen > len(body):
         raise CompressedFileError("The file is truncated or corrupt (its header runs past the end).")
@@ -288,7 +293,7 @@ def parse_dlc(data: bytes) -> tuple[dict, bytes]:
     if not isinstance(header, dict) or header.get("format") != FORMAT_NAME:
         raise CompressedFileError("The file's header is not a compressed-codes header.")
     rest = body[_PREFIX.size + hlen:]
-    return (_parse_v1 if version == 1 else _parse_v2)(header, rest)
+    return _parse_v1(header, rest) if version == 1 else _parse_v2(header, rest, version)
 
 
 def read_dlc_header(path: str | os.PathLike) -> dict:
@@ -345,13 +350,13 @@ def check_bundle(header: dict, bundle) -> None:
 
 def read_dlc(path: str | os.PathLike, bundle, progress: ProgressFn | None = None,
              with_labels: bool = False):
-    """Read a .dlc file (version 1 or 2) made with ``bundle``: (names, codes (N, H, W) long), or
+    """Read a .dlc file (version 1, 2 or 3) made with ``bundle``: (names, codes (N, H, W) long), or
     with ``with_labels`` (names, codes, labels or None). ``names`` is None for a file made
     without names (:func:`.names.output_names` numbers them).
 
     Raises CompressedFileError (and nothing else for a bad file) when it is missing, not a
     regular file, truncated, corrupt, hostile, or was made with another bundle (the message
-    names both fingerprints). Every bound is checked before decoding; a version-2 file is
+    names both fingerprints). Every bound is checked before decoding; a version-2 or -3 file is
     checked chunk by chunk, so a corrupt stream fails after its first chunk.
     """
     header, payload = read_dlc_parts(path)
@@ -372,7 +377,8 @@ def decode_dlc(header: dict, payload: bytes, bundle, progress: ProgressFn | None
     labels = header["labels"]
     try:
         codes = decode_grids(bundle.prior, payload, header["count"], (cfg.height, cfg.width), labels, batch,
-                             progress, P_MAX if header["version"] >= 2 else None, chunk_done)
+                             progress, P_MAX if header["version"] >= 2 else None, chunk_done,
+                             REVISION if header["version"] >= 3 else 1)
     except ValueError as exc:                  # the checks above should leave none: still one error type
         raise CompressedFileError(f"The file cannot be decoded with this bundle ({shown(exc, 120)}).") from None
     if _codes_crc(codes, cfg.num_codes) != header["codes_crc32"]:

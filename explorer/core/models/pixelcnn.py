@@ -115,8 +115,10 @@ class AutoregressivePrior(nn.Module):
         """Teacher-forced logits for every position in one pass: (B, H, W) -> (B, K, H, W)."""
         raise NotImplementedError
 
-    def incremental(self, grid: torch.Tensor, labels: torch.Tensor | None):
-        """An evaluator that computes one position's logits from cached activations."""
+    def incremental(self, grid: torch.Tensor, labels: torch.Tensor | None, revision: int = 2):
+        """An evaluator that computes one position's logits from cached activations. ``revision``
+        names the evaluator's arithmetic where a kind has had more than one (the transformer: see
+        its ``incremental``); a compressed file is decoded with the revision it was coded with."""
         raise NotImplementedError
 
     def forward(self, codes: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
@@ -209,7 +211,7 @@ class PixelCNN(AutoregressivePrior):
     def logits(self, codes: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         return self.logits_from_embedding(self.embed(codes).permute(0, 3, 1, 2), labels)  # (B, C, H, W)
 
-    def incremental(self, grid: torch.Tensor, labels: torch.Tensor | None) -> "_PlainIncremental":
+    def incremental(self, grid: torch.Tensor, labels: torch.Tensor | None, revision: int = 2) -> "_PlainIncremental":
         return _PlainIncremental(self, grid, labels)
 
 
@@ -318,7 +320,7 @@ class GatedPixelCNN(AutoregressivePrior):
     def logits(self, codes: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         return self.logits_from_embedding(self.embed(codes).permute(0, 3, 1, 2), labels)  # (B, C, H, W)
 
-    def incremental(self, grid: torch.Tensor, labels: torch.Tensor | None) -> "_GatedIncremental":
+    def incremental(self, grid: torch.Tensor, labels: torch.Tensor | None, revision: int = 2) -> "_GatedIncremental":
         return _GatedIncremental(self, grid, labels)
 
 
@@ -433,15 +435,16 @@ class PriorEnsemble(AutoregressivePrior):
         """Mixed log-probabilities for every position: (B, H, W) -> (B, K, H, W)."""
         return mix_conditionals([m.logits(codes, labels) for m in self.members], dim=1)
 
-    def incremental(self, grid: torch.Tensor, labels: torch.Tensor | None) -> "_EnsembleIncremental":
-        return _EnsembleIncremental(self, grid, labels)
+    def incremental(self, grid: torch.Tensor, labels: torch.Tensor | None,
+                    revision: int = 2) -> "_EnsembleIncremental":
+        return _EnsembleIncremental(self, grid, labels, revision)
 
 
 class _EnsembleIncremental:
     """Runs each member's fast evaluator and mixes their conditionals."""
 
-    def __init__(self, net: PriorEnsemble, grid: torch.Tensor, labels: torch.Tensor | None) -> None:
-        self.parts = [m.incremental(grid, labels) for m in net.members]
+    def __init__(self, net: PriorEnsemble, grid: torch.Tensor, labels: torch.Tensor | None, revision: int) -> None:
+        self.parts = [m.incremental(grid, labels, revision) for m in net.members]
 
     def logits_at(self, i: int, j: int) -> torch.Tensor:
         return mix_conditionals([p.logits_at(i, j) for p in self.parts], dim=-1)   # (n, K)

@@ -11,7 +11,9 @@ autoregressive factorisation, with no blind spot.
 
 Sampling keeps a key/value cache (:class:`_TransformerIncremental`): each raster step feeds one
 new token through the stack and attends to the cached keys and values, so a step costs one
-token instead of a full pass (Vaswani et al. 2017; the nanoGPT layout).
+token instead of a full pass (Vaswani et al. 2017; the nanoGPT layout). Its weights are prepared
+once per evaluator (revision 2); revision 1, the blocks' own ``step`` methods, stays for ``.dlc``
+files of format 2, which must be decoded with the arithmetic they were coded with.
 
 The architecture is set by :class:`~explorer.core.models.pixelcnn.PriorConfig` with
 ``kind = "transformer"``: ``channels`` is the model width d, ``layers`` the number of blocks,
@@ -21,6 +23,7 @@ dropout on attention and MLP outputs (training only). Kernel and head-width fiel
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import torch
 import torch.nn as nn
@@ -63,9 +66,9 @@ class CausalSelfAttention(nn.Module):
     def step(self, x: torch.Tensor, keys: torch.Tensor, values: torch.Tensor, t: int) -> torch.Tensor:
         """One new token x (B, d) at position t. The cache holds positions < t and receives this
         token's key and value at t: ``keys`` (B*h, d/h, T) stored transposed, ``values`` (B*h, T, d/h),
-        so one query against the cache is two batched matrix products. The cached path calls the
-        functional ops on the module's own weights: at a batch of 16 the per-call cost of modules is
-        a quarter of a step."""
+        so one query against the cache is two batched matrix products. This is revision 1 of the
+        cached evaluator (:class:`_TransformerIncrementalV1`, for ``.dlc`` format 2); sampling and
+        new files use :class:`_TransformerIncremental`."""
         b, d = x.shape
         width = d // self.heads
         qkv = F.linear(x, self.qkv.weight, self.qkv.bias).view(b, 3, self.heads, width)   # (B, 3, h, d/h)
@@ -93,7 +96,7 @@ class Block(nn.Module):
         return x + self.mlp(self.norm2(x))
 
     def step(self, x: torch.Tensor, keys: torch.Tensor, values: torch.Tensor, t: int) -> torch.Tensor:
-        """:meth:`forward` for one token against the key/value cache (functional ops, eval mode)."""
+        """:meth:`forward` for one token against the key/value cache (revision 1, eval mode)."""
         n1, n2, fc1, fc2 = self.norm1, self.norm2, self.mlp[0], self.mlp[2]
         x = x + self.attn.step(F.layer_norm(x, n1.normalized_shape, n1.weight, n1.bias, n1.eps), keys, values, t)
         h = F.layer_norm(x, n2.normalized_shape, n2.weight, n2.bias, n2.eps)
@@ -158,13 +161,114 @@ class TransformerPrior(AutoregressivePrior):
     def logits(self, codes: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         return self.logits_from_embedding(self.embed(codes).permute(0, 3, 1, 2), labels)
 
-    def incremental(self, grid: torch.Tensor, labels: torch.Tensor | None) -> "_TransformerIncremental":
+    def incremental(self, grid: torch.Tensor, labels: torch.Tensor | None,
+                    revision: int = 2) -> "_TransformerIncremental | _TransformerIncrementalV1":
+        """The key/value-cache evaluator. ``revision`` 2 (the default) runs on weights prepared once
+        per evaluator; revision 1 is the evaluator of ``.dlc`` format 2, kept so those files decode
+        bit-exactly (the two agree to float rounding, not bit for bit)."""
+        if revision == 1:
+            return _TransformerIncrementalV1(self, grid, labels)
+        if revision != 2:
+            raise ValueError(f"no cached evaluator revision {revision}")
         return _TransformerIncremental(self, grid, labels)
 
 
+class _PreparedBlock(NamedTuple):
+    """One block's weights laid out for one-token steps: matrices transposed to (in, out) for
+    ``addmm``, and the query rows of the qkv projection pre-multiplied by 1/sqrt(d/h)."""
+    norm1: tuple[torch.Tensor, torch.Tensor]     # LayerNorm weight, bias
+    qkv: tuple[torch.Tensor, torch.Tensor]       # (d, 3d), (3d,)
+    proj: tuple[torch.Tensor, torch.Tensor]      # (d, d), (d,)
+    norm2: tuple[torch.Tensor, torch.Tensor]
+    fc1: tuple[torch.Tensor, torch.Tensor]       # (d, hidden), (hidden,)
+    fc2: tuple[torch.Tensor, torch.Tensor]       # (hidden, d), (d,)
+
+    @classmethod
+    def of(cls, block: Block) -> "_PreparedBlock":
+        d = block.attn.qkv.in_features
+        scale = 1.0 / math.sqrt(d // block.attn.heads)
+        qkv_w = block.attn.qkv.weight.detach().clone()
+        qkv_b = block.attn.qkv.bias.detach().clone()
+        qkv_w[:d] *= scale                                             # q rows: scores need no rescaling
+        qkv_b[:d] *= scale
+
+        def linear(module: nn.Linear) -> tuple[torch.Tensor, torch.Tensor]:
+            return module.weight.detach().t().contiguous(), module.bias.detach()
+
+        def norm(module: nn.LayerNorm) -> tuple[torch.Tensor, torch.Tensor]:
+            return module.weight.detach(), module.bias.detach()
+
+        return cls(norm(block.norm1), (qkv_w.t().contiguous(), qkv_b), linear(block.attn.proj), norm(block.norm2),
+                   linear(block.mlp[0]), linear(block.mlp[2]))
+
+
 class _TransformerIncremental:
-    """Key/value cache: :meth:`logits_at` feeds one token (the code committed at the previous raster
-    position, or the start token) through every block; positions must be visited in raster order."""
+    """Key/value cache (revision 2): :meth:`logits_at` feeds one token (the code committed at the
+    previous raster position, or the start token) through every block; positions must be visited
+    in raster order. The weights are prepared once (:class:`_PreparedBlock`) and a step calls only
+    tensor functions (no module calls): at a batch of 16 a step is bound by per-call costs, and this
+    halves it against revision 1."""
+
+    def __init__(self, net: TransformerPrior, grid: torch.Tensor, labels: torch.Tensor | None) -> None:
+        n, h, w = grid.shape
+        c = net.config
+        self.net, self.n, self.w, self.heads = net, n, w, c.heads
+        self.width = c.channels // c.heads
+        with torch.no_grad():
+            self.blocks = [_PreparedBlock.of(block) for block in net.blocks]
+            self.final_norm = (net.norm.weight.detach(), net.norm.bias.detach())
+            self.head = (net.head.weight.detach().t().contiguous(), net.head.bias.detach())
+            self.positions = net.position_embedding().detach()                         # (HW, d)
+            context = net._context(labels)                                             # (n, 1, d) or 0
+            self.context = context[:, 0].detach() if isinstance(context, torch.Tensor) else None   # (n, d)
+            self.previous = net.start.detach().expand(n, -1)                            # input at the next t
+        ref = net.embed.weight
+        # Per block: keys and values (n, h, HW, d/h), one row per raster cell (a step writes one row
+        # and reads the first rows in one stream), and the same memory viewed as (n*h, HW, d/h).
+        self.keys = [ref.new_zeros(n, c.heads, h * w, self.width) for _ in net.blocks]
+        self.values = [ref.new_zeros(n, c.heads, h * w, self.width) for _ in net.blocks]
+        self.cache = [(k, v, k.view(n * c.heads, h * w, self.width), v.view(n * c.heads, h * w, self.width))
+                      for k, v in zip(self.keys, self.values)]
+        self.shape, self.eps = (c.channels,), net.norm.eps
+        # torch's CPU bmm uses a plain loop kernel when rows x columns x contraction < 400, 3-5x slower
+        # than its BLAS path here: early steps attend over this many cells, the ones not yet coded masked.
+        self.min_span = min(h * w, math.ceil(400 / self.width))
+        self.next_t = 0
+
+    def logits_at(self, i: int, j: int) -> torch.Tensor:
+        t = i * self.w + j
+        if t != self.next_t:
+            raise ValueError(f"the key/value cache is at raster position {self.next_t}, not {t}")
+        n, heads, width, shape, eps = self.n, self.heads, self.width, self.shape, self.eps
+        span = max(t + 1, self.min_span)                                                # cache cells attended
+        with torch.no_grad():
+            x = self.previous + self.positions[t]                                       # (n, d)
+            if self.context is not None:
+                x = x + self.context
+            for b, (keys, values, keys_flat, values_flat) in zip(self.blocks, self.cache):
+                h = F.layer_norm(x, shape, *b.norm1, eps)
+                q, k, v = torch.addmm(b.qkv[1], h, b.qkv[0]).view(n, 3, heads, width).unbind(1)  # (n, h, d/h) each
+                keys.select(2, t).copy_(k)
+                values.select(2, t).copy_(v)
+                scores = torch.bmm(q.reshape(n * heads, 1, width),
+                                   keys_flat.narrow(1, 0, span).transpose(1, 2))               # (n*h, 1, span)
+                if span > t + 1:
+                    scores.narrow(2, t + 1, span - t - 1).fill_(-math.inf)              # cells not yet coded
+                y = torch.bmm(scores.softmax(dim=-1), values_flat.narrow(1, 0, span))          # (n*h, 1, d/h)
+                x = torch.addmm(b.proj[1], y.view(n, heads * width), b.proj[0]).add_(x)
+                h = F.gelu(torch.addmm(b.fc1[1], F.layer_norm(x, shape, *b.norm2, eps), b.fc1[0]))
+                x = torch.addmm(b.fc2[1], h, b.fc2[0]).add_(x)
+            return torch.addmm(self.head[1], F.layer_norm(x, shape, *self.final_norm, eps), self.head[0])  # (n, K)
+
+    def commit(self, i: int, j: int, codes: torch.Tensor) -> None:
+        with torch.no_grad():
+            self.previous = self.net.embed(codes)                                       # (n, d)
+        self.next_t = i * self.w + j + 1
+
+
+class _TransformerIncrementalV1:
+    """Key/value cache, revision 1 (the evaluator ``.dlc`` format 2 was written with): each step
+    runs the blocks' own :meth:`Block.step`. Same interface as :class:`_TransformerIncremental`."""
 
     def __init__(self, net: TransformerPrior, grid: torch.Tensor, labels: torch.Tensor | None) -> None:
         n, h, w = grid.shape
