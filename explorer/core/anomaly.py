@@ -41,7 +41,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .metrics import INFERENCE_BATCH
+from .metrics import INFERENCE_BATCH, encode_images
 
 SCORE_KINDS = ("nll", "ratio", "complexity", "combined", "nll-label")
 BASE_KINDS = ("nll", "ratio", "complexity", "nll-label")     # computed per image; "combined" is fitted on them
@@ -133,12 +133,9 @@ def as_float_images(images: torch.Tensor | np.ndarray) -> torch.Tensor:
 
 @torch.no_grad()
 def encode(vqvae, images: torch.Tensor | np.ndarray, batch_size: int = INFERENCE_BATCH) -> torch.Tensor:
-    """Code grids (N, h, w) long of images (N, C, H, W), uint8 or float in [0, 1]."""
-    x = as_float_images(images)
-    vqvae.eval()
-    device = vqvae.device
-    parts = [vqvae.encode(x[s:s + batch_size].to(device)).cpu() for s in range(0, x.shape[0], batch_size)]
-    return torch.cat(parts) if parts else torch.zeros(0, dtype=torch.long)
+    """Code grids (N, h, w) long of images (N, C, H, W), uint8 or float in [0, 1], tensor or array
+    (:func:`.metrics.encode_images`, which converts batch by batch)."""
+    return encode_images(vqvae, torch.as_tensor(images), batch_size)
 
 
 def code_likelihoods(prior, codes: torch.Tensor, labels=None, log_class_prior: np.ndarray | None = None,

@@ -207,14 +207,15 @@ class _TransformerIncremental:
     previous raster position, or the start token) through every block; positions must be visited
     in raster order. The weights are prepared once (:class:`_PreparedBlock`) and a step calls only
     tensor functions (no module calls): at a batch of 16 a step is bound by per-call costs, and this
-    halves it against revision 1."""
+    halves it against revision 1. Every tensor of a step lives in inference mode (cheaper calls):
+    the logits returned are inference tensors, to be read, not modified in place."""
 
     def __init__(self, net: TransformerPrior, grid: torch.Tensor, labels: torch.Tensor | None) -> None:
         n, h, w = grid.shape
         c = net.config
         self.net, self.n, self.w, self.heads = net, n, w, c.heads
         self.width = c.channels // c.heads
-        with torch.no_grad():
+        with torch.inference_mode():
             self.blocks = [_PreparedBlock.of(block) for block in net.blocks]
             self.final_norm = (net.norm.weight.detach(), net.norm.bias.detach())
             self.head = (net.head.weight.detach().t().contiguous(), net.head.bias.detach())
@@ -222,13 +223,13 @@ class _TransformerIncremental:
             context = net._context(labels)                                             # (n, 1, d) or 0
             self.context = context[:, 0].detach() if isinstance(context, torch.Tensor) else None   # (n, d)
             self.previous = net.start.detach().expand(n, -1)                            # input at the next t
-        ref = net.embed.weight
-        # Per block: keys and values (n, h, HW, d/h), one row per raster cell (a step writes one row
-        # and reads the first rows in one stream), and the same memory viewed as (n*h, HW, d/h).
-        self.keys = [ref.new_zeros(n, c.heads, h * w, self.width) for _ in net.blocks]
-        self.values = [ref.new_zeros(n, c.heads, h * w, self.width) for _ in net.blocks]
-        self.cache = [(k, v, k.view(n * c.heads, h * w, self.width), v.view(n * c.heads, h * w, self.width))
-                      for k, v in zip(self.keys, self.values)]
+            # Per block: keys and values (n, h, HW, d/h), one row per raster cell (a step writes one
+            # row and reads the first rows in one stream), and the same memory viewed as (n*h, HW, d/h).
+            ref = net.embed.weight
+            self.keys = [ref.new_zeros(n, c.heads, h * w, self.width) for _ in net.blocks]
+            self.values = [ref.new_zeros(n, c.heads, h * w, self.width) for _ in net.blocks]
+            self.cache = [(k, v, k.view(n * c.heads, h * w, self.width), v.view(n * c.heads, h * w, self.width))
+                          for k, v in zip(self.keys, self.values)]
         self.shape, self.eps = (c.channels,), net.norm.eps
         # torch's CPU bmm uses a plain loop kernel when rows x columns x contraction < 400, 3-5x slower
         # than its BLAS path here: early steps attend over this many cells, the ones not yet coded masked.
@@ -241,7 +242,7 @@ class _TransformerIncremental:
             raise ValueError(f"the key/value cache is at raster position {self.next_t}, not {t}")
         n, heads, width, shape, eps = self.n, self.heads, self.width, self.shape, self.eps
         span = max(t + 1, self.min_span)                                                # cache cells attended
-        with torch.no_grad():
+        with torch.inference_mode():
             x = self.previous + self.positions[t]                                       # (n, d)
             if self.context is not None:
                 x = x + self.context
@@ -261,7 +262,7 @@ class _TransformerIncremental:
             return torch.addmm(self.head[1], F.layer_norm(x, shape, *self.final_norm, eps), self.head[0])  # (n, K)
 
     def commit(self, i: int, j: int, codes: torch.Tensor) -> None:
-        with torch.no_grad():
+        with torch.inference_mode():
             self.previous = self.net.embed(codes)                                       # (n, d)
         self.next_t = i * self.w + j + 1
 
