@@ -7,7 +7,9 @@ early stopping on a validation split taken from the training digits; save it int
 Data: the shared MNIST test set with the last 1 000 digits held out (never trained on, never
 used for early stopping). Of the first 9 000, the last ``--val`` (default 500) are the
 early-stopping split; the rest train, together with their copies shifted by -1..1 pixels in
-each direction (9 variants, encoded with the frozen VQ-VAE: ``encode_for_prior``).
+each direction (9 variants, encoded with the frozen VQ-VAE: ``encode_for_prior``), and with
+``--affine A`` also A randomly rotated / scaled / sheared copies of each (:func:`random_affine`;
+tried once, it raised the early-stopping NLL: see benchmarks/README.md).
 
 Schedule: AdamW (weight decay on matrices only), linear warm-up then cosine decay to 5 %; the
 cosine's progress is the larger of step / ``--steps`` and elapsed / ``--minutes``, so a run on a
@@ -57,12 +59,32 @@ def parse() -> argparse.Namespace:
     ap.add_argument("--val", type=int, default=500, help="early-stopping digits taken from the 9 000")
     ap.add_argument("--val-every", type=int, default=250)
     ap.add_argument("--shifts", type=int, default=1)
+    ap.add_argument("--affine", type=int, default=0,
+                    help="also this many random affine copies of each training digit (rotation, scale, shear)")
     ap.add_argument("--class-conditional", action="store_true")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--weights-dtype", default="float16", choices=("float16", "float32"))
     ap.add_argument("--init-from", help="bundle whose prior's weights to start from")
     return ap.parse_args()
+
+
+def random_affine(images: torch.Tensor, copies: int, gen: torch.Generator) -> torch.Tensor:
+    """``copies`` warped copies of uint8 digits (N, 1, H, W), copy-major like ``encode_for_prior``:
+    rotation +-15 degrees, scale 0.85-1.15, shear +-0.2, translation +-1.5 pixels, bilinear; uint8."""
+    n = images.shape[0]
+    x = images.float().div(255).repeat(copies, 1, 1, 1)                                   # (A*n, 1, H, W)
+    m = copies * n
+    angle = (torch.rand(m, generator=gen) * 2 - 1) * math.radians(15)
+    scale = 0.85 + 0.3 * torch.rand(m, generator=gen)
+    shear = (torch.rand(m, generator=gen) * 2 - 1) * 0.2
+    shift = (torch.rand(m, 2, generator=gen) * 2 - 1) * 1.5 * 2 / images.shape[-1]       # in [-1, 1] units
+    cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
+    theta = torch.stack([torch.stack([cos, -sin + shear * cos, shift[:, 0]], 1),
+                         torch.stack([sin, cos + shear * sin, shift[:, 1]], 1)], 1)       # (A*n, 2, 3)
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    out = F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+    return out.mul(255).round().clamp(0, 255).to(torch.uint8)
 
 
 def main() -> None:
@@ -80,6 +102,9 @@ def main() -> None:
     held_codes = encode_images(vqvae, data.val.images)
     with torch.no_grad():
         train_codes = encode_for_prior(vqvae, fit_images, args.shifts)                      # (R*n, H, W)
+        if args.affine:
+            warped = random_affine(fit_images, args.affine, torch.Generator().manual_seed(args.seed + 1))
+            train_codes = torch.cat([train_codes, encode_images(vqvae, warped)])         # (R*n + A*n, H, W)
     reps = train_codes.shape[0] // n_fit
     train_labels = fit_labels.repeat(reps)
     k, (h, w) = vqvae.config.num_codes, train_codes.shape[1:]
