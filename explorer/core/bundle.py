@@ -13,7 +13,8 @@ Layout (format version 1)::
 
 Weights are safetensors (a plain tensor container: loading one cannot run code); torch
 ``.pt`` files named in config.json are also accepted and loaded with ``weights_only=True``.
-Models always compute in float32: float16 files are widened on load.
+Models always compute in float32: float16 files are widened on load. Reading the weight files and
+``examples.npz`` lives in :mod:`.bundle_files`.
 
 Loading: every way a folder can be wrong raises :class:`BundleError` with a plain message and
 nothing else. Files are read with bounded sizes, configs are range-checked (and the model's size
@@ -31,14 +32,12 @@ the previous bundle back and cleans up: only folders the save marked as its own
 """
 from __future__ import annotations
 
-import io
 import json
 import numbers
 import os
 import shutil
 import stat
 import tempfile
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -52,8 +51,10 @@ from .model_card import refresh_model_card
 from .models.pixelcnn import AutoregressivePrior, PriorConfig, build_prior
 from .models.vqvae import VQVAE, VQVAEConfig
 from .bundle_swap import _ACTIVE, _SWAP_LOCK, SAVE_MARKER, _swap_into_place, _write_marker, recover_interrupted_save
+from .bundle_files import (MAX_EXAMPLES, WEIGHT_SUFFIXES, BundleError, check_example_labels, read_examples,
+                           restore_model)
 from .safe_io import (MAX_JSON_DEPTH, UnsafeInput, current_umask, describe_error, parent_folder_problem, parse_json,
-                      read_npy, read_regular_file, too_deep, zip_directory_problem)
+                      read_regular_file, too_deep)
 
 FORMAT_NAME = "discrete-latent-explorer-bundle"
 FORMAT_VERSION = 1
@@ -64,17 +65,6 @@ OWNED_FILES = (CONFIG_FILE, "vqvae.safetensors", "prior.safetensors", "examples.
 
 MAX_CONFIG_BYTES = 4 << 20         # config.json
 MAX_CARD_BYTES = 4 << 20           # MODEL_CARD.md copied by Save as
-MAX_EXAMPLES_FILE_BYTES = 64 << 20  # examples.npz on disk
-MAX_EXAMPLES_BYTES = 64 << 20      # each decompressed array in examples.npz
-MAX_EXAMPLES = 4096                # images in examples.npz
-WEIGHT_SUFFIXES = (".safetensors", ".pt", ".pth", ".bin")
-_FLOAT_STORAGE = {"F16": torch.float16, "BF16": torch.bfloat16, "F32": torch.float32, "F64": torch.float64}
-_EXACT_STORAGE = {torch.bool: "BOOL", torch.int64: "I64", torch.int32: "I32", torch.uint8: "U8"}
-
-
-class BundleError(Exception):
-    """A bundle folder is missing, corrupt, from an unknown version, or inconsistent; or a save
-    would replace something that is not a bundle."""
 
 
 @dataclass
@@ -115,7 +105,7 @@ class Bundle:
                     or tuple(labels.shape) != (len(images),):
                 raise BundleError(f"The examples must be at most {MAX_EXAMPLES} uint8 images of shape {want} "
                                   f"with one label each.")
-            _check_labels(labels.cpu().numpy(), "examples.npz", prior_cfg.num_classes if prior_cfg else 0)
+            check_example_labels(labels.cpu().numpy(), "examples.npz", prior_cfg.num_classes if prior_cfg else 0)
 
     def save(self, path: str | Path) -> None:
         """Write the bundle atomically: into a temporary folder, then swap it into place.
@@ -343,137 +333,6 @@ def _copy_model_card(source: Path, dest: Path) -> None:
         (dest / MODEL_CARD).write_bytes(text)
 
 
-# --------------------------------------------------------------------------------------------- load
-def _restore(factory, config, file: Path, what: str) -> nn.Module:
-    """Build the model from ``config`` and fill it from ``file``, checking the file first.
-
-    The config's limits and size estimate have already bounded the model; its skeleton is
-    built on the "meta" device (no storage) to know every tensor's name, shape and dtype, and
-    the weights file's header must match before any weight data are read.
-    """
-    try:
-        with torch.device("meta"):
-            skeleton = factory(config)
-    except (TypeError, ValueError, RuntimeError) as exc:
-        raise BundleError(f"config.json: the {what} configuration cannot be built ({describe_error(exc, 100)}).") \
-            from None
-    expected = {k: (tuple(v.shape), v.dtype) for k, v in skeleton.state_dict().items()}
-    state = _read_weights(file, expected, what)
-    model = factory(config)
-    model.load_state_dict(state, strict=True)
-    return model
-
-
-def _check_names(file: Path, expected: dict, names: list, what: str) -> None:
-    bad_keys = [k for k in names if not isinstance(k, str)]
-    if bad_keys:
-        raise BundleError(f"The {what} weights file {file.name} has names that are not text "
-                          f"({describe_value(bad_keys[:3])}).")
-    missing = sorted(set(expected) - set(names))
-    unexpected = sorted(set(names) - set(expected))
-    if missing or unexpected:
-        parts = []
-        if missing:
-            parts.append(f"missing {', '.join(missing[:5])}")
-        if unexpected:
-            parts.append(f"unexpected {', '.join(describe_value(k) for k in unexpected[:5])}")
-        raise BundleError(f"The {what} weights in {file.name} do not match config.json: {'; '.join(parts)}.")
-
-
-def _check_tensor(file: Path, name: str, shape: tuple, storage: str, expected: tuple, what: str) -> None:
-    want_shape, want_dtype = expected
-    if tuple(shape) != want_shape:
-        raise BundleError(f"The {what} weights in {file.name} do not match config.json: {name} is "
-                          f"{tuple(shape)} but the config needs {want_shape}.")
-    ok = storage in _FLOAT_STORAGE if want_dtype.is_floating_point else storage == _EXACT_STORAGE.get(want_dtype)
-    if not ok:
-        need = "a float tensor (float32 or float16)" if want_dtype.is_floating_point else \
-            f"a {str(want_dtype).removeprefix('torch.')} tensor"
-        raise BundleError(f"The {what} weights file {file.name} stores {name} as {storage}; it must be {need}.")
-
-
-def _storage_name(dtype: torch.dtype) -> str:
-    for name, d in _FLOAT_STORAGE.items():
-        if d == dtype:
-            return name
-    return _EXACT_STORAGE.get(dtype, str(dtype).removeprefix("torch."))
-
-
-def _read_weights(file: Path, expected: dict[str, tuple], what: str) -> dict[str, torch.Tensor]:
-    """The tensors of ``file``, converted to the model's dtypes, after checking names, shapes and dtypes."""
-    try:
-        info = os.stat(file)
-    except FileNotFoundError:
-        raise BundleError(f"The weights file {file.name} is missing from {file.parent}.") from None
-    except OSError as exc:
-        raise BundleError(f"Cannot read the weights file {file.name}: {describe_error(exc, 80)}.") from None
-    if not stat.S_ISREG(info.st_mode):
-        raise BundleError(f"The weights file {file.name} is not a regular file.")
-    numel = sum(int(np.prod(shape)) for shape, _ in expected.values())
-    if info.st_size > numel * 8 + (16 << 20):
-        raise BundleError(f"The weights file {file.name} is {info.st_size:,} bytes, far more than the "
-                          f"{what} described in config.json needs.")
-    if file.suffix == ".safetensors":
-        from safetensors import safe_open
-        try:
-            with safe_open(str(file), framework="pt") as f:
-                names = list(f.keys())
-                _check_names(file, expected, names, what)
-                for name in names:
-                    piece = f.get_slice(name)
-                    _check_tensor(file, name, piece.get_shape(), piece.get_dtype(), expected[name], what)
-                state = {name: f.get_tensor(name) for name in names}
-        except BundleError:
-            raise
-        except Exception as exc:  # SafetensorError, OSError, ...: the file is damaged
-            raise BundleError(f"The weights file {file.name} is truncated or corrupt "
-                              f"({describe_error(exc, 100)}).") from None
-    elif file.suffix in (".pt", ".pth", ".bin"):
-        _check_torch_archive(file, numel * 8 + (1 << 20))
-        try:
-            state = torch.load(file, map_location="cpu", weights_only=True)
-        except Exception as exc:  # UnpicklingError for anything beyond plain tensors
-            raise BundleError(f"The weights file {file.name} was refused: it is corrupt or contains "
-                              f"code, which is never run ({type(exc).__name__}).") from None
-        if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-            raise BundleError(f"The weights file {file.name} does not hold a plain name -> tensor mapping.")
-        _check_names(file, expected, list(state), what)
-        for name, tensor in state.items():
-            _check_tensor(file, name, tuple(tensor.shape), _storage_name(tensor.dtype), expected[name], what)
-    else:
-        raise BundleError(f"Unsupported weights file type {file.name}; expected .safetensors or .pt.")
-    out = {}
-    for name, tensor in state.items():
-        tensor = tensor.to(expected[name][1])
-        if tensor.is_floating_point() and not torch.isfinite(tensor).all():
-            raise BundleError(f"The {what} weights in {file.name} contain NaN or infinite values ({name}).")
-        out[name] = tensor
-    return out
-
-
-def _check_torch_archive(file: Path, max_bytes: int) -> None:
-    """A torch.save zip may hold compressed records: refuse one declaring more data than the model needs."""
-    try:
-        with open(file, "rb") as f:
-            head = f.read(4)
-        if head != b"PK\x03\x04":
-            return                                    # legacy format: bounded by the file size already
-        with open(file, "rb") as f:
-            f.seek(max(0, os.fstat(f.fileno()).st_size - (4 << 20) - 65_700))   # the directory and end records
-            problem = zip_directory_problem(f.read(), 10_000, 4 << 20)
-        if problem is not None:
-            raise BundleError(f"The weights file {file.name} is refused: {problem}.")
-        with zipfile.ZipFile(file) as zf:
-            declared = sum(info.file_size for info in zf.infolist())
-    except BundleError:
-        raise
-    except Exception as exc:  # BadZipFile, OSError: torch.load would fail the same way
-        raise BundleError(f"The weights file {file.name} is truncated or corrupt ({type(exc).__name__}).") from None
-    if declared > max_bytes:
-        raise BundleError(f"The weights file {file.name} would unpack to {declared:,} bytes, far more than the "
-                          f"model described in config.json needs.")
-
-
 def _section(cfg: dict, key: str) -> dict | None:
     sec = cfg.get(key)
     if sec is None:
@@ -590,11 +449,11 @@ def _load_bundle(path: str | Path, device: str | torch.device) -> Bundle:
     if examples_name is not None and not _plain_name(examples_name, (".npz",)):
         raise BundleError(f"config.json: 'examples' must name a .npz file inside the bundle folder, not "
                           f"{describe_value(examples_name)}.")
-    vqvae = _restore(VQVAE, vq_cfg, path / vq_sec["weights"], "VQ-VAE")
+    vqvae = restore_model(VQVAE, vq_cfg, path / vq_sec["weights"], "VQ-VAE")
     prior = None
     if prior_cfg is not None:
-        prior = _restore(build_prior, prior_cfg, path / prior_sec["weights"], "prior")
-    examples = _read_examples(path, examples_name, vq_cfg, prior_cfg.num_classes if prior_cfg else 0)
+        prior = restore_model(build_prior, prior_cfg, path / prior_sec["weights"], "prior")
+    examples = read_examples(path, examples_name, vq_cfg, prior_cfg.num_classes if prior_cfg else 0)
     vqvae.to(device).eval()
     if prior is not None:
         prior.to(device).eval()
@@ -602,60 +461,3 @@ def _load_bundle(path: str | Path, device: str | torch.device) -> Bundle:
                   data=dict(cfg.get("data") or {}), history=dict(cfg.get("history") or {}),
                   metrics=dict(cfg.get("metrics") or {}), examples=examples, path=path.resolve(),
                   weights_dtype=checked["weights_dtype"])
-
-
-# ----------------------------------------------------------------------------------------- examples
-def _read_examples(path: Path, name: str | None, vq_cfg: VQVAEConfig, num_classes: int) -> ImageSet | None:
-    """examples.npz, checked member by member from the .npy headers before anything is decompressed."""
-    if not name:
-        return None
-    file = path / name
-    if not os.path.lexists(file):
-        raise BundleError(f"The examples file {name} is missing from {path}.")
-    try:
-        raw = read_regular_file(file, MAX_EXAMPLES_FILE_BYTES)
-    except UnsafeInput as exc:
-        raise BundleError(f"The examples file cannot be read: {exc}.") from None
-    want = (vq_cfg.in_channels, vq_cfg.image_size, vq_cfg.image_size)
-
-    def images_ok(dtype: np.dtype, shape: tuple) -> None:
-        if dtype != np.uint8 or len(shape) != 4 or shape[1:] != want or shape[0] > MAX_EXAMPLES:
-            raise UnsafeInput(f"images must be uint8 of shape (N <= {MAX_EXAMPLES}, {', '.join(map(str, want))}), "
-                              f"not {dtype} {shape}")
-
-    problem = zip_directory_problem(raw, 8, 1 << 14)     # counted as they really are, before zipfile parses
-    if problem is not None:
-        raise BundleError(f"The examples file {name} is refused: {problem}; it should hold images and labels.")
-    try:
-        with zipfile.ZipFile(io.BytesIO(raw)) as zf:
-            images = _npz_member(zf, "images", images_ok)
-
-            def labels_ok(dtype: np.dtype, shape: tuple) -> None:
-                if dtype.kind not in "iu" or dtype.itemsize > 8 or shape != (images.shape[0],):
-                    raise UnsafeInput(f"labels must be {images.shape[0]} whole numbers, not {dtype} {shape}")
-
-            labels = _npz_member(zf, "labels", labels_ok)
-    except UnsafeInput as exc:
-        raise BundleError(f"The examples in {name} are refused: {exc}.") from None
-    except Exception as exc:  # BadZipFile, zlib.error, NotImplementedError (compression), ...
-        raise BundleError(f"The examples file {name} is corrupt ({type(exc).__name__}).") from None
-    _check_labels(labels, name, num_classes)
-    return ImageSet(torch.from_numpy(images.copy()), torch.from_numpy(labels.astype(np.int64)))
-
-
-def _check_labels(labels: np.ndarray, name: str, num_classes: int) -> None:
-    """Labels are -1 (unknown) or a class the prior knows (any class below 2**31 without a conditional prior)."""
-    if labels.size and (int(labels.min()) < -1 or (num_classes and int(labels.max()) >= num_classes)
-                        or int(labels.max()) >= 1 << 31):
-        raise BundleError(f"The examples in {name} have labels outside -1..{(num_classes or 1 << 31) - 1}.")
-
-
-def _npz_member(zf: zipfile.ZipFile, key: str, check) -> np.ndarray:
-    try:
-        info = zf.getinfo(f"{key}.npy")
-    except KeyError:
-        raise UnsafeInput(f"there is no '{key}' array") from None
-    if info.file_size > MAX_EXAMPLES_BYTES + 4096:
-        raise UnsafeInput(f"'{key}' would decompress to {info.file_size:,} bytes, more than allowed")
-    with zf.open(info) as stream:
-        return read_npy(stream, check, MAX_EXAMPLES_BYTES)
