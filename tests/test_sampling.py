@@ -58,6 +58,20 @@ def test_fast_equals_naive_with_class_labels_and_inpainting(kind: str, positiona
     assert torch.equal(fast, naive)
 
 
+@pytest.mark.parametrize("method", ["fast", "naive"])
+def test_sample_returns_the_grid_the_recorded_steps_end_on(method: str) -> None:
+    """sample() skips the per-step copies steps() makes for the panel; the draws must not change."""
+    prior = _prior("gated", num_classes=3)
+    given = torch.randint(0, 12, (6, 6), generator=_gen(4))
+    given[1:5, 2:4] = -1
+    for kw in ({}, {"temperature": 1.0, "top_k": 5}, {"temperature": 0.7, "given": given}):
+        kw = {"labels": torch.tensor([0, 1, 2]), **kw}
+        grid = RasterSampler(prior, method).sample(3, generator=_gen(9), **kw)
+        steps = list(RasterSampler(prior, method).steps(3, generator=_gen(9), **kw))
+        assert torch.equal(grid, steps[-1].grid)
+        assert all(step.log_probs is not None for step in steps)
+
+
 def test_training_mode_is_restored_and_dropout_does_not_affect_sampling() -> None:
     prior = _prior("gated").train()
     a = prior.sample(3, generator=_gen(2))
