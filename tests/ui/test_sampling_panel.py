@@ -58,6 +58,15 @@ def test_names_and_accessible_names(panel) -> None:
     assert "same grid as" in panel.reproduce.text() and "manual_seed(0)" in panel.reproduce.text()
 
 
+def test_cost_is_measured_for_one_grid_and_for_a_batch_of_16(panel) -> None:
+    one, batch = panel.cost.cost, panel.cost.batch_cost
+    assert one.n == 1 and batch is not None and batch.n == 16
+    assert batch.naive_grid_s > 0 and batch.fast_grid_s > 0
+    table = panel.findChild(QWidget, "samplingCostText").text()
+    assert "a batch of 16 grids" in table and f"{batch.speedup:.1f}×" in table
+    assert f"{one.speedup:.1f}× slower; {batch.speedup:.0f}× for 16 grids" in panel.cost_line.text()
+
+
 def test_n_steps_fill_the_first_n_raster_positions_and_step_back_restores_exactly(qtbot, panel) -> None:
     h, w = panel.current_grid().shape
     assert (panel.current_grid() == -1).all()
