@@ -6,13 +6,20 @@ Prints one JSON object; the target is a >= 10x speed-up with identical grids for
 Random-weight priors of the shipped candidate's size (96 channels, 4 blocks, MLP 2x) and of the
 default ``PriorConfig(kind="transformer")``; ``--bundle``: also that bundle's prior. Each timing
 is the best of ``--repeats`` (the machine may be shared).
+
+``revisions``: the cached evaluator alone (49 steps, no sampling), revision 1 (kept for .dlc
+format 2) against revision 2 (the default), at a batch of 16 (sampling) and 256 (the coder's
+chunk), interleaved run by run so the machine's load hits both alike; median and best of
+``--repeats`` (at least 5) runs each, in ms per 49 steps.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import statistics
 import sys
+import time
 from pathlib import Path
 
 import torch
@@ -34,6 +41,35 @@ def best_of(prior, n: int, repeats: int) -> dict:
     return best
 
 
+def evaluator_ms(prior, revision: int, n: int) -> float:
+    """One pass of the cached evaluator over a 7 x 7 grid of n all-zero grids: ms."""
+    h, w = prior.config.height, prior.config.width
+    codes = torch.zeros(n, dtype=torch.long)
+    start = time.perf_counter()
+    with torch.inference_mode():
+        stepper = prior.incremental(torch.zeros(n, h, w, dtype=torch.long), None, revision)
+        for i in range(h):
+            for j in range(w):
+                stepper.logits_at(i, j)
+                stepper.commit(i, j, codes)
+    return (time.perf_counter() - start) * 1e3
+
+
+def revisions(prior, repeats: int) -> dict:
+    """Revision 1 against revision 2 of the cached evaluator, interleaved (see the module docstring)."""
+    out = {}
+    for n in (16, 256):
+        runs = {1: [], 2: []}
+        evaluator_ms(prior, 2, n)                                   # warm-up
+        for _ in range(max(5, repeats)):
+            for revision in (1, 2):
+                runs[revision].append(evaluator_ms(prior, revision, n))
+        out[f"batch_{n}"] = {f"revision_{r}_ms": {"median": round(statistics.median(v), 1), "best": round(min(v), 1)}
+                             for r, v in runs.items()}
+        out[f"batch_{n}"]["speedup_median"] = round(statistics.median(runs[1]) / statistics.median(runs[2]), 2)
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--bundle", type=Path)
@@ -50,8 +86,10 @@ def main() -> None:
         result[name] = best_of(build_prior(cfg).eval(), args.grids, args.repeats)
     if args.bundle is not None:
         from explorer.core.bundle import load_bundle
-        result["bundle"] = {"path": str(args.bundle), **best_of(load_bundle(args.bundle).prior, args.grids,
-                                                                args.repeats)}
+        prior = load_bundle(args.bundle).prior
+        result["bundle"] = {"path": str(args.bundle), **best_of(prior, args.grids, args.repeats)}
+        if prior.config.kind == "transformer" and not prior.config.num_classes:
+            result["revisions"] = revisions(prior, args.repeats)
     result["load_average_end"] = [round(v, 2) for v in os.getloadavg()]
     print(json.dumps(result, indent=2))
 
