@@ -67,6 +67,15 @@ def test_cost_is_measured_for_one_grid_and_for_a_batch_of_16(panel) -> None:
     assert f"{one.speedup:.1f}× slower; {batch.speedup:.0f}× for 16 grids" in panel.cost_line.text()
 
 
+def test_a_slow_priors_batch_is_not_measured_and_the_panel_says_so(qtbot, tiny_bundle, monkeypatch) -> None:
+    from explorer.ui.sampling import cost_view
+    monkeypatch.setattr(cost_view, "BATCH_BUDGET_S", 0.0)             # every prior counts as slow
+    panel = make_panel(qtbot, tiny_bundle)
+    assert panel.cost.batch_cost is None and panel.cost.cost.n == 1
+    assert "A batch of 16 is not measured for this prior" in panel.findChild(QWidget, "samplingCostText").text()
+    assert f"({panel.cost.cost.speedup:.1f}× slower)" in panel.cost_line.text()
+
+
 def test_n_steps_fill_the_first_n_raster_positions_and_step_back_restores_exactly(qtbot, panel) -> None:
     h, w = panel.current_grid().shape
     assert (panel.current_grid() == -1).all()

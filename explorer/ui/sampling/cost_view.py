@@ -12,13 +12,18 @@ from explorer.core.sampling_cost import SamplingCost, sampling_cost_steps
 from explorer.ui.widgets.naming import named
 
 
-BATCH = 16        # the second measure: a batch, where the cached sampler's per-call costs are shared
+BATCH = 16             # the second measure: a batch, where the cached sampler's per-call costs are shared
+BATCH_BUDGET_S = 4.0   # ... skipped when BATCH one-grid naive runs would take longer (a slow prior's
+                       # batch would keep a core busy for tens of seconds: the PixelCNN ensemble's, 23 s)
 
 
 def measure_on_copy(prior, n: int):
     """Worker (a generator: it can be stopped between steps) on a deep copy of the prior: the cost
-    of ``n`` grids, then of a batch of :data:`BATCH`, each the best of 2. Returns both."""
+    of ``n`` grids, then of a batch of :data:`BATCH` unless that would be slow, each the best of 2.
+    Returns both (the batch's None when skipped)."""
     cost: SamplingCost = yield from sampling_cost_steps(prior, n=n, repeats=2)
+    if BATCH * cost.naive_grid_s > BATCH_BUDGET_S:
+        return cost, None
     batch: SamplingCost = yield from sampling_cost_steps(prior, n=BATCH, repeats=2)
     return cost, batch
 
@@ -70,9 +75,10 @@ class CostView(QWidget):
             f"<td align='right'>{ms(batch_cost.naive_grid_s)}</td></tr>"
             f"<tr><td>fast (cached)</td><td align='right'>{ms(batch_cost.fast_step_s)}</td>"
             f"<td align='right'>{ms(batch_cost.fast_grid_s)}</td></tr>")
-        batch_note = "" if batch_cost is None else (
-            f" For a batch of {batch_cost.n} the cache saves more: <b>{batch_cost.speedup:.1f}×</b> (one call per "
-            f"step serves every grid, while a full pass grows with the batch).")
+        batch_note = (f" A batch of {BATCH} is not measured for this prior: its naive run alone could take up to "
+                      f"{BATCH * cost.naive_grid_s:.0f} s." if batch_cost is None else
+                      f" For a batch of {batch_cost.n} the cache saves more: <b>{batch_cost.speedup:.1f}×</b> (one "
+                      f"call per step serves every grid, while a full pass grows with the batch).")
         self.text.setText(
             f"<table cellspacing='0' cellpadding='2'>"
             f"<tr><td></td><td align='right'><i>per step</i></td><td align='right'><i>per grid</i></td></tr>"

@@ -484,11 +484,12 @@ class SamplingPanel(QWidget):
         self._show_field()
 
     def _cost_ready(self, _key, result) -> None:
-        cost, batch = result                     # one grid, and a batch (cost_view.measure_on_copy)
+        cost, batch = result                     # one grid, and a batch or None (cost_view.measure_on_copy)
         self.cost.set_cost(cost, batch)
+        for_batch = "" if batch is None else f"; {batch.speedup:.0f}× for {batch.n} grids"
         self.cost_line.setText(f"<b>Cost</b> (this machine): fast {cost.fast_step_s * 1e3:.1f} ms/step, "
-                               f"naive {cost.naive_step_s * 1e3:.1f} ms/step ({cost.speedup:.1f}× slower; "
-                               f"{batch.speedup:.0f}× for {batch.n} grids) · a grid: "
+                               f"naive {cost.naive_step_s * 1e3:.1f} ms/step ({cost.speedup:.1f}× slower"
+                               f"{for_batch}) · a grid: "
                                f"{cost.fast_grid_s * 1e3:.0f} ms vs one teacher-forced pass "
                                f"{cost.teacher_forcing_s * 1e3:.0f} ms")
         self.teacher.set_sampling_time(cost.naive_grid_s)
