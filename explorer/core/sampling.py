@@ -81,9 +81,6 @@ def draw(probs: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
     return idx.clamp_(max=probs.shape[-1] - 1)
 
 
-_STEP_DEFAULTS = dict(temperature=1.0, top_k=None, generator=None, given=None, mask=None, labels=None, shape=None)
-
-
 class RasterSampler:
     """Samples code grids from a prior in raster order, one position at a time."""
 
@@ -92,25 +89,20 @@ class RasterSampler:
             raise ValueError("method must be 'fast' or 'naive'")
         self.prior, self.method = prior, method
 
+    @torch.no_grad()
     def steps(self, n: int = 1, temperature: float = 1.0, top_k: int | None = None,
               generator: torch.Generator | None = None, given: torch.Tensor | None = None,
               mask: torch.Tensor | None = None, labels: torch.Tensor | int | None = None,
-              shape: tuple[int, int] | None = None) -> Iterator[RasterStep]:
+              shape: tuple[int, int] | None = None, *, record: bool = True) -> Iterator[RasterStep]:
         """Yield one :class:`RasterStep` per position in raster order.
 
         ``given``: (n, H, W) or (H, W) codes to keep; entries < 0 mean "sample here".
         ``mask``: (n, H, W) or (H, W) bool, True where a new code is drawn (overrides the
         negative-entry convention). Positions not drawn keep their ``given`` code exactly.
+        ``record`` False (what :meth:`sample` needs): a step's ``grid`` is the live grid, not a
+        copy, and ``log_probs`` is None; at a batch of 16 the cached transformer's step is so
+        cheap that these per-step copies are a tenth of it. The draws are the same.
         """
-        return self._steps(n, temperature, top_k, generator, given, mask, labels, shape, record=True)
-
-    @torch.no_grad()
-    def _steps(self, n: int, temperature: float, top_k: int | None, generator: torch.Generator | None,
-               given: torch.Tensor | None, mask: torch.Tensor | None, labels: torch.Tensor | int | None,
-               shape: tuple[int, int] | None, record: bool) -> Iterator[RasterStep]:
-        """:meth:`steps`; with ``record`` False (what :meth:`sample` needs) a step's ``grid`` is the
-        live grid, not a copy, and ``log_probs`` is None: at a batch of 16 the cached transformer's
-        step is so cheap that these per-step copies are a tenth of it. The draws are the same."""
         prior = self.prior
         device = next(prior.parameters()).device
         h, w = shape or (prior.config.height, prior.config.width)
@@ -162,7 +154,7 @@ class RasterSampler:
     def sample(self, n: int = 1, **kwargs) -> torch.Tensor:
         """Run :meth:`steps` to the end and return the (n, H, W) long grid."""
         last = None
-        for last in self._steps(n, **{**_STEP_DEFAULTS, **kwargs}, record=False):
+        for last in self.steps(n, **kwargs, record=False):
             pass
         assert last is not None
         return last.grid.cpu().clone()

@@ -17,12 +17,17 @@ BATCH_BUDGET_S = 4.0   # ... skipped when BATCH one-grid naive runs would take l
                        # batch would keep a core busy for tens of seconds: the PixelCNN ensemble's, 23 s)
 
 
+def batch_naive_bound_s(cost: SamplingCost) -> float:
+    """An upper bound on the naive run of a batch of :data:`BATCH`: that many one-grid runs."""
+    return BATCH * cost.naive_grid_s
+
+
 def measure_on_copy(prior, n: int):
     """Worker (a generator: it can be stopped between steps) on a deep copy of the prior: the cost
     of ``n`` grids, then of a batch of :data:`BATCH` unless that would be slow, each the best of 2.
     Returns both (the batch's None when skipped)."""
     cost: SamplingCost = yield from sampling_cost_steps(prior, n=n, repeats=2)
-    if BATCH * cost.naive_grid_s > BATCH_BUDGET_S:
+    if batch_naive_bound_s(cost) > BATCH_BUDGET_S:
         return cost, None
     batch: SamplingCost = yield from sampling_cost_steps(prior, n=BATCH, repeats=2)
     return cost, batch
@@ -34,6 +39,14 @@ def copy_prior(prior):
 
 def ms(seconds: float) -> str:
     return f"{seconds * 1e3:.1f} ms" if seconds < 1 else f"{seconds:.2f} s"
+
+
+def sampler_rows(cost: SamplingCost, naive: str) -> str:
+    """Table rows: the naive and the fast sampler's time per step and per grid."""
+    return (f"<tr><td>{naive}</td><td align='right'>{ms(cost.naive_step_s)}</td>"
+            f"<td align='right'>{ms(cost.naive_grid_s)}</td></tr>"
+            f"<tr><td>fast (cached)</td><td align='right'>{ms(cost.fast_step_s)}</td>"
+            f"<td align='right'>{ms(cost.fast_grid_s)}</td></tr>")
 
 
 class CostView(QWidget):
@@ -70,22 +83,15 @@ class CostView(QWidget):
         """``cost``: one grid (``cost.n``); ``batch_cost``: a batch, shown as its own rows."""
         self.cost, self.batch_cost = cost, batch_cost
         batch_rows = "" if batch_cost is None else (
-            f"<tr><td colspan='3'><i>a batch of {batch_cost.n} grids</i></td></tr>"
-            f"<tr><td>naive</td><td align='right'>{ms(batch_cost.naive_step_s)}</td>"
-            f"<td align='right'>{ms(batch_cost.naive_grid_s)}</td></tr>"
-            f"<tr><td>fast (cached)</td><td align='right'>{ms(batch_cost.fast_step_s)}</td>"
-            f"<td align='right'>{ms(batch_cost.fast_grid_s)}</td></tr>")
+            f"<tr><td colspan='3'><i>a batch of {batch_cost.n} grids</i></td></tr>" + sampler_rows(batch_cost, "naive"))
         batch_note = (f" A batch of {BATCH} is not measured for this prior: its naive run alone could take up to "
-                      f"{BATCH * cost.naive_grid_s:.0f} s." if batch_cost is None else
+                      f"{batch_naive_bound_s(cost):.0f} s." if batch_cost is None else
                       f" For a batch of {batch_cost.n} the cache saves more: <b>{batch_cost.speedup:.1f}×</b> (one "
                       f"call per step serves every grid, while a full pass grows with the batch).")
         self.text.setText(
             f"<table cellspacing='0' cellpadding='2'>"
             f"<tr><td></td><td align='right'><i>per step</i></td><td align='right'><i>per grid</i></td></tr>"
-            f"<tr><td>naive ({cost.positions} full passes)</td><td align='right'>{ms(cost.naive_step_s)}</td>"
-            f"<td align='right'>{ms(cost.naive_grid_s)}</td></tr>"
-            f"<tr><td>fast (cached)</td><td align='right'>{ms(cost.fast_step_s)}</td>"
-            f"<td align='right'>{ms(cost.fast_grid_s)}</td></tr>"
+            f"{sampler_rows(cost, f'naive ({cost.positions} full passes)')}"
             f"<tr><td>teacher forcing (1 pass)</td><td></td><td align='right'>{ms(cost.teacher_forcing_s)}</td></tr>"
             f"{batch_rows}</table>"
             f"<p>caching is <b>{cost.speedup:.1f}×</b> faster; sampling a grid still takes "
