@@ -286,9 +286,9 @@ def test_new_weights_refresh_the_run_at_the_same_step(qtbot, panel) -> None:
 
 def test_teacher_forcing_on_the_validation_set(qtbot, panel, mnist_root) -> None:
     tf = panel.teacher
-    qtbot.waitUntil(lambda: panel.validation is not None, timeout=20_000)
+    qtbot.waitUntil(lambda: panel.teacher_forcing.validation is not None, timeout=20_000)
     tf.source.setCurrentIndex(1)
-    assert tf.example.maximum() == len(panel.validation) - 1
+    assert tf.example.maximum() == len(panel.teacher_forcing.validation) - 1
     tf.example.setValue(5)
-    image = panel.validation.images[5].numpy().astype(np.float32) / 255
+    image = panel.teacher_forcing.validation.images[5].numpy().astype(np.float32) / 255
     np.testing.assert_allclose(tf.image.image[..., 0] / 255, image[0], atol=1 / 255)

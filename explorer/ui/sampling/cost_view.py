@@ -49,6 +49,14 @@ def sampler_rows(cost: SamplingCost, naive: str) -> str:
             f"<td align='right'>{ms(cost.fast_grid_s)}</td></tr>")
 
 
+def summary_line(cost: SamplingCost, batch: SamplingCost | None) -> str:
+    """The panel's one-line cost summary (rich text): per step, the batch's speed-up, per grid."""
+    for_batch = "" if batch is None else f"; {batch.speedup:.0f}× for {batch.n} grids"
+    return (f"<b>Cost</b> (this machine): fast {cost.fast_step_s * 1e3:.1f} ms/step, "
+            f"naive {cost.naive_step_s * 1e3:.1f} ms/step ({cost.speedup:.1f}× slower{for_batch}) · a grid: "
+            f"{cost.fast_grid_s * 1e3:.0f} ms vs one teacher-forced pass {cost.teacher_forcing_s * 1e3:.0f} ms")
+
+
 class CostView(QWidget):
     """A small table of measured times and the naive / fast ratio."""
 

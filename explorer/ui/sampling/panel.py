@@ -26,13 +26,11 @@ from PySide6.QtGui import QAction, QKeySequence, QShowEvent
 from PySide6.QtWidgets import (QApplication, QFileDialog, QGridLayout, QHBoxLayout, QLabel, QTabWidget, QVBoxLayout,
                                QWidget)
 
-from explorer.core.latent_edit import encode_source
 from explorer.core.projection import code_palette
 from explorer.core.receptive_field import fields_of_both_kinds, prior_kind, single_prior
-from explorer.core.sampling_session import (SamplingSession, StepViews, decode_grids, precompute_run, step_views,
-                                            teacher_forcing)
+from explorer.core.sampling_session import SamplingSession, StepViews, decode_grids, precompute_run, step_views
 from explorer.ui.sampling.controls import SamplingControls, SteadyButton
-from explorer.ui.sampling.cost_view import CostView, copy_prior, measure_on_copy
+from explorer.ui.sampling.cost_view import CostView, copy_prior, measure_on_copy, summary_line
 from explorer.ui.sampling.distribution import TOP_TILES, DistributionView
 from explorer.ui.sampling.export import export_frame_png, export_run_gif
 from explorer.ui.sampling.gallery import GalleryView
@@ -43,12 +41,12 @@ from explorer.ui.sampling.loglik_strip import LogLikelihoodStrip
 from explorer.ui.sampling.receptive_view import ReceptiveFieldView
 from explorer.ui.sampling.run_change import change_note, drawing_only, reproduce_text
 from explorer.ui.sampling.steady_label import SteadyLabel
+from explorer.ui.sampling.teacher_forcing_source import TeacherForcingSource
 from explorer.ui.sampling.teacher_forcing_view import TeacherForcingView
 from explorer.ui.state import AppState
 from explorer.ui.widgets.image_view import ImageView
 from explorer.ui.widgets.naming import named
 from explorer.ui.widgets.plain_text import escape_markup
-from explorer.ui.widgets.split_loader import SplitLoader
 
 MAX_SPEED_INTERVAL_MS = 5      # at max speed a step every 5 ms (200 steps/s) ...
 MAX_SPEED_FRAME_S = 1 / 30     # ... and the views redrawn at most this often
@@ -151,8 +149,7 @@ class SamplingPanel(QWidget):
         self.field_job = LatestJob(self)
         self.cost_job = LatestJob(self)
         self.run_job = LatestJob(self)
-        self.splits = SplitLoader(self)          # the validation set for teacher forcing
-        self.validation = None                   # ImageSet once loaded
+        self.teacher_forcing = TeacherForcingSource(self.teacher, self.state, self)
         self._wire()
 
     def _wire(self) -> None:
@@ -168,10 +165,6 @@ class SamplingPanel(QWidget):
         c.export_png_requested.connect(self._ask_export_png)
         self.receptive.kind_changed.connect(lambda _kind: self._show_field())
         self.cost.measure_requested.connect(self._request_cost)
-        self.teacher.example_changed.connect(self._teacher_forcing)
-        self.teacher.source_changed.connect(self._teacher_source_changed)
-        self.splits.loaded.connect(self._splits_loaded)
-        self.splits.failed.connect(lambda msg: self.teacher.set_validation_available(False))
         self.gallery.image_clicked.connect(self._open_in_editor)
         self.field_job.done.connect(self._fields_ready)
         self.field_job.failed.connect(lambda _k, msg: self.receptive.clear(f"Could not measure: {msg}"))
@@ -209,7 +202,7 @@ class SamplingPanel(QWidget):
     def is_busy(self) -> bool:
         """Background work still running (the screenshot command waits for it)."""
         return (self.field_job.busy or self.cost_job.busy or self.run_job.busy or self._run_timer.isActive()
-                or self.splits.busy)
+                or self.teacher_forcing.busy)
 
     # -- bundle -----------------------------------------------------------------------------
     def _bundle_changed(self) -> None:
@@ -249,9 +242,7 @@ class SamplingPanel(QWidget):
             tiles = decode_grids(bundle.vqvae, np.repeat(np.arange(pc.num_codes)[:, None, None], pc.height, 1)
                                  .repeat(pc.width, 2))                              # (K, C, H, W)
         self.background_code = int(tiles.mean((1, 2, 3)).argmin())
-        self.validation = None
-        self.teacher.set_validation_available(False)
-        self._teacher_source_changed()
+        self.teacher_forcing.reset(self.palette_rgb)
         self.receptive.set_kind(prior_kind(prior))
         self.receptive.clear("Measuring the receptive fields…")
         self.cost.set_message("Measuring…")
@@ -268,8 +259,7 @@ class SamplingPanel(QWidget):
         prior = self.state.bundle.prior
         self.field_job.request(id(prior), fields_of_both_kinds, copy.deepcopy(single_prior(prior)).cpu().eval())
         self._request_cost()
-        if self.state.bundle.data:
-            self.splits.request(self.state.bundle.data)
+        self.teacher_forcing.load_validation()
 
     def _request_cost(self) -> None:
         bundle = self.state.bundle
@@ -299,7 +289,7 @@ class SamplingPanel(QWidget):
             return
         self._weights_stale = False
         self._new_session(keep_t=self.session.t, catch_up_now=True, kept=self.session.kept_record)
-        self._teacher_forcing(self.teacher.example.value())
+        self.teacher_forcing.score(self.teacher.example.value())
 
     # -- the run ----------------------------------------------------------------------------
     def _new_session(self, keep_t: int, catch_up_now: bool = False, kept=None) -> None:
@@ -486,12 +476,7 @@ class SamplingPanel(QWidget):
     def _cost_ready(self, _key, result) -> None:
         cost, batch = result                     # one grid, and a batch or None (cost_view.measure_on_copy)
         self.cost.set_cost(cost, batch)
-        for_batch = "" if batch is None else f"; {batch.speedup:.0f}× for {batch.n} grids"
-        self.cost_line.setText(f"<b>Cost</b> (this machine): fast {cost.fast_step_s * 1e3:.1f} ms/step, "
-                               f"naive {cost.naive_step_s * 1e3:.1f} ms/step ({cost.speedup:.1f}× slower"
-                               f"{for_batch}) · a grid: "
-                               f"{cost.fast_grid_s * 1e3:.0f} ms vs one teacher-forced pass "
-                               f"{cost.teacher_forcing_s * 1e3:.0f} ms")
+        self.cost_line.setText(summary_line(cost, batch))
         self.teacher.set_sampling_time(cost.naive_grid_s)
 
     def _request_run(self) -> None:
@@ -529,39 +514,6 @@ class SamplingPanel(QWidget):
         what = "greedy" if s.greedy else f"T={s.temperature:g}"
         self.state.open_in_editor(self.gallery_grids[index],
                                   f"sample {index} of {s.n} (seed {s.seed}, {what})", kind="sample")
-
-    # -- teacher forcing --------------------------------------------------------------------
-    def _teacher_images(self):
-        """The image set teacher forcing scores: the bundle's examples or the validation split."""
-        if self.teacher.source.currentData() == "validation" and self.validation is not None:
-            return self.validation
-        return self.state.bundle.examples if self.state.bundle is not None else None
-
-    def _splits_loaded(self, splits) -> None:
-        self.validation = splits.val if len(splits.val) else None
-        self.teacher.set_validation_available(self.validation is not None)
-
-    def _teacher_source_changed(self, _source: str = "") -> None:
-        images = self._teacher_images()
-        self.teacher.set_examples(len(images) if images is not None else 0)
-        self._teacher_forcing(self.teacher.example.value())
-
-    def _teacher_forcing(self, index: int) -> None:
-        bundle = self.state.bundle
-        if bundle is None or bundle.prior is None:
-            return
-        examples = self._teacher_images()
-        if examples is None or not len(examples):
-            self.teacher.clear("No images to score: the bundle has no examples.")
-            return
-        index = min(int(index), len(examples) - 1)
-        src = encode_source(bundle.vqvae, examples.images[index].numpy(), f"image {index}", "image")
-        label = None
-        if bundle.prior.config.num_classes:
-            known = int(examples.labels[index])
-            label = known if 0 <= known < bundle.prior.config.num_classes else 0
-        result = teacher_forcing(bundle.prior, src.codes, label)
-        self.teacher.set_result(src.image, src.codes, result, self.palette_rgb, label)
 
     # -- export -----------------------------------------------------------------------------
     def export_gif(self, path: str) -> str:
