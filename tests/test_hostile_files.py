@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from explorer.core.bundle import (MAX_EXAMPLES, SAVE_MARKER, Bundle, BundleError, check_save_target, load_bundle,
                                   recover_interrupted_save)
 from explorer.core.config import MAX_PARAMETERS
-from explorer.core.latent_edit import GridFileError, load_grid, save_grid
+from explorer.core.grid_files import GridFileError, load_grid, save_grid
 from explorer.core.models.pixelcnn import PriorConfig, build_prior
 from explorer.core.models.vqvae import VQVAE, VQVAEConfig
 from explorer.core.training import PriorTrainConfig

@@ -34,7 +34,7 @@ from explorer.core.bundle import SAVE_MARKER, BundleError, check_save_target, lo
 from explorer.core.data import DataConfig, DataError, list_image_folder, load_data, read_idx, read_image_files
 from explorer.core.data import datasets as datasets_module
 from explorer.core.data.images import MAX_IMAGE_PIXELS, SUPPORTED_FORMATS, image_to_uint8, read_image_file
-from explorer.core.latent_edit import GridFileError, save_grid
+from explorer.core.grid_files import GridFileError, save_grid
 from explorer.core.safe_io import UnsafeOutput, missing_input_message, write_file_atomically, zip_directory_problem
 from memory_helpers import traced_peak
 from test_bundle import assert_plain, make_bundle

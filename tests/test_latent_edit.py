@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from explorer.core.latent_edit import (GridEdit, GridFileError, LatentGrid, Region, cell_fit, encode_source,
-                                       inpaint_steps, load_grid, save_grid)
+from explorer.core.grid_files import GridFileError, load_grid, save_grid
+from explorer.core.latent_edit import GridEdit, LatentGrid, Region, cell_fit, encode_source, inpaint_steps
 from explorer.core.models.pixelcnn import PriorConfig, build_prior
 from explorer.core.projection import (architectural_influence, code_order, code_palette, codebook_map, contribution_tiles, filled_tiles,
                                       measure_influence, pca_fit, usage_from_codes)

@@ -9,7 +9,7 @@ import torch
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QFileDialog, QLabel, QPushButton, QSpinBox, QToolButton
 
-from explorer.core.latent_edit import load_grid
+from explorer.core.grid_files import load_grid
 from explorer.ui.editor.panel import LatentEditor
 from explorer.ui.state import AppState
 from tiny_latent_bundle import K, tiny_editor_bundle

@@ -8,7 +8,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QFileDialog, QWidget
 
-from explorer.core.latent_edit import GridFileError, load_grid, save_grid
+from explorer.core.grid_files import GridFileError, load_grid, save_grid
 
 
 class GridFiles(QObject):
