@@ -30,7 +30,7 @@ import numpy as np
 import torch
 
 from explorer.core.data import DataSplits, ImageSet
-from explorer.core.models.pixelcnn import PriorConfig, build_prior
+from explorer.core.models.prior import PriorConfig, build_prior
 from explorer.core.training import VQVAETrainConfig, train_vqvae
 from explorer.core.models.vqvae import VQVAE, VQVAEConfig
 

@@ -27,7 +27,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_core import time_sampler                                      # noqa: E402
 
-from explorer.core.models.pixelcnn import PriorConfig, build_prior     # noqa: E402
+from explorer.core.models.prior import PriorConfig, build_prior     # noqa: E402
 
 TARGET = 10.0
 

@@ -34,7 +34,7 @@ import torch.nn.functional as F
 from explorer.core.bundle import load_bundle
 from explorer.core.data import DataConfig, load_data
 from explorer.core.metrics import encode_images, evaluate_prior
-from explorer.core.models.pixelcnn import PriorConfig, build_prior
+from explorer.core.models.prior import PriorConfig, build_prior
 from explorer.core.training import encode_for_prior
 
 

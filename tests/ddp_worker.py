@@ -19,7 +19,7 @@ from safetensors.torch import save_file
 import explorer.core.models.quantizers as quantizers
 from explorer.core import distributed
 from explorer.core.data import DataConfig, load_data
-from explorer.core.models.pixelcnn import PriorConfig
+from explorer.core.models.prior import PriorConfig
 from explorer.core.training import PriorTrainConfig, VQVAETrainConfig, train_prior, train_vqvae
 from explorer.core.models.vqvae import VQVAEConfig
 

@@ -10,7 +10,7 @@ import torch
 from explorer.core.anomaly import (adaptive_code_bits, auroc, complexity_score, least_likely, likelihoods, midranks,
                                    png_code_bits, png_image_bits, position_nll, rates_at, ratio_score, roc_curve,
                                    same_vqvae, score_images)
-from explorer.core.models.pixelcnn import PriorConfig, build_prior
+from explorer.core.models.prior import PriorConfig, build_prior
 from explorer.core.models.vqvae import VQVAE, VQVAEConfig
 from prior_helpers import randomize_positional_biases
 

@@ -14,7 +14,8 @@ import torch
 from explorer.core.bundle import Bundle, BundleError, load_bundle
 from explorer.core.data import ImageSet
 from explorer.core.model_card import earlier_card
-from explorer.core.models.pixelcnn import PriorConfig, PriorEnsemble, build_prior
+from explorer.core.models.ensemble import PriorEnsemble
+from explorer.core.models.prior import PriorConfig, build_prior
 from explorer.core.models.vqvae import VQVAE, VQVAEConfig
 from prior_helpers import randomize_positional_biases
 

@@ -405,7 +405,7 @@ def test_train_flags_accept_every_value_the_loader_accepts(mnist_root: Path, tmp
 
 def test_sample_refuses_a_grid_too_large_to_draw(tmp_path: Path) -> None:
     from explorer.core.bundle import Bundle
-    from explorer.core.models.pixelcnn import PriorConfig, build_prior
+    from explorer.core.models.prior import PriorConfig, build_prior
     from explorer.core.models.vqvae import VQVAE, VQVAEConfig
     vqvae = VQVAE(VQVAEConfig(image_size=256, downsample=8, hidden_channels=4, res_channels=2, res_blocks=0,
                               num_codes=4, code_dim=2))

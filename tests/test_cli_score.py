@@ -15,7 +15,7 @@ from PIL import Image
 from explorer.__main__ import main
 from explorer.core.anomaly import adaptive_code_bits, likelihoods
 from explorer.core.bundle import Bundle
-from explorer.core.models.pixelcnn import PriorConfig, build_prior
+from explorer.core.models.prior import PriorConfig, build_prior
 from explorer.core.models.vqvae import VQVAE, VQVAEConfig
 
 

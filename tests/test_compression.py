@@ -24,7 +24,8 @@ from explorer.__main__ import main
 from explorer.core import compression as C
 from explorer.core.bundle import Bundle, load_bundle
 from explorer.core.compression.names import pack_side
-from explorer.core.models.pixelcnn import PriorConfig, PriorEnsemble, build_prior
+from explorer.core.models.ensemble import PriorEnsemble
+from explorer.core.models.prior import PriorConfig, build_prior
 from explorer.core.models.vqvae import VQVAE, VQVAEConfig
 from prior_helpers import randomize_positional_biases
 

@@ -96,7 +96,7 @@ def test_a_version_1_file_written_by_the_old_writer_still_decodes(capsys, tmp_pa
 def test_a_version_2_file_decodes_with_the_evaluator_it_was_coded_with(tmp_path: Path, monkeypatch) -> None:
     """Version 2 streams were coded with revision 1 of the cached evaluator, version 3 with revision 2
     (the transformer's two agree only to rounding): the reader picks the file's revision."""
-    from explorer.core.models.pixelcnn import PriorConfig, build_prior
+    from explorer.core.models.prior import PriorConfig, build_prior
     from explorer.core.models.transformer_prior import TransformerPrior
     torch.manual_seed(3)
     prior = build_prior(PriorConfig(kind="transformer", num_codes=16, height=7, width=7, channels=16, layers=2,
@@ -476,7 +476,7 @@ def test_every_config_field_added_since_version_1_is_left_out_of_the_fingerprint
     import json
 
     from explorer.core.compression.dlc import LATER_CONFIG_FIELDS
-    from explorer.core.models.pixelcnn import PriorConfig
+    from explorer.core.models.prior import PriorConfig
     from explorer.core.models.vqvae import VQVAEConfig
     saved = json.loads((Path(__file__).parent / "data" / "dlc_v1" / "bundle" / "config.json").read_text())
     for part, config_class in (("vqvae", VQVAEConfig), ("prior", PriorConfig)):

@@ -24,7 +24,7 @@ from explorer.core.bundle import (MAX_EXAMPLES, SAVE_MARKER, Bundle, BundleError
                                   recover_interrupted_save)
 from explorer.core.config import MAX_PARAMETERS
 from explorer.core.grid_files import GridFileError, load_grid, save_grid
-from explorer.core.models.pixelcnn import PriorConfig, build_prior
+from explorer.core.models.prior import PriorConfig, build_prior
 from explorer.core.models.vqvae import VQVAE, VQVAEConfig
 from explorer.core.training import PriorTrainConfig
 from test_bundle import _edit_config, assert_plain, leftovers, make_bundle, snapshot

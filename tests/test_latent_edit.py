@@ -9,7 +9,7 @@ import torch
 
 from explorer.core.grid_files import GridFileError, load_grid, save_grid
 from explorer.core.latent_edit import GridEdit, LatentGrid, Region, cell_fit, encode_source, inpaint_steps
-from explorer.core.models.pixelcnn import PriorConfig, build_prior
+from explorer.core.models.prior import PriorConfig, build_prior
 from explorer.core.projection import (architectural_influence, code_order, code_palette, codebook_map, contribution_tiles, filled_tiles,
                                       measure_influence, pca_fit, usage_from_codes)
 from explorer.core.models.vqvae import VQVAE, VQVAEConfig

@@ -14,7 +14,8 @@ import torch
 import torch.nn.functional as F
 
 from explorer.core.models.masked_conv import MaskedConv2d, causal_mask
-from explorer.core.models.pixelcnn import GatedPixelCNN, PixelCNN, PriorConfig, build_prior
+from explorer.core.models.pixelcnn import GatedPixelCNN, PixelCNN
+from explorer.core.models.prior import PriorConfig, build_prior
 from explorer.core.models.transformer_prior import TransformerPrior
 from prior_helpers import randomize_positional_biases
 

@@ -6,7 +6,9 @@ import itertools
 import pytest
 import torch
 
-from explorer.core.models.pixelcnn import GatedPixelCNN, PriorConfig, PriorEnsemble, build_prior
+from explorer.core.models.ensemble import PriorEnsemble
+from explorer.core.models.pixelcnn import GatedPixelCNN
+from explorer.core.models.prior import PriorConfig, build_prior
 from prior_helpers import randomize_positional_biases
 
 SMALL = dict(num_codes=6, height=4, width=4, channels=16, layers=2, kernel_size=3, first_kernel=3,

@@ -11,7 +11,7 @@ import itertools
 import pytest
 import torch
 
-from explorer.core.models.pixelcnn import PriorConfig, build_prior
+from explorer.core.models.prior import PriorConfig, build_prior
 from explorer.core.sampling import RasterSampler, conditional_probs, draw
 from prior_helpers import randomize_positional_biases
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from explorer.core.models.pixelcnn import PriorConfig, build_prior
+from explorer.core.models.prior import PriorConfig, build_prior
 from explorer.core.receptive_field import (blind_spot, causal_region, companion_prior, first_layer_field,
                                            measured_receptive_fields, prior_kind)
 from explorer.core.sampling_cost import measure_sampling_cost

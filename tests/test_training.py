@@ -9,7 +9,7 @@ import torch
 
 from explorer.core.data import DataConfig, DataSplits, load_data
 from explorer.core.metrics import encode_images, evaluate_prior, evaluate_vqvae
-from explorer.core.models.pixelcnn import PriorConfig, build_prior
+from explorer.core.models.prior import PriorConfig, build_prior
 from explorer.core.training import PriorTrainConfig, VQVAETrainConfig, train_prior, train_vqvae
 from explorer.core.models.vqvae import VQVAE, VQVAEConfig
 

@@ -12,7 +12,8 @@ import torch
 
 from explorer.core.bundle import BundleError, load_bundle
 from explorer.core.compression import decode_grids, encode_grids
-from explorer.core.models.pixelcnn import PriorConfig, PriorEnsemble, build_prior
+from explorer.core.models.ensemble import PriorEnsemble
+from explorer.core.models.prior import PriorConfig, build_prior
 from explorer.core.models.transformer_prior import TransformerPrior
 from explorer.core.receptive_field import causal_region, measured_receptive_fields, prior_kind
 from test_bundle import _edit_config, assert_plain, make_bundle

@@ -28,7 +28,7 @@ def run_ensemble(args: argparse.Namespace) -> int:
     from ..core.bundle import Bundle, check_save_target, load_bundle
     from ..core.data import load_data
     from ..core.metrics import encode_images, evaluate_prior
-    from ..core.models.pixelcnn import PriorEnsemble
+    from ..core.models.ensemble import PriorEnsemble
     if len(args.bundle) < 2:
         raise CliError("give at least two --bundle folders whose priors to combine.")
     check_save_target(args.out)

@@ -22,7 +22,7 @@ from ..core.bundle import Bundle, check_save_target, load_bundle
 from ..core.data import DataSplits, ImageSet, load_data
 from ..core.device import describe_device
 from ..core.metrics import encode_images, evaluate_prior, evaluate_vqvae
-from ..core.models.pixelcnn import PriorConfig
+from ..core.models.prior import PriorConfig
 from ..core.training import PriorTrainConfig, VQVAETrainConfig, train_prior, train_vqvae
 from ..core.models.vqvae import VQVAEConfig
 from .common import (EXIT_INTERRUPTED, EXIT_USER_ERROR, CliError, ProgressBar, all_finite, check_data_settings,

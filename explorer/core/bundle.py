@@ -48,7 +48,7 @@ import torch.nn as nn
 from .config import describe_value
 from .data import DataConfig, ImageSet
 from .model_card import refresh_model_card
-from .models.pixelcnn import AutoregressivePrior, PriorConfig, build_prior
+from .models.prior import AutoregressivePrior, PriorConfig, build_prior
 from .models.vqvae import VQVAE, VQVAEConfig
 from .bundle_swap import _ACTIVE, _SWAP_LOCK, SAVE_MARKER, _swap_into_place, _write_marker, recover_interrupted_save
 from .bundle_files import (MAX_EXAMPLES, WEIGHT_SUFFIXES, BundleError, check_example_labels, read_examples,

@@ -21,7 +21,9 @@ import numpy as np
 import torch
 
 from .models.masked_conv import MaskedConv2d
-from .models.pixelcnn import GatedPixelCNN, PixelCNN, PriorEnsemble, build_prior
+from .models.ensemble import PriorEnsemble
+from .models.pixelcnn import GatedPixelCNN, PixelCNN
+from .models.prior import build_prior
 from .models.transformer_prior import TransformerPrior
 
 KINDS = ("plain", "gated", "transformer")     # the prior kinds the causal view can show

@@ -25,7 +25,7 @@ from .config import JsonConfig, Limit
 from .data import DataSplits
 from .device import pick_device
 from .metrics import encode_images, evaluate_prior, evaluate_vqvae
-from .models.pixelcnn import AutoregressivePrior, PriorConfig, build_prior
+from .models.prior import AutoregressivePrior, PriorConfig, build_prior
 from .models.vqvae import VQVAE, VQVAEConfig
 
 # Limits of the schedule fields, shared by both training configs (and the command line's flags).

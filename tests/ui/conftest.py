@@ -20,7 +20,7 @@ from PySide6.QtCore import QSettings, QThread, QThreadPool
 
 from explorer.core.bundle import Bundle
 from explorer.core.data import DataConfig, ImageSet, load_data
-from explorer.core.models.pixelcnn import PriorConfig, build_prior
+from explorer.core.models.prior import PriorConfig, build_prior
 from explorer.core.models.vqvae import VQVAE, VQVAEConfig
 
 # As tests/conftest.py: $DLE_TEST_MNIST, else ../shared/data/mnist next to the checkout.

@@ -10,7 +10,7 @@ import torch
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QCheckBox, QComboBox, QLabel, QPushButton, QToolButton
 
-from explorer.core.models.pixelcnn import PriorConfig, build_prior
+from explorer.core.models.prior import PriorConfig, build_prior
 from explorer.ui.editor.panel import LatentEditor
 from explorer.ui.state import AppState
 from tiny_latent_bundle import K, tiny_editor_bundle

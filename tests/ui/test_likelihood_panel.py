@@ -218,7 +218,7 @@ def test_a_far_failure_gets_a_warning_line(qtbot, tiny_bundle, monkeypatch) -> N
 @pytest.fixture
 def conditional_bundle(tiny_bundle):
     """The tiny bundle with a class-conditional prior over all ten digits (like trained_models/mnist-classes)."""
-    from explorer.core.models.pixelcnn import PriorConfig, build_prior
+    from explorer.core.models.prior import PriorConfig, build_prior
     config = tiny_bundle.prior.config.to_dict()
     config.update(kind="gated", num_classes=10)
     torch.manual_seed(1)

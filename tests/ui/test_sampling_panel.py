@@ -9,7 +9,7 @@ from PIL import Image
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QApplication, QFileDialog, QWidget
 
-from explorer.core.models.pixelcnn import PriorConfig, build_prior
+from explorer.core.models.prior import PriorConfig, build_prior
 from explorer.ui.sampling.controls import SPEEDS, TEMPERATURES
 from explorer.ui.sampling.panel import SamplingPanel
 from explorer.ui.state import AppState

@@ -9,7 +9,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog, QWidget
 
 import explorer.ui.sampling.export as export_module
-from explorer.core.models.pixelcnn import PriorConfig, build_prior
+from explorer.core.models.prior import PriorConfig, build_prior
 from explorer.ui.sampling.controls import TEMPERATURES
 from conftest import TINY_PRIOR, make_tiny_bundle
 from test_sampling_panel import click, expected_grid, make_panel, panel  # noqa: F401 (a fixture)

@@ -9,7 +9,7 @@ import torch
 from PySide6.QtWidgets import QWidget
 
 from explorer.core.bundle import load_bundle
-from explorer.core.models.pixelcnn import PriorConfig, build_prior
+from explorer.core.models.prior import PriorConfig, build_prior
 from explorer.core.receptive_field import causal_region
 from conftest import make_tiny_bundle
 from test_sampling_panel import click, expected_grid, make_panel

@@ -411,7 +411,7 @@ def test_start_on_the_shipped_model_fine_tunes_and_saving_never_overwrites_it(qt
 
 def test_a_new_prior_follows_the_form_not_the_loaded_ensemble(tiny_bundle, mnist_root):
     import dataclasses
-    from explorer.core.models.pixelcnn import PriorConfig, build_prior
+    from explorer.core.models.prior import PriorConfig, build_prior
     from explorer.ui.train.outcome import make_job, plan_text
     from explorer.ui.train.settings import TrainSettings
     from explorer.ui.train.training_job import ModelCreated, run_training

@@ -6,7 +6,7 @@ import torch
 
 from explorer.core.bundle import Bundle
 from explorer.core.data import ImageSet, read_idx
-from explorer.core.models.pixelcnn import PriorConfig, build_prior
+from explorer.core.models.prior import PriorConfig, build_prior
 from explorer.core.models.quantizers import kmeans
 from explorer.core.models.vqvae import VQVAE, VQVAEConfig
 

@@ -5,7 +5,9 @@ data and files live beside this package in :mod:`explorer.core`.
 """
 from .gumbel import gumbel_softmax, sample_gumbel
 from .masked_conv import MaskedConv2d, causal_mask
-from .pixelcnn import AutoregressivePrior, GatedPixelCNN, PixelCNN, PriorConfig, PriorEnsemble, build_prior
+from .ensemble import PriorEnsemble
+from .pixelcnn import GatedPixelCNN, PixelCNN
+from .prior import AutoregressivePrior, PriorConfig, build_prior
 from .transformer_prior import TransformerPrior
 from .quantizers import GumbelQuantizer, QuantizerOutput, VectorQuantizer, gumbel_temperature
 from .vqvae import VQVAE, VQVAEConfig, VQVAEOutput

@@ -10,159 +10,19 @@ Two priors:
 * :class:`GatedPixelCNN`: vertical and horizontal stacks with gated activations
   (van den Oord et al. 2016): no blind spot.
 
-:class:`PriorEnsemble` averages the conditionals of several trained priors; it is again an
-exact autoregressive model with the same API.
-
 Both are trained with teacher forcing (every position in one pass, :meth:`logits`) and
 cross-entropy, give exact log-likelihoods, and sample in raster order through
 :class:`~explorer.core.sampling.RasterSampler`.
 """
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, replace
-from typing import Callable, ClassVar, Iterator, Sequence
-
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..config import MAX_PARAMETERS, JsonConfig, Limit, conv_size
+from ..config import conv_size
 from .masked_conv import MaskedConv2d, pointwise
-from ..sampling import RasterSampler, RasterStep
-
-
-# Prior kinds defined in other modules: kind -> (class, state size of a config). They register on
-# import (``transformer_prior`` does, and the package imports it before any of its modules is used).
-OTHER_KINDS: dict[str, tuple[type, Callable[["PriorConfig"], int]]] = {}
-
-
-def register_prior_kind(kind: str, cls: type, state_size: Callable[["PriorConfig"], int]) -> None:
-    """Make ``build_prior`` and ``PriorConfig.state_size`` handle ``kind`` (listed in PriorConfig.LIMITS)."""
-    OTHER_KINDS[kind] = (cls, state_size)
-
-
-@dataclass
-class PriorConfig(JsonConfig):
-    kind: str = "gated"            # "gated" (no blind spot), "plain" (the notes' masked stack) or "transformer"
-    num_codes: int = 32            # K, number of code values (must match the VQ-VAE)
-    height: int = 7                # code-grid rows
-    width: int = 7                 # code-grid columns
-    channels: int = 64             # feature width of the stack (the transformer's model width d)
-    layers: int = 8                # gated layers, residual blocks of the plain stack, or transformer blocks
-    kernel_size: int = 3           # kernel of the gated stacks / the plain type-B convs
-    first_kernel: int = 7          # kernel of the plain stack's type-A first layer
-    head_channels: int = 128       # width of the 1x1 output head
-    num_classes: int = 0           # class conditioning (0 = unconditional)
-    dropout: float = 0.1           # dropout before each residual 1x1 conv (training only)
-    positional: bool = True        # learned bias per (layer, row, column): the prior knows where it is
-    members: int = 1               # M > 1: an ensemble of M such priors whose conditionals are averaged
-    heads: int = 4                 # transformer: attention heads (must divide channels)
-    mlp_ratio: int = 4             # transformer: MLP hidden width = mlp_ratio * channels
-
-    LEGACY_DEFAULTS: ClassVar[dict] = {"positional": False}   # bundles from before positional biases
-
-    LIMITS: ClassVar[dict[str, Limit]] = {
-        "kind": Limit(str, choices=("gated", "plain", "transformer")), "num_codes": Limit(int, 2, 8192),
-        "height": Limit(int, 1, 256), "width": Limit(int, 1, 256), "channels": Limit(int, 2, 1024),
-        "layers": Limit(int, 1, 64), "kernel_size": Limit(int, 1, 15, odd=True),
-        "first_kernel": Limit(int, 1, 15, odd=True), "head_channels": Limit(int, 1, 4096),
-        "num_classes": Limit(int, 0, 1000), "dropout": Limit(float, 0, 1, high_open=True),
-        "positional": Limit(bool), "members": Limit(int, 1, 32), "heads": Limit(int, 1, 64),
-        "mlp_ratio": Limit(int, 1, 16),
-    }
-
-    def __post_init__(self) -> None:
-        self.check_fields()
-        if self.kind == "transformer" and self.channels % self.heads:
-            raise ValueError(f"channels ({self.channels}) must be a multiple of heads ({self.heads})")
-        if self.state_size() > MAX_PARAMETERS:
-            raise ValueError(f"this prior would hold {self.state_size():,} weights, more than the "
-                             f"{MAX_PARAMETERS:,} allowed: lower channels, layers, members or the grid size")
-
-    def state_size(self) -> int:
-        """Elements of the prior's state dict (weights, masks, biases), computed without building it."""
-        c, k, hw, n_cls = self.channels, self.kernel_size, self.height * self.width, self.num_classes
-        if self.kind in OTHER_KINDS:
-            return OTHER_KINDS[self.kind][1](self) * self.members
-        size = self.num_codes * c + conv_size(c, self.head_channels, 1) + conv_size(self.head_channels,
-                                                                                    self.num_codes, 1)
-        if self.kind == "gated":
-            layer = (conv_size(c, 2 * c, k) + k * k + conv_size(c, 2 * c, 1, k) + k
-                     + conv_size(2 * c, 2 * c, 1) + conv_size(c, c, 1) + 2 * n_cls * 2 * c)
-            layer += 2 * 2 * c * hw if self.positional else 0
-            size += self.layers * layer
-        else:
-            f, half = self.first_kernel, c // 2
-            block = conv_size(c, half, 1) + conv_size(half, half, k) + k * k + conv_size(half, c, 1)
-            size += conv_size(c, c, f) + f * f + self.layers * block + n_cls * c
-            size += c * hw if self.positional else 0
-        return size * self.members
-
-    def describe(self) -> str:
-        """A short name for people, e.g. "gated PixelCNN" or "ensemble of 2 gated PixelCNNs"."""
-        name = "transformer" if self.kind == "transformer" else f"{self.kind} PixelCNN"
-        return name if self.members == 1 else f"ensemble of {self.members} {name}s"
-
-
-
-class AutoregressivePrior(nn.Module):
-    """Shared API of the priors: logits, log_prob, sample, steps."""
-
-    config: PriorConfig
-
-    def logits(self, codes: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        """Teacher-forced logits for every position in one pass: (B, H, W) -> (B, K, H, W)."""
-        raise NotImplementedError
-
-    def incremental(self, grid: torch.Tensor, labels: torch.Tensor | None, revision: int = 2):
-        """An evaluator that computes one position's logits from cached activations. ``revision``
-        names the evaluator's arithmetic where a kind has had more than one (the transformer: see
-        its ``incremental``); a compressed file is decoded with the revision it was coded with."""
-        raise NotImplementedError
-
-    def forward(self, codes: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        return self.logits(codes, labels)
-
-    def loss(self, codes: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        """Teacher-forced NLL in nats per position: mean cross-entropy (notes, "Training")."""
-        return F.cross_entropy(self.logits(codes, labels), codes)
-
-    def log_prob(self, codes: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        """Exact log p(z) = sum_{i,j} log p(z_ij | z_<ij) in nats: (B, H, W) -> (B,)."""
-        return -F.cross_entropy(self.logits(codes, labels), codes, reduction="none").sum((1, 2))
-
-    def set_dropout(self, rate: float) -> None:
-        """Change the training dropout rate (config and every dropout layer), e.g. for fine-tuning."""
-        if not 0.0 <= rate < 1.0:
-            raise ValueError("dropout must be in [0, 1)")
-        self.config = replace(self.config, dropout=rate)
-        for module in self.modules():
-            if isinstance(module, nn.Dropout):
-                module.p = rate
-
-    def _class_bias(self, table: nn.Embedding | None, labels: torch.Tensor | None) -> torch.Tensor | float:
-        if table is None:
-            return 0.0
-        if labels is None:
-            raise ValueError("this prior is class-conditional: pass labels")
-        return table(labels)[:, :, None, None]
-
-    def sample(self, n: int = 1, temperature: float = 1.0, top_k: int | None = None,
-               generator: torch.Generator | None = None, given: torch.Tensor | None = None,
-               mask: torch.Tensor | None = None, labels: torch.Tensor | int | None = None,
-               method: str = "fast") -> torch.Tensor:
-        """n code grids (n, H, W) drawn in raster order; ``given``/``mask`` keep codes fixed."""
-        return RasterSampler(self, method).sample(n, temperature=temperature, top_k=top_k, generator=generator,
-                                                  given=given, mask=mask, labels=labels)
-
-    def steps(self, n: int = 1, temperature: float = 1.0, top_k: int | None = None,
-              generator: torch.Generator | None = None, given: torch.Tensor | None = None,
-              mask: torch.Tensor | None = None, labels: torch.Tensor | int | None = None,
-              method: str = "fast") -> Iterator[RasterStep]:
-        """Generator of raster steps (position, probabilities, chosen code, grid so far)."""
-        return RasterSampler(self, method).steps(n, temperature=temperature, top_k=top_k, generator=generator,
-                                                 given=given, mask=mask, labels=labels)
+from .prior import AutoregressivePrior, PriorConfig, register_prior_kind
 
 
 # --------------------------------------------------------------------------------------
@@ -386,78 +246,28 @@ class _GatedIncremental:
 
 
 # --------------------------------------------------------------------------------------
-# Ensemble: the average of M priors' conditionals
+# State sizes (for the config's limits, without building the model)
 # --------------------------------------------------------------------------------------
-def mix_conditionals(logits: Sequence[torch.Tensor], dim: int) -> torch.Tensor:
-    """log((1/M) sum_m softmax(logits_m)) along ``dim``: the mixed conditional's log-probabilities."""
-    log_probs = torch.stack([F.log_softmax(l.float(), dim=dim) for l in logits])   # (M, ...)
-    return torch.logsumexp(log_probs, dim=0) - math.log(len(logits))
+def _shared_size(cfg: PriorConfig) -> int:
+    """The code embedding and the 1x1 output head, common to both stacks."""
+    c = cfg.channels
+    return cfg.num_codes * c + conv_size(c, cfg.head_channels, 1) + conv_size(cfg.head_channels, cfg.num_codes, 1)
 
 
-class PriorEnsemble(AutoregressivePrior):
-    """M priors of one architecture whose conditionals are averaged at every position:
-
-        p(z_ij | z_<ij) = (1/M) sum_m p_m(z_ij | z_<ij)
-
-    Each factor is a normalised distribution over the K codes that depends only on z_<ij,
-    so the product is again an exact autoregressive model (notes, "PixelCNN"): ``log_prob``
-    is the sum of the log mixed conditionals, and raster sampling draws from the mixed
-    conditional. ``logits`` returns those log-probabilities, so the shared API (loss,
-    log_prob, sample, steps) applies unchanged. Independently trained members make
-    different errors, so the mixture has a lower held-out NLL than each member.
-    """
-
-    def __init__(self, config: PriorConfig) -> None:
-        super().__init__()
-        self.config = config
-        member = replace(config, members=1)
-        self.members = nn.ModuleList(build_prior(member) for _ in range(config.members))
-
-    @classmethod
-    def of(cls, priors: Sequence[AutoregressivePrior]) -> "PriorEnsemble":
-        """An ensemble holding copies of trained ``priors`` (ensembles among them are flattened).
-
-        The members must share the architecture; their dropout rates (training only) may differ.
-        """
-        flat = [m for p in priors for m in (p.members if isinstance(p, PriorEnsemble) else [p])]
-        if len(flat) < 2:
-            raise ValueError("an ensemble needs at least two priors")
-        first = replace(flat[0].config, members=1)
-        for p in flat[1:]:
-            if replace(p.config, dropout=first.dropout) != first:
-                raise ValueError(f"the priors differ in architecture: {first} and {p.config}")
-        ensemble = cls(replace(first, members=len(flat)))
-        for slot, prior in zip(ensemble.members, flat):
-            slot.load_state_dict(prior.state_dict())
-        return ensemble.to(next(flat[0].parameters()).device)
-
-    def logits(self, codes: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        """Mixed log-probabilities for every position: (B, H, W) -> (B, K, H, W)."""
-        return mix_conditionals([m.logits(codes, labels) for m in self.members], dim=1)
-
-    def incremental(self, grid: torch.Tensor, labels: torch.Tensor | None,
-                    revision: int = 2) -> "_EnsembleIncremental":
-        return _EnsembleIncremental(self, grid, labels, revision)
+def plain_state_size(cfg: PriorConfig) -> int:
+    c, k, f, half = cfg.channels, cfg.kernel_size, cfg.first_kernel, cfg.channels // 2
+    block = conv_size(c, half, 1) + conv_size(half, half, k) + k * k + conv_size(half, c, 1)
+    size = _shared_size(cfg) + conv_size(c, c, f) + f * f + cfg.layers * block + cfg.num_classes * c
+    return size + (c * cfg.height * cfg.width if cfg.positional else 0)
 
 
-class _EnsembleIncremental:
-    """Runs each member's fast evaluator and mixes their conditionals."""
-
-    def __init__(self, net: PriorEnsemble, grid: torch.Tensor, labels: torch.Tensor | None, revision: int) -> None:
-        self.parts = [m.incremental(grid, labels, revision) for m in net.members]
-
-    def logits_at(self, i: int, j: int) -> torch.Tensor:
-        return mix_conditionals([p.logits_at(i, j) for p in self.parts], dim=-1)   # (n, K)
-
-    def commit(self, i: int, j: int, codes: torch.Tensor) -> None:
-        for part in self.parts:
-            part.commit(i, j, codes)
+def gated_state_size(cfg: PriorConfig) -> int:
+    c, k = cfg.channels, cfg.kernel_size
+    layer = (conv_size(c, 2 * c, k) + k * k + conv_size(c, 2 * c, 1, k) + k
+             + conv_size(2 * c, 2 * c, 1) + conv_size(c, c, 1) + 2 * cfg.num_classes * 2 * c)
+    layer += 2 * 2 * c * cfg.height * cfg.width if cfg.positional else 0
+    return _shared_size(cfg) + cfg.layers * layer
 
 
-def build_prior(config: PriorConfig) -> AutoregressivePrior:
-    """The prior class named by ``config.kind``; an ensemble of them when ``config.members > 1``."""
-    if config.members > 1:
-        return PriorEnsemble(config)
-    if config.kind in OTHER_KINDS:
-        return OTHER_KINDS[config.kind][0](config)
-    return GatedPixelCNN(config) if config.kind == "gated" else PixelCNN(config)
+register_prior_kind("plain", PixelCNN, plain_state_size)
+register_prior_kind("gated", GatedPixelCNN, gated_state_size)

@@ -15,7 +15,7 @@ token instead of a full pass (Vaswani et al. 2017; the nanoGPT layout). Its weig
 once per evaluator (revision 2); revision 1, the blocks' own ``step`` methods, stays for ``.dlc``
 files of format 2, which must be decoded with the arithmetic they were coded with.
 
-The architecture is set by :class:`~explorer.core.models.pixelcnn.PriorConfig` with
+The architecture is set by :class:`~explorer.core.models.prior.PriorConfig` with
 ``kind = "transformer"``: ``channels`` is the model width d, ``layers`` the number of blocks,
 ``heads`` the attention heads, ``mlp_ratio`` the MLP width as a multiple of d, ``dropout`` the
 dropout on attention and MLP outputs (training only). Kernel and head-width fields are unused.
@@ -29,7 +29,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .pixelcnn import AutoregressivePrior, PriorConfig, register_prior_kind
+from .prior import AutoregressivePrior, PriorConfig, register_prior_kind
 
 
 def transformer_state_size(cfg: PriorConfig) -> int:

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from explorer.core.bundle import Bundle
-from explorer.core.models.pixelcnn import PriorConfig, build_prior
+from explorer.core.models.prior import PriorConfig, build_prior
 from explorer.core.models.vqvae import VQVAE
 
 from .training_job import Finished, TrainingJob

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from explorer.core.data import DataConfig
-from explorer.core.models.pixelcnn import PriorConfig
+from explorer.core.models.prior import PriorConfig
 from explorer.core.training import PriorTrainConfig, VQVAETrainConfig
 from explorer.core.models.vqvae import VQVAEConfig
 

@@ -17,7 +17,7 @@ import torch
 
 from explorer.core.data import DataConfig, DataError, load_data
 from explorer.core.device import describe_device, pick_device
-from explorer.core.models.pixelcnn import AutoregressivePrior, PriorConfig, build_prior
+from explorer.core.models.prior import AutoregressivePrior, PriorConfig, build_prior
 from explorer.core.training import (PriorTrainConfig, VQVAETrainConfig, encode_for_prior_steps, train_prior,
                                    train_vqvae)
 from explorer.core.models.vqvae import VQVAE
