@@ -361,7 +361,7 @@ class AnomalyView(QWidget):
             return
         s_in, s_out = normal.scores[self.kind], anomalous.scores[self.kind]
         unit = SCORE_UNITS[self.kind]
-        self.histogram.set_scores(s_in, s_out, unit, f"{len(s_in)} normal vs {len(s_out)} anomalous")
+        self.histogram.set_scores(s_in, s_out, unit)
         self.roc.set_curve(roc_curve(s_in, s_out))
         self.threshold.set_scores(s_in, s_out, unit)
         self._fill_gallery(normal, anomalous)

@@ -31,10 +31,11 @@ def style_plot(plot: pg.PlotWidget, presentation: bool) -> None:
             label.setText(label.text, color="#000")
 
 
-def set_title(plot: pg.PlotWidget, text: str) -> None:
-    """A title in the plot's current (normal or presentation) size."""
-    style_shared_plot(plot, getattr(plot, "presentation", False), title=escape_markup(text), title_color="#000",
-                      text_color="#000")
+def set_title(plot: pg.PlotWidget, text: str, markup: bool = False) -> None:
+    """A title in the plot's current (normal or presentation) size; ``text`` is plain text (file
+    names may be in it) unless ``markup`` says it is the caller's own HTML."""
+    style_shared_plot(plot, getattr(plot, "presentation", False), title=text if markup else escape_markup(text),
+                      title_color="#000", text_color="#000")
 
 
 def plain_plot(object_name: str) -> pg.PlotWidget:

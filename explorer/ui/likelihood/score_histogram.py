@@ -10,6 +10,10 @@ from .plot_style import set_title, IN_COLOUR, OUT_COLOUR, plain_plot, style_plot
 BINS = 40
 
 
+def _coloured(text: str, rgb: tuple[int, int, int]) -> str:
+    return f"<span style='color:#{rgb[0]:02x}{rgb[1]:02x}{rgb[2]:02x}'>{text}</span>"
+
+
 class ScoreHistogram(QWidget):
     """Two step histograms (each normalised to its own set size) on the same bins."""
 
@@ -19,7 +23,6 @@ class ScoreHistogram(QWidget):
         self.setAccessibleName("Score histogram, normal against anomalous")
         self.plot = plain_plot("anomalyHistogramPlot")
         self.plot.setLabel("left", "share of the set")
-        self.plot.addLegend(offset=(-10, 10), colCount=2)      # one row: it hides less of the bars
         self.in_curve = self.plot.plot([], [], stepMode="center", fillLevel=0, name="normal",
                                        pen=pg.mkPen(IN_COLOUR, width=2), brush=(*IN_COLOUR, 60))
         self.out_curve = self.plot.plot([], [], stepMode="center", fillLevel=0, name="anomalous",
@@ -32,7 +35,8 @@ class ScoreHistogram(QWidget):
         self.presentation = False
         style_plot(self.plot, False)
 
-    def set_scores(self, scores_in: np.ndarray, scores_out: np.ndarray, unit: str, title: str) -> None:
+    def set_scores(self, scores_in: np.ndarray, scores_out: np.ndarray, unit: str) -> None:
+        """Both histograms; the title, in the two sets' colours, names them (a legend would hide bars)."""
         lo = float(min(scores_in.min(), scores_out.min()))
         hi = float(max(scores_in.max(), scores_out.max()))
         edges = np.linspace(lo, hi if hi > lo else lo + 1.0, BINS + 1)
@@ -41,7 +45,8 @@ class ScoreHistogram(QWidget):
             curve.setData(edges, counts / max(len(s), 1))
         self.plot.setLabel("bottom", f"score ({unit})")
         self.line.setVisible(True)
-        set_title(self.plot, title)
+        set_title(self.plot, f"{_coloured(f'■ {len(scores_in)} normal', IN_COLOUR)} vs "
+                             f"{_coloured(f'■ {len(scores_out)} anomalous', OUT_COLOUR)}", markup=True)
         self.plot.enableAutoRange()
 
     def clear(self, message: str = "") -> None:

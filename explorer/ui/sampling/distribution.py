@@ -51,6 +51,7 @@ class DistributionView(QWidget):
         self._brushes: list = []
         self._no_pens: list = []
         self._y_max = 0.0
+        self._show_y_max(1.0)                     # before the first step too: the top tick label is whole
         self.probs = np.zeros(0)
         self.chosen = -1
 
@@ -59,6 +60,11 @@ class DistributionView(QWidget):
         self._brushes = [pg.mkBrush(*c) for c in palette.tolist()]      # made once, reused every step
         self._no_pens = [pg.mkPen(None)] * len(palette)
         self.plot.setXRange(-0.7, len(palette) - 0.3, padding=0)
+
+    def _show_y_max(self, y_max: float) -> None:
+        if y_max != self._y_max:                  # a few fixed ranges: the axis is rarely redrawn
+            self._y_max = y_max
+            self.plot.setYRange(0, y_max * 1.06, padding=0)       # room for the top tick label
 
     def show_step(self, probs: np.ndarray | None, chosen: int, position: tuple[int, int] | None,
                   top_codes: list[int], tile_images: list[np.ndarray], what: str, tiles: bool = True) -> None:
@@ -78,9 +84,7 @@ class DistributionView(QWidget):
         self.bars.setOpts(x=np.arange(k), height=self.probs, brushes=self._brushes[:k], pens=self._no_pens[:k])
         self.chosen_bar.setOpts(x=[chosen], height=[self.probs[chosen]])
         y_max = next(v for v in Y_STEPS if v >= float(self.probs.max()) * 1.05 or v == Y_STEPS[-1])
-        if y_max != self._y_max:                  # a few fixed ranges: the axis is rarely redrawn
-            self._y_max = y_max
-            self.plot.setYRange(0, y_max * 1.06, padding=0)       # room for the top tick label
+        self._show_y_max(y_max)
         i, j = position
         set_x_label(self.plot, f"code k  ({what})")
         self.title.setText(f"p(z<sub>{i},{j}</sub> | z<sub>&lt;{i},{j}</sub>) → drew <b>{chosen}</b>")

@@ -42,10 +42,16 @@ class LogLikelihoodStrip(QWidget):
         self.total_steps = 49
         self.surprises = np.zeros(0)
         self._y_max = 0.0
+        self._show_y_max(1.0)                     # before the first step too: the top tick label is whole
 
     def set_total(self, total_steps: int) -> None:
         self.total_steps = total_steps
         self.plot.setXRange(-0.7, total_steps - 0.3, padding=0)
+
+    def _show_y_max(self, y_max: float) -> None:
+        if y_max != self._y_max:                  # whole nats: rarely changes
+            self._y_max = y_max
+            self.plot.setYRange(0, y_max * 1.06, padding=0)       # room for the top tick label
 
     def show_surprises(self, surprises: np.ndarray) -> None:
         self.surprises = np.asarray(surprises, dtype=float)
@@ -55,9 +61,7 @@ class LogLikelihoodStrip(QWidget):
         if t:
             self.current.setOpts(x=[t - 1], height=[self.surprises[-1]])
             y_max = float(np.ceil(max(1.0, float(self.surprises.max())) * 1.1))   # whole nats: rarely changes
-            if y_max != self._y_max:
-                self._y_max = y_max
-                self.plot.setYRange(0, y_max * 1.06, padding=0)       # room for the top tick label
+            self._show_y_max(y_max)
             last = f" · surprise −log p = {self.surprises[-1]:.2f}"
         else:
             self.current.setOpts(x=[], height=[])
