@@ -132,6 +132,10 @@ class MethodCard(QFrame):
         self._titles()
 
 
+EMPTY_TEXT = ("No run yet: pick 2-8 methods or a preset and press Start. Each method's codebook (code use "
+              "and a PCA map of the codes) appears here as it trains.")
+
+
 class CodebookCards(QScrollArea):
     """A horizontal row of :class:`MethodCard`, scrolled when they do not fit."""
 
@@ -144,6 +148,12 @@ class CodebookCards(QScrollArea):
         self.inner = QWidget()
         self.row = QHBoxLayout(self.inner)
         self.row.setContentsMargins(0, 0, 0, 0)
+        self.placeholder = QLabel(EMPTY_TEXT)         # until a run starts
+        self.placeholder.setObjectName("quantizerLabCardsEmpty")
+        self.placeholder.setAccessibleName(EMPTY_TEXT)
+        self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.placeholder.setWordWrap(True)
+        self.row.addWidget(self.placeholder, 99)       # nearly all the width, beside the cards' end stretch
         self.row.addStretch(1)
         self.setWidget(self.inner)
         self.cards: dict[str, MethodCard] = {}
@@ -155,6 +165,7 @@ class CodebookCards(QScrollArea):
             self.row.removeWidget(card)
             card.deleteLater()
         self.cards = {}
+        self.placeholder.setVisible(not methods)
         for i, name in enumerate(methods):
             card = MethodCard(name, i, self.inner)
             card.set_presentation(self.presentation)
