@@ -55,7 +55,7 @@ def graph() -> dict[str, set[str]]:
 def test_the_reader_sees_the_whole_package() -> None:
     g = graph()
     assert "explorer.core.models.pixelcnn" in g and "explorer.ui.main_window" in g and "explorer.cli.train" in g
-    assert "explorer.core.sampling" in g["explorer.core.models.pixelcnn"]
+    assert "explorer.core.sampling" in g["explorer.core.models.prior"]
 
 
 def test_core_never_imports_qt_ui_or_cli() -> None:

@@ -10,7 +10,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .prior import AutoregressivePrior, PriorConfig, build_prior
+from .prior import AutoregressivePrior, PriorConfig, build_prior, register_ensemble
 
 
 def mix_conditionals(logits: Sequence[torch.Tensor], dim: int) -> torch.Tensor:
@@ -77,3 +77,6 @@ class _EnsembleIncremental:
     def commit(self, i: int, j: int, codes: torch.Tensor) -> None:
         for part in self.parts:
             part.commit(i, j, codes)
+
+
+register_ensemble(PriorEnsemble)

@@ -21,14 +21,22 @@ import torch.nn.functional as F
 from ..config import MAX_PARAMETERS, JsonConfig, Limit
 from ..sampling import RasterSampler, RasterStep
 
-# kind -> (class, state size of one member's config). The package imports every kind's module
-# before any of its modules is used, so the table is full by then.
+# kind -> (class, state size of one member's config). The package imports every kind's module (and
+# the ensemble's) before any of its modules is used, so the tables are full by then.
 PRIOR_KINDS: dict[str, tuple[type, Callable[["PriorConfig"], int]]] = {}
 
 
 def register_prior_kind(kind: str, cls: type, state_size: Callable[["PriorConfig"], int]) -> None:
     """Make ``build_prior`` and ``PriorConfig.state_size`` handle ``kind`` (listed in PriorConfig.LIMITS)."""
     PRIOR_KINDS[kind] = (cls, state_size)
+
+
+ENSEMBLE: dict[str, type] = {}      # "class": the ensemble of M > 1 members (registered by ``.ensemble``)
+
+
+def register_ensemble(cls: type) -> None:
+    """Make ``build_prior`` build ``cls(config)`` for configs with ``members > 1``."""
+    ENSEMBLE["class"] = cls
 
 
 @dataclass
@@ -141,6 +149,5 @@ class AutoregressivePrior(nn.Module):
 def build_prior(config: PriorConfig) -> AutoregressivePrior:
     """The prior class named by ``config.kind``; an ensemble of them when ``config.members > 1``."""
     if config.members > 1:
-        from .ensemble import PriorEnsemble          # holds members built by this function
-        return PriorEnsemble(config)
+        return ENSEMBLE["class"](config)
     return PRIOR_KINDS[config.kind][0](config)
