@@ -86,6 +86,9 @@ def test_moving_the_threshold_changes_the_rates(qtbot, tiny_bundle) -> None:
     assert panel.anomaly.histogram.line.value() > low_line
     s_in, s_out = panel.anomaly.threshold.scores_in, panel.anomaly.threshold.scores_out
     assert (len(s_in), len(s_out)) == (16, 4)            # digits 1-4 and the 5s among 40 examples
+    plot_item = panel.anomaly.histogram.plot.getPlotItem()
+    assert plot_item.titleLabel.item.toPlainText() == "■ 16 normal vs ■ 4 anomalous"   # the title names the sets
+    assert plot_item.legend is None                      # (a legend covered the bars in presentation mode)
     t = panel.anomaly.threshold.threshold()
     assert tpr == pytest.approx(100 * np.mean(s_out >= t), abs=0.05)
     assert fpr == pytest.approx(100 * np.mean(s_in >= t), abs=0.05)

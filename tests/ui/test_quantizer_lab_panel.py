@@ -30,8 +30,11 @@ def _finished(panel) -> bool:
 
 def test_start_trains_every_method_and_fills_the_table(lab, qtbot) -> None:
     lab.controls.steps.setValue(10)
+    hint = lab.cards.placeholder
+    assert hint.isVisible() and "press Start" in hint.text()           # the empty cards area says what to do
     qtbot.mouseClick(lab.controls.start_button, Qt.MouseButton.LeftButton)
     assert lab.is_running and not lab.controls.start_button.isEnabled()
+    assert not hint.isVisible() and set(lab.cards.cards) == {"vq", "fsq"}
     qtbot.waitUntil(lambda: _finished(lab), timeout=120_000)
     table = lab.results.table
     assert table.objectName() == "quantizerLabTable"
