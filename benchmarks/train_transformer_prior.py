@@ -15,7 +15,10 @@ Schedule: AdamW (weight decay on matrices only), linear warm-up then cosine deca
 cosine's progress is the larger of step / ``--steps`` and elapsed / ``--minutes``, so a run on a
 busy machine still anneals by its time limit. The state with the lowest validation NLL is kept.
 ``--init-from BUNDLE`` starts from that bundle's prior (same architecture; a class embedding it
-lacks starts at zero, so an unconditional prior seeds a class-conditional one). Prints one JSON object at the end (also written beside --out).
+lacks starts at zero, so an unconditional prior seeds a class-conditional one). ``--teacher
+BUNDLE`` adds distillation: the loss is (1 - w) CE(codes) + w CE(teacher's conditionals), w =
+``--distill``, with the teacher's log-probabilities computed once for every training grid.
+Prints one JSON object at the end (also written beside --out).
 """
 from __future__ import annotations
 
@@ -66,6 +69,9 @@ def parse() -> argparse.Namespace:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--weights-dtype", default="float16", choices=("float16", "float32"))
     ap.add_argument("--init-from", help="bundle whose prior's weights to start from")
+    ap.add_argument("--teacher", help="bundle whose prior's conditionals the student also learns (distillation)")
+    ap.add_argument("--distill", type=float, default=0.5,
+                    help="with --teacher: weight of the teacher's soft targets in the loss (the rest: the codes)")
     return ap.parse_args()
 
 
@@ -85,6 +91,19 @@ def random_affine(images: torch.Tensor, copies: int, gen: torch.Generator) -> to
     grid = F.affine_grid(theta, list(x.shape), align_corners=False)
     out = F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
     return out.mul(255).round().clamp(0, 255).to(torch.uint8)
+
+
+@torch.no_grad()
+def soft_targets(teacher_bundle: str, codes: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """The teacher prior's log p(z_ij | z_<ij) for every code of every grid: (N, K, H, W) float16
+    (half the memory; the targets need no more precision), teacher-forced in batches of 500."""
+    teacher = load_bundle(teacher_bundle, "cpu").prior.eval()
+    cond = teacher.config.num_classes > 0
+    out = []
+    for start in range(0, codes.shape[0], 500):
+        logits = teacher.logits(codes[start:start + 500], labels[start:start + 500] if cond else None)
+        out.append(F.log_softmax(logits.float(), 1).half())
+    return torch.cat(out)
 
 
 def main() -> None:
@@ -107,6 +126,7 @@ def main() -> None:
             train_codes = torch.cat([train_codes, encode_images(vqvae, warped)])         # (R*n + A*n, H, W)
     reps = train_codes.shape[0] // n_fit
     train_labels = fit_labels.repeat(reps)
+    teacher_log_probs = soft_targets(args.teacher, train_codes, train_labels) if args.teacher else None
     k, (h, w) = vqvae.config.num_codes, train_codes.shape[1:]
     cfg = PriorConfig(kind=args.kind, num_codes=k, height=h, width=w, channels=args.channels, layers=args.layers,
                       heads=args.heads, mlp_ratio=args.mlp_ratio, head_channels=args.head_channels,
@@ -143,7 +163,11 @@ def main() -> None:
         idx = perm[cursor:cursor + args.batch_size]
         cursor += args.batch_size
         prior.train()
-        loss = F.cross_entropy(prior(train_codes[idx], train_labels[idx] if cond else None), train_codes[idx])
+        logits = prior(train_codes[idx], train_labels[idx] if cond else None)              # (B, K, H, W)
+        loss = F.cross_entropy(logits, train_codes[idx])
+        if teacher_log_probs is not None:                  # cross-entropy to the teacher's conditionals
+            soft = -(teacher_log_probs[idx].float().exp() * F.log_softmax(logits, 1)).sum(1).mean()
+            loss = (1 - args.distill) * loss + args.distill * soft
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(prior.parameters(), 1.0)
