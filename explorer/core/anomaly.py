@@ -344,7 +344,7 @@ class RocCurve:
     fpr: np.ndarray                # (T,) from 0 to 1: share of normal images flagged
     tpr: np.ndarray                # (T,) from 0 to 1: share of anomalies flagged
     thresholds: np.ndarray         # (T,) flag when score >= threshold (the first is +inf)
-    auc: float                     # trapezoid area = auroc() (ties give diagonal steps)
+    auc: float                     # auroc(): the trapezoid area under the curve (ties give diagonal steps)
 
 
 def roc_curve(scores_in: np.ndarray, scores_out: np.ndarray) -> RocCurve:
@@ -354,8 +354,9 @@ def roc_curve(scores_in: np.ndarray, scores_out: np.ndarray) -> RocCurve:
     s_in_sorted, s_out_sorted = np.sort(s_in), np.sort(s_out)
     fpr = 1.0 - np.searchsorted(s_in_sorted, thresholds, side="left") / len(s_in)
     tpr = 1.0 - np.searchsorted(s_out_sorted, thresholds, side="left") / len(s_out)
-    auc = float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2))
-    return RocCurve(fpr, tpr, thresholds, auc)
+    # The curve's trapezoid area is auroc(); summing trapezoids rounds differently, and an AUC of
+    # exactly k/(n_in n_out) = 0.8375 then read 0.837 on the plot and 0.838 in the table beside it.
+    return RocCurve(fpr, tpr, thresholds, auroc(s_in, s_out))
 
 
 def rates_at(scores_in: np.ndarray, scores_out: np.ndarray, threshold: float) -> tuple[float, float]:
