@@ -368,11 +368,14 @@ class AnomalyView(QWidget):
         bg = f" Background prior: {self.background_name}." if self.background is not None else ""
         bg += " Scores averaged over ±1 px shifts." if self.shifts else ""
         bundle = self.state.bundle
-        conditional = bundle is not None and bundle.prior is not None and is_conditional(bundle.prior)
-        if conditional:                                  # the formula in the tooltip: two lines stay enough
-            bg += (" NLL given each image's label." if self.kind == "nll-label" else
-                   " Class-conditional prior: class-marginalised scores, uniform p(c).")
-        self.status.setToolTip(f"{MARGINAL_NOTE}, uniform p(c)" if conditional and self.kind != "nll-label" else "")
+        formula = ""                                     # in the tooltip: the status keeps to its two lines
+        if bundle is not None and bundle.prior is not None and is_conditional(bundle.prior):
+            if self.kind == "nll-label":
+                bg += " NLL given each image's label."
+            else:
+                bg += " Class-conditional prior: class-marginalised scores, uniform p(c)."
+                formula = f"{MARGINAL_NOTE}, uniform p(c)"
+        self.status.setToolTip(formula)
         auc = table.get(self.kind, out_key)
         auc_text = f"AUROC {auc:.3f}" if auc is not None else "AUROC"
         self.status.setText(f"{auc_text}: the chance that an anomalous image scores higher than "
