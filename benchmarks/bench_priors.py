@@ -1,7 +1,7 @@
 """Prior candidates side by side on one CPU thread: size, held-out rate, samples read as digits,
 teacher-forced and sampling speed. Prints one JSON object.
 
-    python benchmarks/bench_priors.py --data-root MNIST_DIR --judge runs/judge.safetensors \\
+    python benchmarks/bench_priors.py --data-root MNIST_DIR --judge runs/judge_oe.safetensors \\
         --candidate "today=runs/mnist-before" --candidate "one gated=runs/mnist-before#0" \\
         --candidate "transformer=trained_models/mnist"
 
@@ -15,7 +15,9 @@ All candidates must share the VQ-VAE (the held-out codes are encoded once, with 
 * ``sampled_grids_per_s``: 16 grids with the cached (fast) sampler, best of ``--repeats``.
 * ``samples``: ``--seeds`` x ``--per-seed`` unconditional samples at T = 1 (a conditional prior
   gets the classes in turn), decoded and read by the digit judge (``digit_judge.py``): the
-  share read with confidence >= 0.9, the classes present among those.
+  share read with confidence >= 0.9, the classes present among those. ``judge.read_as_digit``
+  says how the judge reads real held-out digits, the VQ-VAE's reconstructions of them (the
+  ceiling for any prior) and the far sets (noise, letters, ...): what its "reads as a digit" means.
 * ``training_seconds``: from the bundle's history (the prior's run; an ensemble sums its members).
 """
 from __future__ import annotations
@@ -28,10 +30,9 @@ import time
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from digit_judge import heldout_accuracy, load_or_train_judge          # noqa: E402
+from digit_judge import calibration, heldout_accuracy, load_or_train_judge, read_as_digit  # noqa: E402
 
 from explorer.core.bundle import load_bundle                           # noqa: E402
 from explorer.core.data import DataConfig, load_data                   # noqa: E402
@@ -82,6 +83,7 @@ def main() -> None:
     result: dict = {"threads": args.threads, "judge": {**judge_info,
                                                        "heldout_accuracy": heldout_accuracy(judge, data)}}
     candidates = [load_candidate(spec) for spec in args.candidate]
+    result["judge"]["read_as_digit"] = calibration(judge, data, candidates[0][1].vqvae.eval())
     codes = encode_images(candidates[0][1].vqvae, data.val.images)                  # (1000, H, W)
     h, w = codes.shape[1:]
     rows = {}
@@ -100,10 +102,9 @@ def main() -> None:
                 lab = torch.arange(args.per_seed) % 10 if prior.config.num_classes else None
                 grids = prior.sample(args.per_seed, temperature=1.0, labels=lab,
                                      generator=torch.Generator().manual_seed(seed))
-                probs = F.softmax(judge(bundle.vqvae.decode(grids)), dim=1)
-                conf, cls = probs.max(1)
-                confident.append((conf >= 0.9).float().mean().item())
-                classes += torch.bincount(cls[conf >= 0.9], minlength=10)
+                sure, cls = read_as_digit(judge, bundle.vqvae.decode(grids))
+                confident.append(sure.float().mean().item())
+                classes += torch.bincount(cls[sure], minlength=10)
         rows[name]["samples"] = {"n": args.seeds * args.per_seed, "share_read_as_digit": round(sum(confident) /
                                  len(confident), 3), "by_seed": [round(c, 3) for c in confident],
                                  "classes_present": int((classes > 0).sum()), "class_counts": classes.tolist()}
