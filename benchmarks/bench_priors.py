@@ -71,6 +71,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data-root", required=True)
     ap.add_argument("--judge", required=True, help="safetensors file of the cached digit judge")
+    ap.add_argument("--recipe", choices=("oe", "small"), default="oe",
+                    help="the judge to train when --judge does not exist yet (digit_judge.py)")
     ap.add_argument("--candidate", action="append", required=True, metavar="NAME=BUNDLE[#M]")
     ap.add_argument("--seeds", type=int, default=4)
     ap.add_argument("--per-seed", type=int, default=50)
@@ -79,7 +81,7 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     data = load_data(DataConfig(name="mnist", root=args.data_root, holdout_last=1000))
-    judge, judge_info = load_or_train_judge(Path(args.judge), data)
+    judge, judge_info = load_or_train_judge(Path(args.judge), data, recipe=args.recipe)
     result: dict = {"threads": args.threads, "judge": {**judge_info,
                                                        "heldout_accuracy": heldout_accuracy(judge, data)}}
     candidates = [load_candidate(spec) for spec in args.candidate]

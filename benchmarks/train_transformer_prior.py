@@ -69,7 +69,8 @@ def parse() -> argparse.Namespace:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--weights-dtype", default="float16", choices=("float16", "float32"))
     ap.add_argument("--init-from", help="bundle whose prior's weights to start from")
-    ap.add_argument("--teacher", help="bundle whose prior's conditionals the student also learns (distillation)")
+    ap.add_argument("--teacher", help="bundle whose prior's conditionals the student also learns (distillation); "
+                    "BUNDLE#M: member M of its ensemble")
     ap.add_argument("--distill", type=float, default=0.5,
                     help="with --teacher: weight of the teacher's soft targets in the loss (the rest: the codes)")
     return ap.parse_args()
@@ -96,8 +97,11 @@ def random_affine(images: torch.Tensor, copies: int, gen: torch.Generator) -> to
 @torch.no_grad()
 def soft_targets(teacher_bundle: str, codes: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """The teacher prior's log p(z_ij | z_<ij) for every code of every grid: (N, K, H, W) float16
-    (half the memory; the targets need no more precision), teacher-forced in batches of 500."""
-    teacher = load_bundle(teacher_bundle, "cpu").prior.eval()
+    (half the memory; the targets need no more precision), teacher-forced in batches of 500.
+    ``teacher_bundle`` may name one member of an ensemble prior: ``BUNDLE#M``."""
+    path, _, member = teacher_bundle.partition("#")
+    teacher = load_bundle(path, "cpu").prior
+    teacher = (teacher.members[int(member)] if member else teacher).eval()
     cond = teacher.config.num_classes > 0
     out = []
     for start in range(0, codes.shape[0], 500):
