@@ -16,8 +16,9 @@ All candidates must share the VQ-VAE (the held-out codes are encoded once, with 
 * ``samples``: ``--seeds`` x ``--per-seed`` unconditional samples at T = 1 (a conditional prior
   gets the classes in turn), decoded and read by the digit judge (``digit_judge.py``): the
   share read with confidence >= 0.9, the classes present among those. ``judge.read_as_digit``
-  says how the judge reads real held-out digits, the VQ-VAE's reconstructions of them (the
-  ceiling for any prior) and the far sets (noise, letters, ...): what its "reads as a digit" means.
+  says how the judge reads real held-out digits, the VQ-VAE's reconstructions of them (what a
+  prior drawing exactly the data's codes would score) and the far sets (noise, letters, ...):
+  what its "reads as a digit" means.
 * ``training_seconds``: from the bundle's history (the prior's run; an ensemble sums its members).
 """
 from __future__ import annotations

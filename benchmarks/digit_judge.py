@@ -26,8 +26,9 @@ Two judges (``--recipe``):
   runs. It reads only 91.5 % of the real held-out digits with confidence >= 0.9 and every
   uniform-noise image as a digit, so it can neither see a perfect prior nor catch a noisy one.
 
-``--report`` prints how each judge reads real held-out digits, the VQ-VAE's reconstructions of
-them (the ceiling for any prior's samples) and every far set: the calibration a sample share needs.
+``--report`` prints how the judge reads real held-out digits, the VQ-VAE's reconstructions of
+them (what a prior drawing exactly the data's codes would score) and every far set: what a
+sample share read by it means.
 """
 from __future__ import annotations
 
