@@ -86,8 +86,8 @@ def main() -> None:
     result: dict = {"threads": args.threads, "judge": {**judge_info,
                                                        "heldout_accuracy": heldout_accuracy(judge, data)}}
     candidates = [load_candidate(spec) for spec in args.candidate]
-    result["judge"]["read_as_digit"] = calibration(judge, data, candidates[0][1].vqvae.eval())
     codes = encode_images(candidates[0][1].vqvae, data.val.images)                  # (1000, H, W)
+    result["judge"]["read_as_digit"] = calibration(judge, data, candidates[0][1].vqvae.eval(), codes=codes)
     h, w = codes.shape[1:]
     rows = {}
     for spec, (name, bundle) in zip(args.candidate, candidates):

@@ -184,15 +184,18 @@ def read_as_digit(judge: nn.Module, images: torch.Tensor, threshold: float = 0.9
     return conf >= threshold, cls
 
 
-def calibration(judge: nn.Module, data: DataSplits, vqvae=None, n_far: int = 200) -> dict:
+def calibration(judge: nn.Module, data: DataSplits, vqvae=None, n_far: int = 200,
+                codes: torch.Tensor | None = None) -> dict:
     """Share read as a digit (confidence >= 0.9) of the real held-out digits, of their VQ-VAE
-    reconstructions (what a perfect prior's samples would score) and of every far set."""
+    reconstructions (what a prior drawing exactly the data's codes would score) and of every far
+    set. ``codes``: the held-out digits' code grids (N, h, w) when the caller has them already."""
     out = {}
     real = data.val.float_images()
     out["real_heldout"] = read_as_digit(judge, real)[0].float().mean().item()
     if vqvae is not None:
         with torch.no_grad():
-            out["reconstructions"] = read_as_digit(judge, vqvae.decode(vqvae.encode(real)))[0].float().mean().item()
+            grids = vqvae.encode(real) if codes is None else codes
+            out["reconstructions"] = read_as_digit(judge, vqvae.decode(grids))[0].float().mean().item()
     ref = data.val.images.numpy()
     for kind in FAR_KINDS:
         far = torch.from_numpy(np.asarray(far_images(kind, ref, n_far))).float() / 255.0
