@@ -60,7 +60,7 @@ def test_names_and_accessible_names(panel) -> None:
 
 def test_cost_is_measured_for_one_grid_and_for_a_batch_of_16(qtbot, tiny_bundle, monkeypatch) -> None:
     from explorer.ui.sampling import cost_view
-    # Whether the batch is measured depends on how fast the machine ran one grid: on a loaded CI
+    # Whether the batch is measured depends on how fast the machine ran one grid: on a CI
     # machine the tiny prior's naive grid once took 0.36 s, over the budget. Every prior is fast here.
     monkeypatch.setattr(cost_view, "BATCH_BUDGET_S", float("inf"))
     panel = make_panel(qtbot, tiny_bundle)
