@@ -132,7 +132,8 @@ def test_teacher_forcing_one_pass_matches_log_prob():
     prior = tiny_prior("gated", num_classes=4)
     codes = np.random.default_rng(0).integers(0, 16, (7, 7))
     tf = teacher_forcing(prior, codes, label=2)
-    expected = float(prior.log_prob(torch.from_numpy(codes)[None], torch.tensor([2]))[0])
+    with torch.no_grad():
+        expected = float(prior.log_prob(torch.from_numpy(codes)[None], torch.tensor([2]))[0])
     assert tf.log_likelihood == pytest.approx(expected, rel=1e-5, abs=1e-4)
     assert tf.probs.shape == (16, 7, 7) and np.allclose(tf.probs.sum(0), 1, atol=1e-5)
     np.testing.assert_allclose(tf.true_prob, np.take_along_axis(tf.probs, codes[None], 0)[0], rtol=1e-6)
