@@ -144,6 +144,7 @@ def main() -> None:
         images, labels = images[:args.limit], labels[:args.limit]
     n = images.shape[0]
 
+    speed(bundle, images[:64], labels[:64])       # warm-up, discarded: first calls (WebP's too) run slower
     speeds = {str(args.bundle): speed(bundle, images, labels)}
     for other in args.bundles:
         speeds[other] = speed(load_bundle(other), images, labels)

@@ -165,6 +165,29 @@ def test_shipped_bundle_file_round_trip_across_thread_counts(tmp_path: Path) -> 
     assert (tmp_path / "2.dlc").read_bytes() == (tmp_path / "1.dlc").read_bytes()
 
 
+def test_chunk_size_keeps_a_transformers_cache_in_budget_and_files_record_it() -> None:
+    """A transformer's chunks shrink until their key/value cache fits the budget (a multiple of 16
+    images); a PixelCNN's stay at BATCH; a small set is one chunk. The default chunking is what the
+    file records, and the reader decodes a several-chunk file with it."""
+    torch.manual_seed(7)
+    transformer = build_prior(PriorConfig(**{**TINY_PRIOR, "kind": "transformer", "channels": 256, "layers": 4,
+                                             "heads": 4})).eval()
+    per_grid = transformer.cache_bytes_per_grid()
+    assert per_grid == 4 * 2 * 49 * 256 * 4                          # keys and values, float32, every block
+    size = C.chunk_size(transformer, 10_000)
+    assert size % 16 == 0 and 16 <= size < C.BATCH
+    assert size * per_grid <= C.coder.CACHE_BUDGET_BYTES < (size + 16) * per_grid
+    assert PriorEnsemble.of([transformer, transformer]).cache_bytes_per_grid() == 2 * per_grid
+    assert C.chunk_size(tiny_prior(8), 10_000) == C.BATCH and C.chunk_size(transformer, 5) == 5
+    codes = random_codes(size + 3, seed=9)
+    vqvae = VQVAE(VQVAEConfig(**TINY_VQVAE)).eval()
+    data = C.dlc_bytes(Bundle(vqvae=vqvae, prior=transformer, name="t"), codes)
+    header, payload = C.parse_dlc(data)
+    assert header["batch"] == size and len(header["chunk_crc32"]) == 2
+    _, decoded = C.decode_dlc(header, payload, Bundle(vqvae=vqvae, prior=transformer, name="t"))
+    assert torch.equal(decoded, codes)
+
+
 def test_rows_and_rate_distortion_on_a_tiny_bundle(bundle: Bundle) -> None:
     images = random_images(6, 9)
     rows = C.compression_rows(bundle, images, [f"{i}.png" for i in range(6)])

@@ -135,6 +135,30 @@ def test_both_cached_evaluator_revisions_give_the_teacher_forced_logits(num_clas
         prior.incremental(codes, labels, 3)
 
 
+@pytest.mark.parametrize("num_classes, n, grid, channels", [(0, 5, (7, 7), 16), (3, 1, (3, 4), 24), (0, 17, (5, 2), 8)])
+def test_block_by_block_logits_are_the_raster_steps_bit_for_bit(num_classes: int, n: int, grid: tuple,
+                                                                   channels: int) -> None:
+    """``logits_of`` (the encoder's block-by-block order) gives exactly the bits of ``logits_at`` and
+    ``commit`` position by position (the decoder's order), early masked spans included, and leaves the
+    cache where the raster steps leave it; the compression round trip relies on this."""
+    prior = tiny(num_classes, seed=6, channels=channels, height=grid[0], width=grid[1])
+    codes = torch.randint(0, 11, (n, *grid), generator=torch.Generator().manual_seed(9))
+    labels = torch.arange(n) % num_classes if num_classes else None
+    steps = prior.incremental(torch.zeros_like(codes), labels)
+    expected = []
+    for i in range(grid[0]):
+        for j in range(grid[1]):
+            expected.append(steps.logits_at(i, j).clone())
+            steps.commit(i, j, codes[:, i, j])
+    ahead = prior.incremental(torch.zeros_like(codes), labels)
+    assert torch.equal(ahead.logits_of(codes), torch.stack(expected))
+    assert ahead.next_t == steps.next_t and torch.equal(ahead.previous, steps.previous)
+    for (k1, v1, _, _), (k2, v2, _, _) in zip(ahead.cache, steps.cache):
+        assert torch.equal(k1, k2) and torch.equal(v1, v2)
+    with pytest.raises(ValueError, match="fresh evaluator"):
+        ahead.logits_of(codes)
+
+
 def test_size_estimate_equals_the_built_transformers_state() -> None:
     for cfg in (PriorConfig(kind="transformer", channels=12, layers=3, heads=3, mlp_ratio=3, num_classes=5,
                             num_codes=9, height=4, width=6),

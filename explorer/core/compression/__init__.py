@@ -16,7 +16,7 @@ by running the prior autoregressively. Four modules, read in this order:
 Every public name is importable from here: ``from explorer.core.compression import read_dlc``.
 """
 from .coder import (BATCH, MAX_BATCH, MAX_IMAGES, MIN_BITS_PER_CODE, P_MAX, CompressedFileError, ProgressFn,
-                    decode_grids, encode_grids, encode_with_stats, max_images_for)
+                    chunk_size, decode_grids, encode_grids, encode_with_stats, max_images_for)
 from .dlc import (FORMAT_VERSION, MAGIC, MAX_FILE_BYTES, MAX_HEADER_BYTES, bundle_fingerprint, check_bundle,
                   decode_dlc, dlc_bytes, parse_dlc, read_dlc, read_dlc_header, read_dlc_parts, write_dlc)
 from .measure import (JPEG_QUALITIES, ROW_KEYS, WEBP_QUALITIES, bits_to_match_mse, codec_curve, codes_to_images,
@@ -26,7 +26,7 @@ from .names import MAX_NAME_BYTES, name_problem, numbered_name, output_name, out
 
 __all__ = ['BATCH', 'CompressedFileError', 'FORMAT_VERSION', 'JPEG_QUALITIES', 'MAGIC', 'MAX_BATCH', 'MAX_FILE_BYTES',
            'MAX_HEADER_BYTES', 'MAX_IMAGES', 'MAX_NAME_BYTES', 'MIN_BITS_PER_CODE', 'P_MAX', 'ProgressFn', 'ROW_KEYS',
-           'WEBP_QUALITIES', 'bits_to_match_mse', 'bundle_fingerprint', 'check_bundle', 'codec_curve',
+           'WEBP_QUALITIES', 'bits_to_match_mse', 'bundle_fingerprint', 'check_bundle', 'chunk_size', 'codec_curve',
            'codes_to_images', 'compression_report', 'compression_rows', 'decode_dlc', 'decode_grids', 'dlc_bytes',
            'encode_grids', 'encode_with_stats', 'ideal_bits', 'images_to_codes', 'lossy_roundtrip', 'max_images_for',
            'mse_uint8', 'name_problem', 'numbered_name', 'output_name', 'output_names', 'parse_dlc', 'png_bytes',

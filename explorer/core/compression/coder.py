@@ -17,7 +17,8 @@ for a whole set of grids. The grids are coded in chunks of ``batch`` images that
 lockstep: for each chunk, for each position (i, j), the prior computes the conditionals of all
 its images at once and the codes of all its images are coded one after the other (one stream
 interleaved in a fixed order). A file of up to ``batch`` images is one chunk: the prior runs
-H*W batched steps for the whole file.
+H*W batched steps for the whole file. New streams use :func:`chunk_size`: BATCH images, fewer
+for a prior whose cached evaluator re-reads a cache that grows with the chunk (a transformer).
 
 Floor on the cost of a code (format version 2): before quantisation, a conditional whose largest
 probability exceeds ``P_MAX = 1 - 2^-6`` is mixed with the uniform distribution just enough to
@@ -34,6 +35,9 @@ Determinism (encoder and decoder must see bit-identical conditionals, or decodin
    in the same order, in chunks of the same sizes (``batch`` is stored in the file). The
    encoder never uses the faster teacher-forced pass, whose float sums are ordered
    differently. So every tensor op sees identical inputs with identical shapes and strides.
+   (An evaluator with ``logits_of``, the transformer's, lets the encoder, which knows every
+   code, run the same operations block by block instead of position by position: each op's
+   inputs are the same tensors either way, so the logits are the same bits; tested.)
    The evaluator's arithmetic has a ``revision`` (``prior.incremental(..., revision)``): new
    streams use ``REVISION``; a file records which one (its format version), and is decoded
    with that one, so a faster evaluator never makes an older file undecodable.
@@ -66,6 +70,7 @@ import torch
 BATCH = 256                      # images coded in lockstep (stored in each file; decoding uses the file's)
 MAX_IMAGES = 1_000_000           # images in one stream / file
 MAX_BATCH = 256                  # the largest chunk this program writes or reads (= BATCH: bounds the prior caches)
+CACHE_BUDGET_BYTES = 10 << 20    # a chunk's re-read cache (see chunk_size) stays within this
 P_MAX = 1.0 - 2.0 ** -6          # version 2: no code is coded with a probability above this
 MIN_BITS_PER_CODE = -math.log2(1.0 - 2.0 ** -7)   # ... so each costs at least this (rounding to 24 bits included)
 SLACK_BITS = 128                 # a range coder's stream may be this much shorter than the information it holds
@@ -117,15 +122,17 @@ def _probabilities(logits: torch.Tensor, p_max: float | None = None) -> np.ndarr
     with ``p_max``, rows whose largest probability exceeds it are mixed with the uniform
     distribution, p' = (1 - lam) p + lam / K, lam = (max p - p_max) / (max p - 1/K), so that
     their largest probability is p_max (see the module docstring, "Floor")."""
-    z = logits.detach().cpu().numpy().astype(np.float64)
-    z -= z.max(axis=1, keepdims=True)
-    p = np.exp(z)
+    p = logits.detach().cpu().numpy().astype(np.float64)
+    p -= p.max(axis=1, keepdims=True)
+    np.exp(p, out=p)
     p /= p.sum(axis=1, keepdims=True)
     if p_max is not None:
-        k = p.shape[1]
         top = p.max(axis=1, keepdims=True)
-        lam = np.where(top > p_max, (top - p_max) / np.maximum(top - 1.0 / k, 1e-300), 0.0)
-        p = (1.0 - lam) * p + lam / k
+        over = top > p_max
+        if over.any():               # else lam = 0 for every row, and (1 - 0) p + 0 / K is p, bit for bit
+            k = p.shape[1]
+            lam = np.where(over, (top - p_max) / np.maximum(top - 1.0 / k, 1e-300), 0.0)
+            p = (1.0 - lam) * p + lam / k
     return p
 
 
@@ -177,12 +184,14 @@ def _raster_code(prior, n: int, shape: tuple[int, int], labels: torch.Tensor | N
                  choose: Callable[[int, int, int, int, np.ndarray], np.ndarray],
                  progress: ProgressFn | None = None, p_max: float | None = None,
                  chunk_done: Callable[[int, int, torch.Tensor], None] | None = None,
-                 revision: int = REVISION) -> torch.Tensor:
+                 revision: int = REVISION, known: torch.Tensor | None = None) -> torch.Tensor:
     """The one loop encoder and decoder share (see the module docstring, "Determinism").
 
     For each chunk of ``batch`` grids and each position (i, j) in raster order, computes the
     conditionals p(z_ij | z_<ij) (n_chunk, K) with the incremental evaluator and asks
     ``choose(start, stop, i, j, probs)`` for the chunk's codes at (i, j), which are committed.
+    ``known``: the (n, H, W) codes when encoding; an evaluator with ``logits_of`` then computes
+    every position's logits of a chunk at once, bit for bit the ones ``logits_at`` gives.
     ``chunk_done(start, stop, codes)`` sees each finished chunk (a reader checks its CRC there,
     so a corrupt file fails after its first chunk). Returns the (n, H, W) grid of chosen codes.
     """
@@ -194,12 +203,17 @@ def _raster_code(prior, n: int, shape: tuple[int, int], labels: torch.Tensor | N
             grid = torch.zeros(stop - start, h, w, dtype=torch.long)
             lab = labels[start:stop] if labels is not None else None
             stepper = _stepper(model, grid, lab, revision)
+            ahead = None
+            if known is not None and hasattr(stepper, "logits_of"):
+                ahead = stepper.logits_of(known[start:stop])                        # (HW, n_chunk, K)
             for i in range(h):
                 for j in range(w):
-                    probs = _probabilities(stepper.logits_at(i, j), p_max)   # (n_chunk, K)
+                    logits = stepper.logits_at(i, j) if ahead is None else ahead[i * w + j]
+                    probs = _probabilities(logits, p_max)                           # (n_chunk, K)
                     codes = torch.from_numpy(np.asarray(choose(start, stop, i, j, probs), dtype=np.int64))
                     out[start:stop, i, j] = codes
-                    stepper.commit(i, j, codes)
+                    if ahead is None:
+                        stepper.commit(i, j, codes)
             if chunk_done is not None:
                 chunk_done(start, stop, out[start:stop])
             if progress is not None:
@@ -225,22 +239,35 @@ def _check_codes(prior, codes: torch.Tensor) -> torch.Tensor:
     return codes.long().cpu()
 
 
+def chunk_size(prior, n: int) -> int:
+    """Images per lockstep chunk for a new stream of ``n`` grids: BATCH, or, for a prior whose
+    cached evaluator re-reads a per-grid cache in full at every step (a transformer's keys and
+    values, ``prior.cache_bytes_per_grid()``), the largest multiple of 16 whose cache fits
+    CACHE_BUDGET_BYTES, so that it stays in the processor's last-level cache between steps. For
+    the shipped transformer (147 KiB per grid): 64 images, whose 9.4 MiB are coded 15 % faster per
+    image than 256 images' 38 MiB, which spill out of a 32 MiB L3 (benchmarks/README.md). The
+    PixelCNNs' steps read a bounded neighbourhood and run fastest at BATCH."""
+    per_grid = int(getattr(prior, "cache_bytes_per_grid", lambda: 0)())
+    batch = BATCH if per_grid <= 0 else max(16, min(BATCH, CACHE_BUDGET_BYTES // per_grid // 16 * 16))
+    return max(1, min(int(n), batch))
+
+
 def _check_batch(batch: int) -> int:
     if isinstance(batch, bool) or not isinstance(batch, int) or not 1 <= batch <= MAX_BATCH:
         raise ValueError(f"batch must be an integer in [1, {MAX_BATCH}]")
     return batch
 
 
-def encode_with_stats(prior, codes: torch.Tensor, labels=None, batch: int = BATCH,
+def encode_with_stats(prior, codes: torch.Tensor, labels=None, batch: int | None = None,
                       progress: ProgressFn | None = None, p_max: float | None = P_MAX,
                       revision: int = REVISION) -> tuple[bytes, np.ndarray]:
     """:func:`encode_grids`, also returning each grid's information content in bits under
     the coding conditionals, -sum log2 p(z_ij | z_<ij) (float64, (N,))."""
     import constriction
 
-    batch = _check_batch(batch)
     codes = _check_codes(prior, codes)
     n, h, w = codes.shape
+    batch = _check_batch(chunk_size(prior, n) if batch is None else batch)
     labels = _check_labels(prior, n, labels)
     encoder = constriction.stream.queue.RangeEncoder()
     model = _categorical()
@@ -253,16 +280,17 @@ def encode_with_stats(prior, codes: torch.Tensor, labels=None, batch: int = BATC
         bits[start:stop] -= np.log2(probs[np.arange(stop - start), symbols])
         return symbols
 
-    _raster_code(prior, n, (h, w), labels, batch, choose, progress, p_max, revision=revision)
+    _raster_code(prior, n, (h, w), labels, batch, choose, progress, p_max, revision=revision, known=codes)
     words = encoder.get_compressed().astype("<u4", copy=False)
     return words.tobytes(), bits
 
 
-def encode_grids(prior, codes: torch.Tensor, labels=None, batch: int = BATCH,
+def encode_grids(prior, codes: torch.Tensor, labels=None, batch: int | None = None,
                  progress: ProgressFn | None = None, p_max: float | None = P_MAX, revision: int = REVISION) -> bytes:
     """Entropy-code (N, H, W) code grids with the prior's conditionals: the range coder's words.
 
-    ``labels``: (N,) class labels for a class-conditional prior (else None). ``p_max``: the
+    ``labels``: (N,) class labels for a class-conditional prior (else None). ``batch``: images
+    per lockstep chunk (None: :func:`chunk_size`). ``p_max``: the
     floor of version 2 (None: version 1, no floor). ``revision``: the cached evaluator's
     arithmetic (1 for .dlc versions 1-2, 2 for version 3). Inverse: :func:`decode_grids` with
     the same ``n``, ``shape``, ``labels``, ``batch``, ``p_max`` and ``revision``.
@@ -270,7 +298,7 @@ def encode_grids(prior, codes: torch.Tensor, labels=None, batch: int = BATCH,
     return encode_with_stats(prior, codes, labels, batch, progress, p_max, revision)[0]
 
 
-def decode_grids(prior, data: bytes, n: int, shape: tuple[int, int], labels=None, batch: int = BATCH,
+def decode_grids(prior, data: bytes, n: int, shape: tuple[int, int], labels=None, batch: int | None = None,
                  progress: ProgressFn | None = None, p_max: float | None = P_MAX,
                  chunk_done: Callable[[int, int, torch.Tensor], None] | None = None,
                  revision: int = REVISION) -> torch.Tensor:
@@ -286,7 +314,7 @@ def decode_grids(prior, data: bytes, n: int, shape: tuple[int, int], labels=None
         raise CompressedFileError("The coded data is not a whole number of 32-bit words.")
     if not 0 <= n <= MAX_IMAGES:
         raise ValueError(f"n must be in [0, {MAX_IMAGES}]")
-    batch = _check_batch(batch)
+    batch = _check_batch(chunk_size(prior, n) if batch is None else batch)
     h, w = int(shape[0]), int(shape[1])
     labels = _check_labels(prior, n, labels)
     words = np.frombuffer(data, dtype="<u4").astype(np.uint32)

@@ -42,7 +42,7 @@ from typing import Sequence
 import torch
 
 from ..safe_io import UnsafeInput, read_regular_file, write_file_atomically
-from .coder import (BATCH, MAX_BATCH, MAX_IMAGES, P_MAX, REVISION, CompressedFileError, ProgressFn, _check_codes,
+from .coder import (MAX_BATCH, MAX_IMAGES, P_MAX, REVISION, CompressedFileError, ProgressFn, _check_codes, chunk_size,
                     decode_grids, encode_grids, max_images_for)
 from .names import SIDE_CODECS, checked_names, pack_side, shown, side_limit, unpack_side
 
@@ -120,7 +120,7 @@ def dlc_bytes(bundle, codes: torch.Tensor, names: Sequence[str] | None = None, l
 
     ``names``: one per image (None: the file stores no names and decompresses to 000000.png,
     ...). ``labels``: one class per image, required by (and only by) a class-conditional prior.
-    ``batch``: images per lockstep chunk, by default all of them up to BATCH.
+    ``batch``: images per lockstep chunk, by default :func:`~.coder.chunk_size`.
     """
     if bundle.prior is None:
         raise ValueError("this bundle has no prior to code with")
@@ -133,7 +133,7 @@ def dlc_bytes(bundle, codes: torch.Tensor, names: Sequence[str] | None = None, l
         raise ValueError(f"{n} grids but {len(names)} names")
     if n > MAX_IMAGES:
         raise ValueError(f"at most {MAX_IMAGES} images fit in one file")
-    batch = max(1, min(n, BATCH)) if batch is None else batch
+    batch = chunk_size(bundle.prior, n) if batch is None else batch
     checked = None if names is None else checked_names(names, ValueError)
     label_list = _check_write_labels(bundle, n, labels)
     codec, side = pack_side(checked, label_list)

@@ -60,6 +60,9 @@ class PriorEnsemble(AutoregressivePrior):
         """Mixed log-probabilities for every position: (B, H, W) -> (B, K, H, W)."""
         return mix_conditionals([m.logits(codes, labels) for m in self.members], dim=1)
 
+    def cache_bytes_per_grid(self) -> int:
+        return sum(m.cache_bytes_per_grid() for m in self.members)
+
     def incremental(self, grid: torch.Tensor, labels: torch.Tensor | None,
                     revision: int = 2) -> "_EnsembleIncremental":
         return _EnsembleIncremental(self, grid, labels, revision)

