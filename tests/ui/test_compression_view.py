@@ -1,12 +1,15 @@
 """The compression view: a click runs the encode/decode round trip and fills the table and the plot."""
 from __future__ import annotations
 
+import math
 
+import pyqtgraph as pg
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QPushButton, QTableWidget
 
-from explorer.ui.likelihood.compression_view import COLUMNS, CompressionView
+from explorer.ui.likelihood.compression_view import (COLUMNS, PRESENTING_HIDDEN, PRESENTING_PLOT_MIN_WIDTH,
+                                                     CompressionView)
 
 
 @pytest.fixture
@@ -75,6 +78,27 @@ def test_presentation_mode_grows_fonts_and_keeps_names(qtbot, view: CompressionV
     assert view.table.font().pointSizeF() == before
     for widget in (view.run_button, view.table, view.plot, view.status, view.summary):
         assert widget.objectName() and widget.accessibleName()
+
+
+def hint_texts(view: CompressionView) -> list[str]:
+    return [item.textItem.toPlainText() for item in view.plot.getPlotItem().items if isinstance(item, pg.TextItem)]
+
+
+def test_the_empty_plot_says_what_it_will_show_and_presenting_keeps_it_readable(qtbot, view: CompressionView) -> None:
+    """Before a run the plot shows a hint over labelled decades; when presenting, the columns that are
+    the same for every digit give way so the plot keeps its minimum width beside the table."""
+    assert any("Compress examples" in text for text in hint_texts(view))
+    (x0, x1), (y0, y1) = view.plot.getPlotItem().viewRange()        # log10: 50-8000 bits, MSE 1e-5 to 0.02
+    assert (x0, x1, y0, y1) == pytest.approx((math.log10(50), math.log10(8000), -5, math.log10(0.02)), abs=0.01)
+    view.resize(1280, 600)
+    view.set_presentation(True)
+    run_and_wait(qtbot, view)
+    hidden = {key for c, (key, _) in enumerate(COLUMNS) if view.table.isColumnHidden(c)}
+    assert hidden == set(PRESENTING_HIDDEN)
+    qtbot.waitUntil(lambda: view.plot.width() >= PRESENTING_PLOT_MIN_WIDTH, timeout=5_000)
+    assert hint_texts(view) == []                                   # the results replaced the hint
+    view.set_presentation(False)
+    assert not any(view.table.isColumnHidden(c) for c in range(len(COLUMNS)))
 
 
 def test_no_prior_disables_the_run(qtbot, app_state) -> None:

@@ -38,6 +38,9 @@ COLUMN_TIPS = {
     "psnr": "10·log₁₀(1 / MSE)",
 }
 MAX_IMAGES = 256                  # the run uses at most this many example images
+PRESENTING_HIDDEN = ("raw_bytes", "uniform_bits")   # the same for every digit (the summary line has them):
+PRESENTING_PLOT_MIN_WIDTH = 440                      # ... dropped when presenting, so the plot keeps room
+EMPTY_RANGE = ((50.0, 8000.0), (1e-5, 0.02))   # bits per image, MSE: the empty plot's view (28x28 digits' usual span)
 POINT_COLOURS = ((213, 94, 0), (204, 121, 167), (0, 0, 0), (230, 159, 0))   # bundles (Okabe-Ito)
 JPEG_COLOUR, WEBP_COLOUR = (0, 114, 178), (0, 158, 115)
 
@@ -148,6 +151,7 @@ class CompressionView(QWidget):
         layout.addWidget(self.summary)
         layout.addWidget(split, 1)
 
+        self._clear_plot()
         self._progress = _Progress(self)
         self._progress.advanced.connect(self._advanced)
         state.bundle_changed.connect(self._bundle_changed)
@@ -305,19 +309,36 @@ class CompressionView(QWidget):
         bar = self.table.verticalScrollBar().sizeHint().width()
         self.table.setMinimumWidth(header.length() + 2 * self.table.frameWidth() + bar + 2)
 
-    def _clear_plot(self) -> None:
+    def _clear_plot(self, hint: bool = True) -> None:
+        """Empty the plot; with ``hint``, show what it will hold over the usual range (decades labelled)."""
         self.plot.clear()
         self.legend.clear()
+        if not hint:
+            self.plot.enableAutoRange()
+            return
+        bits, mse = EMPTY_RANGE
+        self._set_log_ticks("bottom", list(bits))
+        self._set_log_ticks("left", list(mse))
+        self.plot.setRange(xRange=[math.log10(v) for v in bits], yRange=[math.log10(v) for v in mse], padding=0)
+        text = pg.TextItem("Compress examples to place this bundle\nagainst JPEG's and WebP's quality sweeps",
+                           color="#666", anchor=(0.5, 0.5))
+        font = QFont(text.textItem.font())
+        font.setPointSizeF(PLOT_TEXT_PT[self._presentation])
+        text.setFont(font)
+        text.setPos(*(sum(math.log10(v) for v in pair) / 2 for pair in EMPTY_RANGE))
+        self.plot.addItem(text)
 
     def _set_log_ticks(self, axis: str, values: list[float]) -> None:
-        """Ticks at 1, 2, 5 x 10^k over the data (log axes label crowded minor ticks otherwise)."""
+        """Ticks at 1, 2, 5 x 10^k over the data (log axes label crowded minor ticks otherwise); 1 and
+        3 x 10^k on the bottom axis when presenting (larger numbers in a narrower plot)."""
         lo, hi = min(values), max(values)
+        steps = (1, 3) if self._presentation and axis == "bottom" else (1, 2, 5)
         ticks = [m * 10.0 ** e for e in range(math.floor(math.log10(lo)) - 1, math.ceil(math.log10(hi)) + 1)
-                 for m in (1, 2, 5) if lo / 2.5 <= m * 10.0 ** e <= hi * 2.5]
+                 for m in steps if lo / 2.5 <= m * 10.0 ** e <= hi * 2.5]
         self.plot.getAxis(axis).setTicks([[(math.log10(t), f"{t:g}") for t in ticks], []])
 
     def _fill_plot(self, rd: dict) -> None:
-        self._clear_plot()
+        self._clear_plot(hint=False)
         everything = [p for p in (*rd["jpeg"], *rd["webp"], *rd["points"].values()) if p["mse"] > 0]
         if everything:
             self._set_log_ticks("bottom", [p["bits_per_image"] for p in everything])
@@ -364,6 +385,7 @@ class CompressionView(QWidget):
         # high contrast like the rest of presentation mode (item views do not follow its style sheet)
         self.table.setStyleSheet(
             "QTableWidget { background: #000000; color: #ffffff; gridline-color: #5a5a5a; }"
+            "QHeaderView { background: #1a1a1a; }"
             "QHeaderView::section { background: #1a1a1a; color: #ffffff; border: 1px solid #5a5a5a; }"
             if on else "")
         for axis in ("bottom", "left"):
@@ -373,6 +395,11 @@ class CompressionView(QWidget):
                    text_color="#000")
         self.legend.setLabelTextColor("#000")
         self.legend.setLabelTextSize(f"{PLOT_TEXT_PT[on]}pt")
+        for c, (key, _) in enumerate(COLUMNS):
+            self.table.setColumnHidden(c, on and key in PRESENTING_HIDDEN)
+        self.plot.setMinimumWidth(PRESENTING_PLOT_MIN_WIDTH if on else 0)
         self._fit_table_width()
         if self.report is not None:
             self._fill_plot(self.report["rd"])
+        else:
+            self._clear_plot()
