@@ -320,7 +320,7 @@ class CompressionView(QWidget):
         self._set_log_ticks("bottom", list(bits))
         self._set_log_ticks("left", list(mse))
         self.plot.setRange(xRange=[math.log10(v) for v in bits], yRange=[math.log10(v) for v in mse], padding=0)
-        text = pg.TextItem("Compress examples to place this bundle\nagainst JPEG's and WebP's quality sweeps",
+        text = pg.TextItem("Compress examples to place\nthis bundle against JPEG's\nand WebP's quality sweeps",
                            color="#666", anchor=(0.5, 0.5))
         font = QFont(text.textItem.font())
         font.setPointSizeF(PLOT_TEXT_PT[self._presentation])
