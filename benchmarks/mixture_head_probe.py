@@ -36,6 +36,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_priors import timed                                   # noqa: E402
 from digit_judge import load_or_train_judge, read_as_digit  # noqa: E402
 
 from explorer.core.bundle import load_bundle                     # noqa: E402
@@ -50,6 +51,7 @@ class MixtureHeadPrior(nn.Module):
     def __init__(self, prior: nn.Module, class_counts: torch.Tensor, noise: float = 0.0) -> None:
         super().__init__()
         self.trunk = copy.deepcopy(prior)
+        self.trunk.head = nn.Identity()                              # the trunk's "logits" are its features h_t
         c, k = len(class_counts), prior.config.num_codes
         self.heads = nn.Linear(prior.config.channels, c * k)
         with torch.no_grad():                                        # every head starts as the shipped head
@@ -61,14 +63,9 @@ class MixtureHeadPrior(nn.Module):
 
     def class_log_probs(self, codes: torch.Tensor) -> torch.Tensor:
         """(B, H, W) -> (B, C, HW, K): log p_c(z_t = k | z_<t) for every class head."""
-        t = self.trunk
         b, h, w = codes.shape
-        tokens = t.embed(codes).reshape(b, h * w, -1)                            # (B, HW, d)
-        x = torch.cat([t.start.expand(b, 1, -1), tokens[:, :-1]], dim=1)          # shifted right by one
-        x = t.drop(x + t.position_embedding())
-        for block in t.blocks:
-            x = block(x)
-        logits = self.heads(t.norm(x)).view(b, h * w, self.classes, self.k)       # (B, HW, C, K)
+        features = self.trunk.logits(codes).flatten(2).transpose(1, 2)           # (B, HW, d): its head is Identity
+        logits = self.heads(features).view(b, h * w, self.classes, self.k)        # (B, HW, C, K)
         return F.log_softmax(logits, -1).permute(0, 2, 1, 3)                     # (B, C, HW, K)
 
     def nll_per_class(self, codes: torch.Tensor) -> torch.Tensor:
@@ -103,15 +100,6 @@ def evaluate(model: MixtureHeadPrior, codes: torch.Tensor, labels: torch.Tensor)
     return {"marginal_nats_per_latent": round(marginal, 4), "given_label_nats_per_latent": round(given, 4),
             "marginal_bits_per_digit": round(marginal * latents / math.log(2), 2),
             "head_with_lowest_nll_is_the_label": round(posterior_right, 3)}
-
-
-def best_time(fn, repeats: int = 3) -> float:
-    best = math.inf
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
 
 
 def main() -> None:
@@ -181,7 +169,7 @@ def main() -> None:
     result = {"bundle": args.bundle, "supervised": args.supervised, "head_noise": args.head_noise, "keep": args.keep,
               "steps": step, "best_step": best[1], "minutes": args.minutes,
               "threads": args.threads, "early_stopping": best[0], "heldout": evaluate(model, held_codes, held_labels),
-              "parameters": sum(p.numel() for p in model.parameters() if p is not None),
+              "parameters": sum(p.numel() for p in model.parameters()),
               "shipped_parameters": sum(p.numel() for p in shipped.parameters())}
     judge, _ = load_or_train_judge(Path(args.judge), data)
     shares, asked = [], []
@@ -194,8 +182,8 @@ def main() -> None:
                          "by_seed": [round(s, 3) for s in shares],
                          "share_read_as_the_drawn_class": round(sum(asked) / len(asked), 3)}
     with torch.no_grad():
-        tf_mix = best_time(lambda: [model.nll_per_class(b) for b in held_codes.split(500)])
-        tf_shipped = best_time(lambda: [shipped.logits(b) for b in held_codes.split(500)])
+        tf_mix = timed(lambda: [model.nll_per_class(b) for b in held_codes.split(500)], 3)
+        tf_shipped = timed(lambda: [shipped.logits(b) for b in held_codes.split(500)], 3)
     result["teacher_forced_images_per_s"] = {"mixture": round(len(held_codes) / tf_mix, 1),
                                              "shipped": round(len(held_codes) / tf_shipped, 1)}
     result["log"] = log
