@@ -117,7 +117,14 @@ def _add_train_prior(sub) -> None:
                    help="MLP width as a multiple of --channels (transformer)")
     m.add_argument("--dropout", type=field_flag(PRIOR_CONFIG, "dropout"),
                    help="dropout rate during training (also when continuing with --resume-prior)")
-    m.add_argument("--class-conditional", action="store_true", help="condition the prior on the labels")
+    cls = m.add_mutually_exclusive_group()
+    cls.add_argument("--class-conditional", action="store_true", help="condition the prior on the labels")
+    cls.add_argument("--class-heads", action="store_true",
+                     help="transformer: one output head per class of the labels, mixed (an unconditional prior "
+                          "that draws like a class-conditional one, at the unconditional cost)")
+    m.add_argument("--label-weight", type=field_flag(PRIOR_TRAIN_CONFIG, "label_weight"), metavar="W",
+                   help="with --class-heads: weight of -log p_y(z) for the label y in the loss (the rest: "
+                        "-log p(z)); default 0.8")
     m.add_argument("--positional", action=argparse.BooleanOptionalAction, default=None,
                    help="learned per-position biases in every layer (the prior knows where on the grid it is)")
     m.add_argument("--augment-shifts", type=field_flag(PRIOR_TRAIN_CONFIG, "augment_shifts"), metavar="N",

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import math
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterator
@@ -243,10 +243,10 @@ def run_train_prior(args: argparse.Namespace) -> int:
     return _with_process_group(args, _train_prior)
 
 
-def _class_count(splits: DataSplits) -> int:
+def _class_count(splits: DataSplits, flag: str) -> int:
     labels = torch.cat([splits.train.labels, splits.val.labels])
     if labels.numel() == 0 or int(labels.min()) < 0:
-        raise CliError("--class-conditional needs labelled images; these data have unknown labels.")
+        raise CliError(f"{flag} needs labelled images; these data have unknown labels.")
     return max(len(splits.class_names), int(labels.max()) + 1)
 
 
@@ -267,14 +267,18 @@ def _train_prior(args: argparse.Namespace, device: torch.device, rank: int, worl
     splits = load_data(data_cfg)
     vq_cfg = bundle.vqvae.config
     check_image_shape(splits.image_shape, vq_cfg.in_channels, vq_cfg.image_size)
-    num_classes = _class_count(splits) if args.class_conditional else 0
-    prior_cfg = _make(PriorConfig, **_given(args, _PRIOR_FLAGS), num_classes=num_classes,
+    num_classes = _class_count(splits, "--class-conditional") if args.class_conditional else 0
+    class_heads = _class_count(splits, "--class-heads") if args.class_heads and not start_from else 0
+    prior_cfg = _make(PriorConfig, **_given(args, _PRIOR_FLAGS), num_classes=num_classes, class_heads=class_heads,
                       num_codes=vq_cfg.num_codes, height=vq_cfg.grid_size, width=vq_cfg.grid_size)
-    extra = _given(args, ("augment_shifts",))
+    if args.label_weight is not None and not (class_heads or (start_from and start_from.config.class_heads)):
+        raise CliError("--label-weight is for a prior with class heads: add --class-heads.")
+    extra = _given(args, ("augment_shifts", "label_weight"))
     train_cfg = _make(PriorTrainConfig, model=prior_cfg, **_given(args, _SCHEDULE_FLAGS), **extra)
     if main_rank:
         cond = f", conditioned on {num_classes} classes" if num_classes else ""
-        print(f"Training a {prior_cfg.describe()} prior{cond} over {vq_cfg.grid_size}x{vq_cfg.grid_size} "
+        heads = f" with {class_heads} class heads (label weight {train_cfg.label_weight:g})" if class_heads else ""
+        print(f"Training a {replace(prior_cfg, class_heads=0).describe()} prior{heads}{cond} over {vq_cfg.grid_size}x{vq_cfg.grid_size} "
               f"grids of K={vq_cfg.num_codes} codes on {describe_data(data_cfg)}: {len(splits.train)} training / "
               f"{len(splits.val)} validation images, "
               f"{describe_device(device)}" + (f" x {world} processes" if world > 1 else ""), file=sys.stderr)

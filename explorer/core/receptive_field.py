@@ -49,7 +49,7 @@ def companion_prior(prior, kind: str, seed: int = 0) -> PixelCNN | GatedPixelCNN
     source = single_prior(prior).config
     layers = max(source.layers, 8) if source.kind == "transformer" else source.layers
     cfg = replace(source, kind=kind, members=1, channels=16, head_channels=16, dropout=0.0, heads=2,
-                  mlp_ratio=2, layers=layers)
+                  mlp_ratio=2, layers=layers, class_heads=0)
     if kind == "plain":
         cfg = replace(cfg, first_kernel=3, kernel_size=3)
     elif kind == "transformer":
@@ -103,7 +103,7 @@ def measured_receptive_fields(prior, trials: int = 2, seed: int = 0) -> np.ndarr
     try:
         with torch.enable_grad():
             e = net.embed(codes).permute(0, 3, 1, 2).detach().requires_grad_(True)      # (P*T, C, H, W)
-            logits = net.logits_from_embedding(e, labels)                               # (P*T, K, H, W)
+            logits = net.logits_from_embedding(e, labels, codes)                             # (P*T, K, H, W)
             flat = logits.flatten(2)[torch.arange(p * trials), :, pos]                  # (P*T, K)
             (flat * direction).sum().backward()
     finally:

@@ -71,8 +71,10 @@ class PriorTrainConfig(JsonConfig):
     val_every: int = 200           # validate (held-out NLL, accuracy) every this many steps
     augment_shifts: int = 1        # also encode training images shifted by up to +-N pixels
     seed: int = 0                  # seeds the model init and the batch order
+    label_weight: float = 0.8      # class-heads prior: weight of -log p_y(z) for the label y (the rest: -log p(z))
 
-    LIMITS: ClassVar[dict[str, Limit]] = {**_SCHEDULE_LIMITS, "augment_shifts": Limit(int, 0, 4)}
+    LIMITS: ClassVar[dict[str, Limit]] = {**_SCHEDULE_LIMITS, "augment_shifts": Limit(int, 0, 4),
+                                          "label_weight": Limit(float, 0, 1)}
 
     def __post_init__(self) -> None:
         self.check_fields()
@@ -281,13 +283,34 @@ def encode_for_prior_steps(vqvae: VQVAE, images: torch.Tensor, shifts: int = 0,
     yield total, total, torch.cat(grids) if grids else torch.zeros(0, dtype=torch.long)
 
 
+def check_class_labels(config: PriorConfig, labels: torch.Tensor) -> None:
+    """ValueError unless every label is a class of a prior that learns from them (class-conditional
+    or class heads); other priors ignore labels."""
+    classes = config.num_classes or config.class_heads
+    if classes and labels.numel() and bool(((labels < 0) | (labels >= classes)).any()):
+        raise ValueError(f"this prior learns from the images' classes: every training image needs a label "
+                         f"in 0..{classes - 1}, and some have none or another")
+
+
+def new_prior(config: PriorConfig, labels: torch.Tensor) -> AutoregressivePrior:
+    """An untrained prior for ``config``; one with class heads takes its class prior pi from the
+    training ``labels`` (their frequencies)."""
+    check_class_labels(config, labels)
+    prior = build_prior(config)
+    if config.class_heads:
+        prior.set_class_prior(labels)
+    return prior
+
+
 def train_prior(config: PriorTrainConfig, vqvae: VQVAE, data: DataSplits, device: str | torch.device = "auto",
                 prior: AutoregressivePrior | None = None,
                 train_codes: torch.Tensor | None = None) -> Iterator[PriorStep]:
     """Train a PixelCNN prior on the VQ-VAE's code grids with teacher forcing.
 
     Minimises L = -sum_{i,j} log p(z_ij | z_<ij) (notes, "PixelCNN: Training"), reported in
-    nats per latent. The data are encoded into code grids once, then cached; ``train_codes``:
+    nats per latent; a class-heads prior minimises w (-log p_y(z)) + (1 - w) (-log p(z)) for the
+    images' labels y, w = ``config.label_weight`` (:mod:`.models.class_heads`), and a new one takes
+    its class prior pi from the training labels. The data are encoded into code grids once, then cached; ``train_codes``:
     already encoded (``encode_for_prior(vqvae, data.train.images, config.augment_shifts)``).
     """
     device = pick_device(device) if isinstance(device, str) else device
@@ -299,12 +322,14 @@ def train_prior(config: PriorTrainConfig, vqvae: VQVAE, data: DataSplits, device
     train_labels = data.train.labels.repeat(reps) if reps else data.train.labels
     val_codes = encode_images(vqvae, data.val.images) if len(data.val) else None
     cfg = config.model
+    check_class_labels(prior.config if prior is not None else cfg, data.train.labels)
     if prior is None:
         h, w = train_codes.shape[1:]
         cfg = PriorConfig(**{**cfg.to_dict(), "num_codes": vqvae.config.num_codes, "height": h, "width": w})
-        prior = build_prior(cfg)
+        prior = new_prior(cfg, data.train.labels)
     prior.to(device).train()
     conditional = prior.config.num_classes > 0
+    class_heads = prior.config.class_heads > 0
     net = _wrap_ddp(prior, device)
     params = [p for p in prior.parameters() if p.requires_grad]
     opt = torch.optim.Adam(params, lr=config.lr)
@@ -315,8 +340,11 @@ def train_prior(config: PriorTrainConfig, vqvae: VQVAE, data: DataSplits, device
         lr = _lr_at(step, total, config.lr, config.warmup_steps, config.final_lr_ratio)
         idx = order.next()
         codes = train_codes[idx].to(device)
-        labels = train_labels[idx].to(device) if conditional else None
-        loss = F.cross_entropy(net(codes, labels), codes)
+        labels = train_labels[idx].to(device) if conditional or class_heads else None
+        if class_heads:
+            loss = net(codes, labels, label_weight=config.label_weight)
+        else:
+            loss = F.cross_entropy(net(codes, labels), codes)
         _step_optimizer(opt, params, loss, config.grad_clip, lr)
         seen += codes.shape[0] * _rank_world()[1]
         elapsed = time.perf_counter() - start

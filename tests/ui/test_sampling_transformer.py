@@ -59,3 +59,29 @@ def test_transformer_bundle_runs_to_the_end_and_sees_every_earlier_cell(qtbot, t
     grid = panel.current_grid()
     assert (grid >= 0).all()
     np.testing.assert_array_equal(grid, expected_grid(bundle.prior, settings))
+
+
+def test_class_heads_bundle_runs_to_the_end_unconditionally_and_sees_every_earlier_cell(qtbot, tmp_path) -> None:
+    """The mixture of class heads is an unconditional prior: no class to pick, Run to end equals the
+    core sampler for the seed, and the causal view measures every earlier cell."""
+    bundle = make_tiny_bundle()
+    torch.manual_seed(4)
+    bundle.prior = build_prior(PriorConfig(kind="transformer", num_codes=16, channels=16, layers=2, heads=2,
+                                           mlp_ratio=2, class_heads=10)).eval()
+    bundle.prior.set_class_prior(torch.arange(10).repeat_interleave(torch.arange(1, 11)))   # uneven pi
+    bundle.save(tmp_path / "heads")
+    bundle = load_bundle(tmp_path / "heads")
+    panel = make_panel(qtbot, bundle)
+    assert not panel.findChild(QWidget, "samplingClass").isEnabled()
+    panel.findChild(QWidget, "samplingSeed").setValue(5)
+    click(qtbot, panel, "samplingRunToEnd")
+    qtbot.waitUntil(lambda: panel.session.finished, timeout=10_000)
+    settings = panel.sampling_settings()
+    assert settings["label"] is None
+    np.testing.assert_array_equal(panel.current_grid(), expected_grid(bundle.prior, settings))
+    panel.tabs.setCurrentWidget(panel.receptive)
+    h, w = panel.current_grid().shape
+    for i, j in [(0, 0), (3, 3), (6, 6)]:
+        panel.receptive.show_position(i, j)
+        np.testing.assert_array_equal(panel.receptive.measured(), causal_region(h, w, i, j))
+        assert "causal transformer" in panel.receptive.note.text()

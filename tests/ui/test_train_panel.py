@@ -310,6 +310,40 @@ def test_train_prior_from_the_same_panel(qtbot, main_window, mnist_root):
     assert any(t.startswith("Encoding the images into code grids") and "(100%)" in t for t in progress_texts)
 
 
+def test_train_a_transformer_with_class_heads_from_the_form(qtbot, main_window, mnist_root):
+    """Kind transformer + class heads in the form: Start trains a new mixture of class heads whose
+    class prior pi is the training digits' class frequencies."""
+    from explorer.core.models.class_heads import ClassHeadsTransformerPrior
+    panel = main_window.show_panel("trainPanel")
+    configure_short_run(qtbot, panel, mnist_root, steps=5)
+    mode = panel.controls.mode_combo
+    mode.setCurrentIndex(mode.findData("prior"))
+    heads = editor(panel, "priorModel_class_heads")
+    assert not heads.isEnabled() and "transformer" in heads.toolTip()      # the gated kind cannot use it
+    kind = editor(panel, "priorModel_kind")
+    kind.setCurrentIndex(kind.findData("transformer"))
+    assert heads.isEnabled()
+    for name, value in (("priorModel_class_heads", 10), ("priorModel_channels", 16), ("priorModel_layers", 1),
+                        ("priorModel_heads", 2), ("priorTraining_label_weight", 0.5), ("priorTraining_max_steps", 6),
+                        ("priorTraining_batch_size", 16), ("priorTraining_val_every", 3),
+                        ("priorTraining_augment_shifts", 0)):
+        set_number(panel, name, value)
+    assert panel.settings_model.prior.label_weight == 0.5
+    assert "new transformer prior with 10 class heads" in panel.controls.plan_label.text()
+    click_in_dialog("confirmDiscardDialog", button=QMessageBox.StandardButton.Discard)   # the tiny bundle is unsaved
+    with qtbot.waitSignal(main_window.state.weights_updated, timeout=60_000,
+                          check_params_cb=lambda which: which == "prior"):
+        qtbot.mouseClick(panel.controls.start_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not panel.is_running, timeout=60_000)
+    prior = main_window.state.bundle.prior
+    assert isinstance(prior, ClassHeadsTransformerPrior) and prior.config.class_heads == 10
+    from explorer.core.data import DataConfig, load_data
+    train = load_data(DataConfig(name="mnist", root=str(mnist_root), limit=600, holdout_last=100)).train
+    counts = np.bincount(train.labels.numpy(), minlength=10)
+    np.testing.assert_allclose(prior.log_pi().exp().numpy(), counts / counts.sum(), atol=1e-6)
+    assert panel.plots.prior_nll_plot.curve_length("val_nll") == 2
+
+
 # ---------------------------------------------------------------------- closing during training
 def _start_long_run(qtbot, window, mnist_root) -> None:
     panel = window.show_panel("trainPanel")

@@ -63,7 +63,7 @@ _CRC = struct.Struct("<I")
 # Config fields added after .dlc files were first written. While one holds its default it is left out
 # of the fingerprint, so a file compressed before the field existed still matches the same model.
 # A new field of VQVAEConfig or PriorConfig belongs here.
-LATER_CONFIG_FIELDS = ("lookup_dim", "heads", "mlp_ratio")
+LATER_CONFIG_FIELDS = ("lookup_dim", "heads", "mlp_ratio", "class_heads")
 
 
 def _fingerprinted_config(config) -> dict:

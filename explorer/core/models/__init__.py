@@ -9,11 +9,12 @@ from .ensemble import PriorEnsemble
 from .pixelcnn import GatedPixelCNN, PixelCNN
 from .prior import AutoregressivePrior, PriorConfig, build_prior
 from .transformer_prior import TransformerPrior
+from .class_heads import ClassHeadsTransformerPrior
 from .quantizers import GumbelQuantizer, QuantizerOutput, VectorQuantizer, gumbel_temperature
 from .vqvae import VQVAE, VQVAEConfig, VQVAEOutput
 
 __all__ = [
-    "AutoregressivePrior", "GatedPixelCNN", "GumbelQuantizer", "MaskedConv2d", "PixelCNN", "PriorConfig",
+    "AutoregressivePrior", "ClassHeadsTransformerPrior", "GatedPixelCNN", "GumbelQuantizer", "MaskedConv2d", "PixelCNN", "PriorConfig",
     "PriorEnsemble", "QuantizerOutput", "TransformerPrior", "VQVAE", "VQVAEConfig", "VQVAEOutput", "VectorQuantizer", "build_prior",
     "causal_mask", "gumbel_softmax", "gumbel_temperature", "sample_gumbel",
 ]

@@ -59,8 +59,9 @@ class PixelCNN(AutoregressivePrior):
         self.head1 = nn.Conv2d(c.channels, c.head_channels, 1)
         self.head2 = nn.Conv2d(c.head_channels, c.num_codes, 1)
 
-    def logits_from_embedding(self, e: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        """Logits from embedded codes e (B, C, H, W); tests differentiate through e."""
+    def logits_from_embedding(self, e: torch.Tensor, labels: torch.Tensor | None = None,
+                              codes: torch.Tensor | None = None) -> torch.Tensor:
+        """Logits from embedded codes e (B, C, H, W); tests differentiate through e (``codes`` unused)."""
         x = self.conv_in(e) + self._class_bias(self.class_embed, labels)
         if self.pos_bias is not None:
             x = x + self.pos_bias                                         # (C, H, W) broadcast over B
@@ -168,8 +169,9 @@ class GatedPixelCNN(AutoregressivePrior):
         self.head1 = nn.Conv2d(c.channels, c.head_channels, 1)
         self.head2 = nn.Conv2d(c.head_channels, c.num_codes, 1)
 
-    def logits_from_embedding(self, e: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        """Logits from embedded codes e (B, C, H, W); tests differentiate through e."""
+    def logits_from_embedding(self, e: torch.Tensor, labels: torch.Tensor | None = None,
+                              codes: torch.Tensor | None = None) -> torch.Tensor:
+        """Logits from embedded codes e (B, C, H, W); tests differentiate through e (``codes`` unused)."""
         if self.config.num_classes and labels is None:
             raise ValueError("this prior is class-conditional: pass labels")
         v, h = e, e

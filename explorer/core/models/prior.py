@@ -23,12 +23,14 @@ from ..sampling import RasterSampler, RasterStep
 
 # kind -> (class, state size of one member's config). The package imports every kind's module (and
 # the ensemble's) before any of its modules is used, so the tables are full by then.
-PRIOR_KINDS: dict[str, tuple[type, Callable[["PriorConfig"], int]]] = {}
+PRIOR_KINDS: dict[str, tuple[Callable[["PriorConfig"], "AutoregressivePrior"], Callable[["PriorConfig"], int]]] = {}
 
 
-def register_prior_kind(kind: str, cls: type, state_size: Callable[["PriorConfig"], int]) -> None:
-    """Make ``build_prior`` and ``PriorConfig.state_size`` handle ``kind`` (listed in PriorConfig.LIMITS)."""
-    PRIOR_KINDS[kind] = (cls, state_size)
+def register_prior_kind(kind: str, build: Callable[["PriorConfig"], "AutoregressivePrior"],
+                        state_size: Callable[["PriorConfig"], int]) -> None:
+    """Make ``build_prior`` and ``PriorConfig.state_size`` handle ``kind`` (listed in PriorConfig.LIMITS):
+    ``build(config)`` makes the prior (a class, or a function choosing one)."""
+    PRIOR_KINDS[kind] = (build, state_size)
 
 
 ENSEMBLE: dict[str, type] = {}      # "class": the ensemble of M > 1 members (registered by ``.ensemble``)
@@ -56,6 +58,7 @@ class PriorConfig(JsonConfig):
     members: int = 1               # M > 1: an ensemble of M such priors whose conditionals are averaged
     heads: int = 4                 # transformer: attention heads (must divide channels)
     mlp_ratio: int = 4             # transformer: MLP hidden width = mlp_ratio * channels
+    class_heads: int = 0           # transformer, unconditional: C > 0 output heads, one per class, mixed (class_heads.py)
 
     LEGACY_DEFAULTS: ClassVar[dict] = {"positional": False}   # bundles from before positional biases
 
@@ -66,13 +69,15 @@ class PriorConfig(JsonConfig):
         "first_kernel": Limit(int, 1, 15, odd=True), "head_channels": Limit(int, 1, 4096),
         "num_classes": Limit(int, 0, 1000), "dropout": Limit(float, 0, 1, high_open=True),
         "positional": Limit(bool), "members": Limit(int, 1, 32), "heads": Limit(int, 1, 64),
-        "mlp_ratio": Limit(int, 1, 16),
+        "mlp_ratio": Limit(int, 1, 16), "class_heads": Limit(int, 0, 1000),
     }
 
     def __post_init__(self) -> None:
         self.check_fields()
         if self.kind == "transformer" and self.channels % self.heads:
             raise ValueError(f"channels ({self.channels}) must be a multiple of heads ({self.heads})")
+        if self.class_heads and (self.kind != "transformer" or self.num_classes):
+            raise ValueError("class heads need an unconditional transformer (kind transformer, num_classes 0)")
         if self.state_size() > MAX_PARAMETERS:
             raise ValueError(f"this prior would hold {self.state_size():,} weights, more than the "
                              f"{MAX_PARAMETERS:,} allowed: lower channels, layers, members or the grid size")
@@ -84,7 +89,8 @@ class PriorConfig(JsonConfig):
     def describe(self) -> str:
         """A short name for people, e.g. "gated PixelCNN" or "ensemble of 2 gated PixelCNNs"."""
         name = "transformer" if self.kind == "transformer" else f"{self.kind} PixelCNN"
-        return name if self.members == 1 else f"ensemble of {self.members} {name}s"
+        extra = f" with {self.class_heads} class heads" if self.class_heads else ""
+        return name + extra if self.members == 1 else f"ensemble of {self.members} {name}s{extra}"
 
 
 class AutoregressivePrior(nn.Module):

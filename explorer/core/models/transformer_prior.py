@@ -29,7 +29,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .prior import AutoregressivePrior, PriorConfig, register_prior_kind
+from .prior import AutoregressivePrior, PriorConfig
 
 
 def transformer_state_size(cfg: PriorConfig) -> int:
@@ -39,7 +39,9 @@ def transformer_state_size(cfg: PriorConfig) -> int:
              + d * 3 * d + 3 * d + d * d + d    # qkv and output projections
              + d * hidden + hidden + hidden * d + d)  # MLP
     embeddings = (cfg.num_codes + cfg.height + cfg.width + cfg.num_classes + 1) * d   # + start token
-    return embeddings + cfg.layers * block + 2 * d + d * cfg.num_codes + cfg.num_codes
+    heads = max(1, cfg.class_heads)                                               # output heads (class_heads.py)
+    prior = cfg.class_heads                                                       # their log pi buffer
+    return embeddings + cfg.layers * block + 2 * d + heads * (d * cfg.num_codes + cfg.num_codes) + prior
 
 
 class CausalSelfAttention(nn.Module):
@@ -145,9 +147,9 @@ class TransformerPrior(AutoregressivePrior):
             raise ValueError("this prior is class-conditional: pass labels")
         return self.class_embed(labels)[:, None, :]                      # (B, 1, d)
 
-    def logits_from_embedding(self, e: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        """Logits from embedded codes e (B, d, H, W) -> (B, K, H, W); the receptive field is measured
-        through e. The input at t is e at t - 1 (the start token at t = 0)."""
+    def features(self, e: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """The trunk: embedded codes e (B, d, H, W) -> the final-norm features (B, HW, d) the head
+        reads. The input at t is e at t - 1 (the start token at t = 0)."""
         b, d, h, w = e.shape
         tokens = e.flatten(2).transpose(1, 2)                                # (B, HW, d) in raster order
         start = self.start.expand(b, 1, d)                                   # (B, 1, d)
@@ -155,7 +157,14 @@ class TransformerPrior(AutoregressivePrior):
         x = self.drop(x + self.position_embedding() + self._context(labels))
         for block in self.blocks:
             x = block(x)
-        logits = self.head(self.norm(x))                                     # (B, HW, K)
+        return self.norm(x)
+
+    def logits_from_embedding(self, e: torch.Tensor, labels: torch.Tensor | None = None,
+                              codes: torch.Tensor | None = None) -> torch.Tensor:
+        """Logits from embedded codes e (B, d, H, W) -> (B, K, H, W); the receptive field is measured
+        through e. ``codes`` (the grid e embeds) is unused here (see the class-heads prior)."""
+        b, _, h, w = e.shape
+        logits = self.head(self.features(e, labels))                         # (B, HW, K)
         return logits.transpose(1, 2).reshape(b, -1, h, w)                  # (B, K, H, W)
 
     def logits(self, codes: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
@@ -342,4 +351,4 @@ class _TransformerIncrementalV1(_RasterCursor):
         return self.net.head(self.net.norm(x))                                          # (n, K)
 
 
-register_prior_kind("transformer", TransformerPrior, transformer_state_size)
+# "transformer" is registered by ``class_heads``, which builds this class or, with class heads, its subclass.

@@ -32,6 +32,7 @@ RANGES: dict[str, tuple[float, float]] = {
     "epochs": (0.0, 10000.0), "val_fraction": (0.0, 0.9), "dropout": (0.0, 0.9), "ema_decay": (0.0, 1.0),
     "final_lr_ratio": (0.0, 1.0), "preview_size": (0, 64), "val_every": (1, 1_000_000),
     "num_classes": (0, 1000), "augment_shifts": (0, 4), "heads": (1, 64), "mlp_ratio": (1, 16),
+    "class_heads": (0, 1000), "label_weight": (0.0, 1.0),
 }
 
 # Fields a form leaves out: derived from another config when training starts.
@@ -74,6 +75,7 @@ LABELS: dict[str, str] = {
     "preview_size": "Reconstructions shown (images)",
     "early_val_step": "Also validate after step N, for early pictures (0 = off)",
     "augment_shifts": "Shift images by up to ± N pixels",
+    "label_weight": "Label term's weight (class heads)",
     "seed": "Random seed",
     # PriorConfig
     "kind": "Architecture", "channels": "Channels", "layers": "Layers", "kernel_size": "Kernel size (cells)",
@@ -81,6 +83,7 @@ LABELS: dict[str, str] = {
     "num_classes": "Classes to condition on (0 = none)", "dropout": "Dropout rate (0–0.9)",
     "positional": "Learn where each position is", "heads": "Attention heads (transformer)",
     "mlp_ratio": "MLP width (× channels, transformer)",
+    "class_heads": "Class heads, mixed (0 = one head, transformer)",
 }
 
 # Settings that only apply when another one allows it: field -> (the other field, whether that
@@ -96,7 +99,7 @@ OVERRIDDEN_BY: dict[str, tuple[str, Any, str]] = {
     **{name: ("kind", lambda v: v == "transformer", "Not used by the transformer.")
        for name in ("kernel_size", "first_kernel", "head_channels")},
     **{name: ("kind", lambda v: v != "transformer", "Only used by the transformer.")
-       for name in ("heads", "mlp_ratio")},
+       for name in ("heads", "mlp_ratio", "class_heads")},
 }
 
 

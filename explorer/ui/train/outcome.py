@@ -129,8 +129,10 @@ def plan_text(settings: TrainSettings, bundle: Bundle | None) -> str:
         if can_continue(settings, bundle):
             return (f"Start continues training the loaded prior ({bundle.prior.config.describe()})"
                     f"{_fine_tune(settings, bundle)}.")
-        kind = settings.prior.model.kind
-        return (f"Start trains a new {'transformer' if kind == 'transformer' else kind + ' PixelCNN'} prior over the loaded VQ-VAE's codes "
+        kind, heads = settings.prior.model.kind, settings.prior.model.class_heads
+        name = ("transformer" if kind == "transformer" else kind + " PixelCNN") + " prior" + \
+            (f" with {heads} class heads, mixed," if heads else "")
+        return (f"Start trains a new {name} over the loaded VQ-VAE's codes "
                 f"(K={bundle.vqvae.config.num_codes}, {bundle.vqvae.config.grid_size}×{bundle.vqvae.config.grid_size} "
                 "grid) with the form's settings.")
     if can_continue(settings, bundle):

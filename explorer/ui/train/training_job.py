@@ -17,9 +17,9 @@ import torch
 
 from explorer.core.data import DataConfig, DataError, load_data
 from explorer.core.device import describe_device, pick_device
-from explorer.core.models.prior import AutoregressivePrior, PriorConfig, build_prior
-from explorer.core.training import (PriorTrainConfig, VQVAETrainConfig, encode_for_prior_steps, train_prior,
-                                   train_vqvae)
+from explorer.core.models.prior import AutoregressivePrior, PriorConfig
+from explorer.core.training import (PriorTrainConfig, VQVAETrainConfig, encode_for_prior_steps, new_prior,
+                                   train_prior, train_vqvae)
 from explorer.core.models.vqvae import VQVAE
 from explorer.ui.state import snapshot
 
@@ -160,7 +160,7 @@ def _prior_steps(job: TrainingJob, data, device: torch.device):
         cfg = PriorConfig(**{**job.prior_train.model.to_dict(), "num_codes": vqvae.config.num_codes,
                              "height": g, "width": g, "members": 1})     # one network, as the form shows
         torch.manual_seed(job.prior_train.seed)
-        prior = build_prior(cfg)
+        prior = new_prior(cfg, data.train.labels)
         if (yield ModelCreated("prior", cfg, snapshot(prior))) == STOP:
             raise _Stopped
     vqvae.to(device).eval()
