@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -67,10 +66,11 @@ def main() -> None:
     bundle.weights_dtype = "float16"
     bundle.metrics = {**bundle.metrics, "prior_nll": held["nll"], "prior_bits_per_latent": held["nll"] / math.log(2),
                       "prior_accuracy": held["accuracy"]}
-    command = args.probe_command.replace(args.data_root, "MNIST_DIR")
-    this = " ".join(a if a != args.data_root else "MNIST_DIR" for a in ["python", *sys.argv])
+    probe_command = args.probe_command.replace(args.data_root, "MNIST_DIR")
+    this = (f"python benchmarks/class_heads_bundle.py --data-root MNIST_DIR --bundle {args.bundle} --state STATE "
+            f"--probe-json PROBE_JSON --probe-command '...' --out {args.out}")   # STATE: the probe's --save-state
     bundle.history = {**bundle.history, "prior": {
-        "command": f"{command} && {this}", "steps": probe["steps"], "seconds": round(probe["minutes"] * 60),
+        "command": probe_command, "bundle_command": this, "steps": probe["steps"], "seconds": round(probe["minutes"] * 60),
         "device": f"cpu ({probe['threads']} thread)", "label_weight": probe["supervised"],
         "started_from": f"the transformer prior of {Path(args.bundle).name}",
         "validation": "the last 500 of the first 9 000 digits", "early_stopping_val_nll": probe["early_stopping"],
