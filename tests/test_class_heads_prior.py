@@ -272,3 +272,16 @@ def test_heads_of_one_class_prior_do_not_change_the_mixture_when_pi_is_scaled() 
         prior.log_class_prior.add_(5.0)
         assert torch.allclose(prior.logits(codes), before, atol=1e-5)
         assert torch.allclose(F.log_softmax(before, 1), before, atol=1e-5)       # logits are log-probabilities
+
+
+def test_class_belief_is_the_mixture_weight_of_each_head() -> None:
+    """w_c(t) = p(c | z_<t): pi at t = 0, Bayes' rule over the first t codes after."""
+    prior = tiny()
+    codes = grids(2, 12)
+    assert torch.allclose(prior.class_belief(codes, 0), prior.log_pi().exp().expand(2, -1), atol=1e-6)
+    posterior = torch.softmax(prior.log_pi() - prior.nll_per_class(codes), dim=1).detach()
+    assert torch.allclose(prior.class_belief(codes, 49), posterior, atol=1e-5)
+    with torch.no_grad():                                        # the mixture conditional at t uses exactly these
+        lp = prior.class_log_probs(codes)[:, :, 10]               # (2, C, K)
+        mixed = torch.logsumexp(prior.class_belief(codes, 10).log()[:, :, None] + lp, dim=1)
+        assert torch.allclose(mixed, prior.logits(codes)[:, :, 1, 3], atol=1e-5)

@@ -78,7 +78,11 @@ def test_class_heads_bundle_runs_to_the_end_unconditionally_and_sees_every_earli
     qtbot.waitUntil(lambda: panel.session.finished, timeout=10_000)
     settings = panel.sampling_settings()
     assert settings["label"] is None
-    np.testing.assert_array_equal(panel.current_grid(), expected_grid(bundle.prior, settings))
+    grid = panel.current_grid()
+    np.testing.assert_array_equal(grid, expected_grid(bundle.prior, settings))
+    belief = bundle.prior.class_belief(torch.from_numpy(grid)[None], grid.size)[0]        # p(c | the whole grid)
+    c = int(belief.argmax())
+    assert f"drawing class {c} ({float(belief[c]):.0%})" in panel.status.text()
     panel.tabs.setCurrentWidget(panel.receptive)
     h, w = panel.current_grid().shape
     for i, j in [(0, 0), (3, 3), (6, 6)]:

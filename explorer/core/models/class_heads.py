@@ -99,6 +99,15 @@ class ClassHeadsTransformerPrior(TransformerPrior):
         target = codes.reshape(codes.shape[0], 1, -1, 1).expand(-1, lp.shape[1], -1, 1)
         return -lp.gather(3, target).squeeze(3).sum(2)
 
+    @torch.no_grad()
+    def class_belief(self, codes: torch.Tensor, t: int) -> torch.Tensor:
+        """(B, H, W) grids, raster position t -> (B, C): the mixture's weights w_c(t) = p(c | z_<t),
+        which class the prior is drawing, judged from the first t codes (pi at t = 0)."""
+        lp = self.class_log_probs(codes)[:, :, :t]                            # (B, C, t, K)
+        target = codes.reshape(codes.shape[0], 1, -1, 1)[:, :, :t].expand(-1, lp.shape[1], -1, 1)
+        explained = lp.gather(3, target).squeeze(3).sum(2)                    # (B, C)
+        return torch.softmax(self.log_pi() + explained, dim=1)
+
     def training_loss(self, codes: torch.Tensor, labels: torch.Tensor, label_weight: float) -> torch.Tensor:
         """Per latent: w (-log p_y(z)) + (1 - w) (-log p(z)), averaged over the batch (module docstring)."""
         nll_c = self.nll_per_class(codes)                                     # (B, C)

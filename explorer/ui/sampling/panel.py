@@ -26,6 +26,7 @@ from PySide6.QtGui import QAction, QKeySequence, QShowEvent
 from PySide6.QtWidgets import (QApplication, QFileDialog, QGridLayout, QHBoxLayout, QLabel, QTabWidget, QVBoxLayout,
                                QWidget)
 
+from explorer.core.models.class_heads import ClassHeadsTransformerPrior
 from explorer.core.projection import code_palette
 from explorer.core.receptive_field import fields_of_both_kinds, prior_kind, single_prior
 from explorer.core.sampling_session import SamplingSession, StepViews, decode_grids, precompute_run, step_views
@@ -450,11 +451,20 @@ class SamplingPanel(QWidget):
         self._show_field()
         label = "" if s.label is None else f" · class {s.label}"
         if self.run_note:                        # what the last change did, then where the run is
-            self.status.setText(f"{self.run_note} · step {session.t}/{session.total}")
+            self.status.setText(f"{self.run_note} · step {session.t}/{session.total}{self._belief_text()}")
             return
         self.status.setText(f"step {session.t}/{session.total}"
                             + (f" · just drew z{position} = {session.chosen()}" if position is not None else "")
-                            + f" · grid {s.index + 1} of a batch of {s.n}{label}")
+                            + f" · grid {s.index + 1} of a batch of {s.n}{label}{self._belief_text()}")
+
+    def _belief_text(self) -> str:
+        """For a prior with class heads: the class it is drawing, p(c | z_<t) (its mixture's weights)."""
+        prior, t = self.state.bundle.prior, self.session.t
+        if not isinstance(prior, ClassHeadsTransformerPrior) or t == 0:
+            return ""
+        belief = prior.class_belief(torch.from_numpy(self.session.grid()).long()[None], t)[0]
+        c = int(belief.argmax())
+        return f" · drawing class {c} ({float(belief[c]):.0%})"
 
     def _show_field(self) -> None:
         session = self.session
