@@ -69,7 +69,10 @@ def main() -> None:
     probe_command = args.probe_command.replace(args.data_root, "MNIST_DIR")
     this = (f"python benchmarks/class_heads_bundle.py --data-root MNIST_DIR --bundle {args.bundle} --state STATE "
             f"--probe-json PROBE_JSON --probe-command '...' --out {args.out}")   # STATE: the probe's --save-state
+    before = (bundle.history or {}).get("prior") or {}
     bundle.history = {**bundle.history, "prior": {
+        "continued_from": [{"bundle": Path(args.bundle).name, "seconds": before.get("seconds", 0),
+                            "command": before.get("command"), "steps": before.get("steps")}],
         "command": probe_command, "bundle_command": this, "steps": probe["steps"], "seconds": round(probe["minutes"] * 60),
         "device": f"cpu ({probe['threads']} thread)", "label_weight": probe["supervised"],
         "started_from": f"the transformer prior of {Path(args.bundle).name}",
