@@ -286,3 +286,18 @@ def test_build_prior_picks_the_class() -> None:
     assert isinstance(build_prior(PriorConfig(kind="transformer", channels=8, heads=2, layers=1)), TransformerPrior)
     with pytest.raises(ValueError):
         PriorConfig(kind="lstm")
+
+
+@pytest.mark.parametrize("kind, classes", [("gated", 3), ("plain", 0), ("transformer", 3), ("transformer", 0)])
+def test_teacher_forced_logits_in_chunks_are_each_grids_own(kind: str, classes: int) -> None:
+    """A batch larger than one chunk gives every grid the logits it gets on its own."""
+    torch.manual_seed(0)
+    prior = build_prior(PriorConfig(kind=kind, num_codes=5, height=4, width=4, channels=8, layers=2, head_channels=8,
+                                    heads=2, mlp_ratio=2, num_classes=classes, dropout=0.0)).eval()
+    codes = torch.randint(0, 5, (300, 4, 4), generator=torch.Generator().manual_seed(1))
+    labels = torch.randint(0, classes, (300,)) if classes else None
+    with torch.no_grad():
+        together = prior.logits(codes, labels)
+        for b in (0, 63, 64, 200, 299):
+            alone = prior.logits(codes[b:b + 1], None if labels is None else labels[b:b + 1])
+            assert torch.allclose(together[b:b + 1], alone, atol=1e-5), b

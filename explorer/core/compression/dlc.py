@@ -314,7 +314,8 @@ SHIPPED_FINGERPRINTS = {
     "21406afa97e8f5b2": ("mnist-1to4", "the shipped `mnist-1to4` bundle"),
     "a88f648058a73dd2": ("mnist-gumbel", "the shipped `mnist-gumbel` bundle"),
     "b1dfd94d1f01b36b": ("mnist-classes-pixelcnn", "the `mnist-classes` bundle shipped before 6 December 2026"),
-    "f1fb2718c4f86a26": ("mnist", "the shipped `mnist` bundle"),
+    "f1fb2718c4f86a26": ("mnist-transformer", "the `mnist` bundle shipped from 6 to 7 December 2026"),
+    "0ffa8adb745128b0": ("mnist", "the shipped `mnist` bundle"),
     "cedd8bd6921bd86b": ("mnist-classes", "the shipped `mnist-classes` bundle"),
 }
 

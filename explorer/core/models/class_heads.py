@@ -90,9 +90,6 @@ class ClassHeadsTransformerPrior(TransformerPrior):
             out = mixture_conditionals(lp, codes.reshape(b, h * w), self.log_pi())
         return out.transpose(1, 2).reshape(b, -1, h, w)                       # (B, K, H, W)
 
-    def logits(self, codes: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        return self.logits_from_embedding(self.embed(codes).permute(0, 3, 1, 2), labels, codes)
-
     def nll_per_class(self, codes: torch.Tensor) -> torch.Tensor:
         """(B, H, W) -> (B, C): -log p_c(z) in nats, every head in one pass."""
         lp = self.class_log_probs(codes)                                      # (B, C, HW, K)

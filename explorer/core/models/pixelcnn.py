@@ -22,7 +22,9 @@ import torch.nn.functional as F
 
 from ..config import conv_size
 from .masked_conv import MaskedConv2d, pointwise
-from .prior import AutoregressivePrior, PriorConfig, register_prior_kind
+from .prior import AutoregressivePrior, PriorConfig, in_chunks, register_prior_kind
+
+TEACHER_FORCED_CHUNK = 128    # grids per teacher-forced pass (prior.in_chunks)
 
 
 # --------------------------------------------------------------------------------------
@@ -70,7 +72,8 @@ class PixelCNN(AutoregressivePrior):
         return self.head2(F.relu(self.head1(F.relu(x))))
 
     def logits(self, codes: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        return self.logits_from_embedding(self.embed(codes).permute(0, 3, 1, 2), labels)  # (B, C, H, W)
+        return in_chunks(lambda c, y: self.logits_from_embedding(self.embed(c).permute(0, 3, 1, 2), y),
+                         codes, labels, TEACHER_FORCED_CHUNK)                             # (B, K, H, W)
 
     def incremental(self, grid: torch.Tensor, labels: torch.Tensor | None, revision: int = 2) -> "_PlainIncremental":
         return _PlainIncremental(self, grid, labels)
@@ -180,7 +183,8 @@ class GatedPixelCNN(AutoregressivePrior):
         return self.head2(F.relu(self.head1(F.relu(h))))
 
     def logits(self, codes: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        return self.logits_from_embedding(self.embed(codes).permute(0, 3, 1, 2), labels)  # (B, C, H, W)
+        return in_chunks(lambda c, y: self.logits_from_embedding(self.embed(c).permute(0, 3, 1, 2), y),
+                         codes, labels, TEACHER_FORCED_CHUNK)                             # (B, K, H, W)
 
     def incremental(self, grid: torch.Tensor, labels: torch.Tensor | None, revision: int = 2) -> "_GatedIncremental":
         return _GatedIncremental(self, grid, labels)

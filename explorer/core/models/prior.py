@@ -157,6 +157,20 @@ class AutoregressivePrior(nn.Module):
                                                  given=given, mask=mask, labels=labels)
 
 
+def in_chunks(logits_of: Callable[[torch.Tensor, torch.Tensor | None], torch.Tensor], codes: torch.Tensor,
+              labels: torch.Tensor | None, size: int) -> torch.Tensor:
+    """``logits_of(codes, labels)`` over at most ``size`` grids at a time, concatenated along the
+    batch: each grid's logits are its own, and one chunk's activations stay in the processor's
+    cache. Teacher-forced passes over 500 grids on one thread: 1.2x faster for the transformer in
+    chunks of 64, 1.07x for the PixelCNN ensemble in chunks of 128 (benchmarks/README.md)."""
+    if codes.shape[0] <= size:
+        return logits_of(codes, labels)
+    if labels is not None and labels.dim() == 0:
+        labels = labels.expand(codes.shape[0])
+    label_parts = labels.split(size) if labels is not None else [None] * len(codes.split(size))
+    return torch.cat([logits_of(c, y) for c, y in zip(codes.split(size), label_parts)])
+
+
 def build_prior(config: PriorConfig) -> AutoregressivePrior:
     """The prior class named by ``config.kind``; an ensemble of them when ``config.members > 1``."""
     if config.members > 1:

@@ -29,7 +29,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .prior import AutoregressivePrior, PriorConfig
+from .prior import AutoregressivePrior, PriorConfig, in_chunks
+
+TEACHER_FORCED_CHUNK = 64     # grids per teacher-forced pass (prior.in_chunks): activations stay in cache
 
 
 def transformer_state_size(cfg: PriorConfig) -> int:
@@ -168,7 +170,8 @@ class TransformerPrior(AutoregressivePrior):
         return logits.transpose(1, 2).reshape(b, -1, h, w)                  # (B, K, H, W)
 
     def logits(self, codes: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        return self.logits_from_embedding(self.embed(codes).permute(0, 3, 1, 2), labels)
+        return in_chunks(lambda c, y: self.logits_from_embedding(self.embed(c).permute(0, 3, 1, 2), y, c),
+                         codes, labels, TEACHER_FORCED_CHUNK)
 
     def cache_bytes_per_grid(self) -> int:
         """The key/value cache of one grid: keys and values (float32) of every position in every block."""
