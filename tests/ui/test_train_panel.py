@@ -425,7 +425,7 @@ def test_start_on_the_shipped_model_fine_tunes_and_saving_never_overwrites_it(qt
     mode = panel.controls.mode_combo
     mode.setCurrentIndex(mode.findData("prior"))
     plan = panel.controls.plan_label.text()
-    kind = main_window.state.bundle.prior.config.kind     # the shipped prior: a transformer since 6 Dec 2026
+    kind = main_window.state.bundle.prior.config.describe()    # since 7 Dec 2026 "transformer with 10 class heads"
     assert f"continues training the loaded prior ({kind})" in plan and "fine-tuning" in plan
 
     suggested: list[str] = []
