@@ -10,7 +10,7 @@ is the best of ``--repeats`` (the machine may be shared).
 ``revisions``: the cached evaluator alone (49 steps, no sampling), revision 1 (kept for .dlc
 format 2) against revision 2 (the default), at a batch of 16 (sampling) and 256 (the coder's
 chunk), interleaved run by run so the machine's load hits both alike; median and best of
-``--repeats`` (at least 5) runs each, in ms per 49 steps.
+``--repeats`` (at least 5) runs each, in ms per 49 steps (a prior with class heads has only revision 2).
 """
 from __future__ import annotations
 
@@ -88,7 +88,7 @@ def main() -> None:
         from explorer.core.bundle import load_bundle
         prior = load_bundle(args.bundle).prior
         result["bundle"] = {"path": str(args.bundle), **best_of(prior, args.grids, args.repeats)}
-        if prior.config.kind == "transformer" and not prior.config.num_classes:
+        if prior.config.kind == "transformer" and not prior.config.num_classes and not prior.config.class_heads:
             result["revisions"] = revisions(prior, args.repeats)
     result["load_average_end"] = [round(v, 2) for v in os.getloadavg()]
     print(json.dumps(result, indent=2))
