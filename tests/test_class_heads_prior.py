@@ -281,6 +281,9 @@ def test_class_belief_is_the_mixture_weight_of_each_head() -> None:
     assert torch.allclose(prior.class_belief(codes, 0), prior.log_pi().exp().expand(2, -1), atol=1e-6)
     posterior = torch.softmax(prior.log_pi() - prior.nll_per_class(codes), dim=1).detach()
     assert torch.allclose(prior.class_belief(codes, 49), posterior, atol=1e-5)
+    partly_drawn = codes.clone()
+    partly_drawn.view(2, -1)[:, 10:] = -1                        # what the sampling session holds mid-run
+    assert torch.allclose(prior.class_belief(partly_drawn, 10), prior.class_belief(codes, 10))
     with torch.no_grad():                                        # the mixture conditional at t uses exactly these
         lp = prior.class_log_probs(codes)[:, :, 10]               # (2, C, K)
         mixed = torch.logsumexp(prior.class_belief(codes, 10).log()[:, :, None] + lp, dim=1)

@@ -74,6 +74,11 @@ def test_class_heads_bundle_runs_to_the_end_unconditionally_and_sees_every_earli
     panel = make_panel(qtbot, bundle)
     assert not panel.findChild(QWidget, "samplingClass").isEnabled()
     panel.findChild(QWidget, "samplingSeed").setValue(5)
+    for _ in range(12):                                       # mid-run: later cells are not drawn yet (-1)
+        click(qtbot, panel, "samplingStep")
+    partial = torch.from_numpy(panel.session.grids()).clamp(min=0)
+    belief = bundle.prior.class_belief(partial, 12)[panel.sampling_settings()["index"]]
+    assert f"drawing class {int(belief.argmax())} ({float(belief.max()):.0%})" in panel.status.text()
     click(qtbot, panel, "samplingRunToEnd")
     qtbot.waitUntil(lambda: panel.session.finished, timeout=10_000)
     settings = panel.sampling_settings()

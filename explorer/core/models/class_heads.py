@@ -99,7 +99,10 @@ class ClassHeadsTransformerPrior(TransformerPrior):
     @torch.no_grad()
     def class_belief(self, codes: torch.Tensor, t: int) -> torch.Tensor:
         """(B, H, W) grids, raster position t -> (B, C): the mixture's weights w_c(t) = p(c | z_<t),
-        which class the prior is drawing, judged from the first t codes (pi at t = 0)."""
+        which class the prior is drawing, judged from the first t codes (pi at t = 0). Cells at t
+        and after are ignored, whatever they hold (-1 where nothing is drawn yet)."""
+        codes = codes.clone()
+        codes.view(codes.shape[0], -1)[:, t:] = 0                             # causal: never read
         lp = self.class_log_probs(codes)[:, :, :t]                            # (B, C, t, K)
         target = codes.reshape(codes.shape[0], 1, -1, 1)[:, :, :t].expand(-1, lp.shape[1], -1, 1)
         explained = lp.gather(3, target).squeeze(3).sum(2)                    # (B, C)

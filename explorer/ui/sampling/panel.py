@@ -462,7 +462,7 @@ class SamplingPanel(QWidget):
         prior, t = self.state.bundle.prior, self.session.t
         if not isinstance(prior, ClassHeadsTransformerPrior) or t == 0:
             return ""
-        belief = prior.class_belief(torch.from_numpy(self.session.grid()).long()[None], t)[0]
+        belief = prior.class_belief(torch.from_numpy(self.session.grid()).long()[None], t)[0]   # -1: not drawn yet
         c = int(belief.argmax())
         return f" · drawing class {c} ({float(belief[c]):.0%})"
 
