@@ -65,6 +65,16 @@ def assert_plain(exc: BaseException) -> None:
     assert message and "Traceback" not in message and len(message) < 400 and "\n" not in message.strip()
 
 
+def assert_prior_config_refused(path: Path, update: dict, needle: str) -> None:
+    """The bundle at ``path`` with ``update`` written into its prior's config fails to load with one
+    plain message that contains ``needle``."""
+    _edit_config(path, lambda c: c["prior"]["config"].update(update))
+    with pytest.raises(BundleError) as info:
+        load_bundle(path)
+    assert_plain(info.value)
+    assert needle in str(info.value)
+
+
 # ---------------------------------------------------------------------------------- round trip
 def test_round_trip_is_bit_exact(tmp_path: Path) -> None:
     original = make_bundle()

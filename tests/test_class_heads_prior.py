@@ -18,7 +18,7 @@ from explorer.core.models.class_heads import ClassHeadsTransformerPrior
 from explorer.core.models.ensemble import PriorEnsemble
 from explorer.core.models.prior import PriorConfig, build_prior
 from explorer.core.receptive_field import causal_region, companion_prior, measured_receptive_fields, prior_kind
-from test_bundle import _edit_config, assert_plain, make_bundle
+from test_bundle import assert_plain, assert_prior_config_refused, make_bundle
 
 K = 11
 
@@ -199,12 +199,7 @@ def test_bundle_round_trip_keeps_the_heads_and_the_class_prior(tmp_path: Path) -
     ({"num_classes": 10}, "class heads need"), ({"class_heads": 3}, "do not match"),
 ])
 def test_hostile_class_head_configs_are_refused_with_one_message(tmp_path: Path, update: dict, needle: str) -> None:
-    path = _bundle(tmp_path)
-    _edit_config(path, lambda c: c["prior"]["config"].update(update))
-    with pytest.raises(BundleError) as info:
-        load_bundle(path)
-    assert_plain(info.value)
-    assert needle in str(info.value)
+    assert_prior_config_refused(_bundle(tmp_path), update, needle)
 
 
 def test_a_class_prior_that_is_not_finite_is_refused(tmp_path: Path) -> None:
