@@ -283,3 +283,19 @@ def test_class_belief_is_the_mixture_weight_of_each_head() -> None:
         lp = prior.class_log_probs(codes)[:, :, 10]               # (2, C, K)
         mixed = torch.logsumexp(prior.class_belief(codes, 10).log()[:, :, None] + lp, dim=1)
         assert torch.allclose(mixed, prior.logits(codes)[:, :, 1, 3], atol=1e-5)
+
+
+def test_one_images_likelihood_carries_the_heads_posterior() -> None:
+    """The Likelihood panel's single image: p(c | z) of the class heads beside log p(z)."""
+    from explorer.core.anomaly import image_likelihood
+    bundle = make_bundle()
+    bundle.prior = tiny(classes=10, num_codes=16)
+    image = torch.rand(1, 28, 28)
+    r = image_likelihood(bundle.vqvae, bundle.prior, image)
+    codes = torch.from_numpy(r.codes)[None]
+    with torch.no_grad():
+        expected = torch.softmax(bundle.prior.log_pi() - bundle.prior.nll_per_class(codes), 1)[0]
+        assert r.nll == pytest.approx(-bundle.prior.log_prob(codes).item(), rel=1e-4)
+    assert r.head_posterior.shape == (10,) and r.head_posterior.sum() == pytest.approx(1.0, abs=1e-5)
+    assert torch.allclose(torch.from_numpy(r.head_posterior), expected, atol=1e-5)
+    assert r.class_nll is None                                                    # still an unconditional prior

@@ -42,6 +42,7 @@ import torch
 import torch.nn.functional as F
 
 from .metrics import INFERENCE_BATCH, encode_images
+from .models.class_heads import ClassHeadsTransformerPrior
 
 SCORE_KINDS = ("nll", "ratio", "complexity", "combined", "nll-label")
 BASE_KINDS = ("nll", "ratio", "complexity", "nll-label")     # computed per image; "combined" is fitted on them
@@ -381,6 +382,7 @@ class ImageLikelihood:
     class_nll: np.ndarray | None = None     # (C,) -log p(z | c) for a class-conditional prior
     map_label: int = -1                     # the class the map is given (conditional prior), else -1
     label: int = -1                         # the image's own label, -1 when unknown
+    head_posterior: np.ndarray | None = None  # (C,) p(c | z) of a prior with class heads (its mixture weights)
 
     @property
     def nll(self) -> float:
@@ -404,8 +406,12 @@ def image_likelihood(vqvae, prior, image: torch.Tensor | np.ndarray, background_
     lik = scored.likelihoods
     codes = torch.from_numpy(lik.codes)
     decoded = vqvae.decode(codes.to(vqvae.device)).clamp(0, 1)[0].cpu().numpy().astype(np.float32)
+    heads = None
+    if isinstance(prior, ClassHeadsTransformerPrior):                       # w_c after every code: p(c | z)
+        heads = prior.class_belief(codes.to(next(prior.parameters()).device), codes[0].numel())[0].cpu().numpy()
     return ImageLikelihood(lik.codes[0], lik.position_nll[0], decoded,
                            {k: float(v[0]) for k, v in scored.scores.items()},
                            None if lik.class_nll is None else lik.class_nll[0],
                            -1 if lik.map_labels is None else int(lik.map_labels[0]),
-                           int(label) if lik.class_nll is not None and 0 <= label < lik.class_nll.shape[1] else -1)
+                           int(label) if lik.class_nll is not None and 0 <= label < lik.class_nll.shape[1] else -1,
+                           heads)

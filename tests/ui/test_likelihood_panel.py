@@ -56,6 +56,19 @@ def test_heatmap_and_score_show_the_example_image(qtbot, tiny_bundle) -> None:
     assert panel.findChild(QWidget, "likelihoodImage").caption.startswith("example 2/40")
 
 
+def test_a_prior_with_class_heads_says_which_class_it_reads(qtbot, tiny_bundle) -> None:
+    from explorer.core.models.prior import PriorConfig, build_prior
+    torch.manual_seed(2)
+    tiny_bundle.prior = build_prior(PriorConfig(kind="transformer", num_codes=tiny_bundle.vqvae.config.num_codes,
+                                                channels=16, layers=1, heads=2, mlp_ratio=2, class_heads=10)).eval()
+    panel = _panel(qtbot, tiny_bundle)
+    expected = image_likelihood(tiny_bundle.vqvae, tiny_bundle.prior, tiny_bundle.examples.images[0])
+    best = int(expected.head_posterior.argmax())
+    text = panel.findChild(QLabel, "likelihoodScore").text()
+    assert f"−{expected.nll:.2f} nats" in text
+    assert f"its class heads read class {best} (p(c | z) = {expected.head_posterior[best]:.2f})" in text.replace("\u00a0", " ")
+
+
 def test_drawing_is_scored_as_it_is_drawn(qtbot, tiny_bundle) -> None:
     panel = _panel(qtbot, tiny_bundle)
     source = panel.findChild(QComboBox, "likelihoodSource")

@@ -217,6 +217,9 @@ class SingleImageView(QWidget):
         if r.class_nll is None:
             text = (f"<b>log p(z) = −{r.nll:.2f} nats = −{r.bits:.1f} bits</b> ({r.bits / cells:.2f} bits per code; "
                     f"{uniform}).")
+            if r.head_posterior is not None:                                    # a prior with class heads
+                best = int(r.head_posterior.argmax())
+                text = text[:-1] + f"; its class heads read class {best} (p(c\u00a0|\u00a0z)\u00a0=\u00a0{r.head_posterior[best]:.2f})."
         else:
             text = SingleImageView.conditional_text(r, uniform)
         text += f"<br>Scores (higher = more anomalous): NLL {r.scores['nll']:.2f} nats"
