@@ -61,17 +61,12 @@ def start_from(shipped: TransformerPrior, labels: torch.Tensor, classes: int, no
     return model
 
 
-def marginal_nll(model: ClassHeadsTransformerPrior, nll_c: torch.Tensor) -> torch.Tensor:
-    """-log sum_c pi_c p_c(z) from (B, C) per-class NLLs."""
-    return -torch.logsumexp(model.log_pi() - nll_c, dim=1)
-
-
 def evaluate(model: ClassHeadsTransformerPrior, codes: torch.Tensor, labels: torch.Tensor) -> dict:
     model.eval()
     with torch.no_grad():
         nll_c = torch.cat([model.nll_per_class(b) for b in codes.split(500)])
     latents = codes[0].numel()
-    marginal = marginal_nll(model, nll_c).mean().item() / latents
+    marginal = model.marginal_nll(nll_c).mean().item() / latents
     given = nll_c.gather(1, labels[:, None]).mean().item() / latents
     posterior_right = (nll_c.argmin(1) == labels).float().mean().item()
     return {"marginal_nats_per_latent": round(marginal, 4), "given_label_nats_per_latent": round(given, 4),

@@ -322,8 +322,9 @@ def train_prior(config: PriorTrainConfig, vqvae: VQVAE, data: DataSplits, device
     train_labels = data.train.labels.repeat(reps) if reps else data.train.labels
     val_codes = encode_images(vqvae, data.val.images) if len(data.val) else None
     cfg = config.model
-    check_class_labels(prior.config if prior is not None else cfg, data.train.labels)
-    if prior is None:
+    if prior is not None:
+        check_class_labels(prior.config, data.train.labels)
+    else:                                                           # new_prior checks the labels
         h, w = train_codes.shape[1:]
         cfg = PriorConfig(**{**cfg.to_dict(), "num_codes": vqvae.config.num_codes, "height": h, "width": w})
         prior = new_prior(cfg, data.train.labels)

@@ -32,12 +32,19 @@ from .prior import PriorConfig, register_prior_kind
 from .transformer_prior import TransformerPrior, _TransformerIncremental, transformer_state_size
 
 
+def picked_log_probs(class_log_probs: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
+    """log p_c(z_t | z_<t) of the codes themselves: (B, C, T, K) per-class log-probs and the (B, T)
+    codes -> (B, C, T)."""
+    target = codes.reshape(codes.shape[0], 1, -1, 1).expand(-1, class_log_probs.shape[1], -1, 1)
+    return class_log_probs.gather(3, target).squeeze(3)
+
+
 def mixture_conditionals(class_log_probs: torch.Tensor, codes: torch.Tensor,
                          log_pi: torch.Tensor) -> torch.Tensor:
     """log p(z_t = k | z_<t) of the mixture for every position: (B, C, T, K) per-class log-probs and
     the (B, T) codes -> (B, T, K). The weights at t come from the codes before t only."""
-    picked = class_log_probs.gather(3, codes[:, None, :, None].expand(-1, class_log_probs.shape[1], -1, 1))
-    explained = picked.squeeze(3).cumsum(2) - picked.squeeze(3)              # (B, C, T): sum over s < t
+    picked = picked_log_probs(class_log_probs, codes)                        # (B, C, T)
+    explained = picked.cumsum(2) - picked                                    # (B, C, T): sum over s < t
     scores = log_pi[None, :, None] + explained                               # log pi_c prod_{s<t} p_c(z_s)
     log_w = scores - scores.logsumexp(1, keepdim=True)                       # (B, C, T)
     return (log_w[..., None] + class_log_probs).logsumexp(1)                 # (B, T, K)
@@ -66,7 +73,7 @@ class ClassHeadsTransformerPrior(TransformerPrior):
         """(C,) log pi_c, normalised."""
         return F.log_softmax(self.log_class_prior.float(), dim=0)
 
-    def class_log_probs_from_embedding(self, e: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+    def class_log_probs_from_embedding(self, e: torch.Tensor) -> torch.Tensor:
         """(B, d, H, W) embedded codes -> (B, C, HW, K): log p_c(z_t = k | z_<t) for every head c."""
         b = e.shape[0]
         c, k = self.config.class_heads, self.config.num_codes
@@ -92,9 +99,11 @@ class ClassHeadsTransformerPrior(TransformerPrior):
 
     def nll_per_class(self, codes: torch.Tensor) -> torch.Tensor:
         """(B, H, W) -> (B, C): -log p_c(z) in nats, every head in one pass."""
-        lp = self.class_log_probs(codes)                                      # (B, C, HW, K)
-        target = codes.reshape(codes.shape[0], 1, -1, 1).expand(-1, lp.shape[1], -1, 1)
-        return -lp.gather(3, target).squeeze(3).sum(2)
+        return -picked_log_probs(self.class_log_probs(codes), codes).sum(2)
+
+    def marginal_nll(self, nll_c: torch.Tensor) -> torch.Tensor:
+        """(B, C) per-class NLLs -> (B,): -log p(z) = -log sum_c pi_c p_c(z) in nats."""
+        return -torch.logsumexp(self.log_pi() - nll_c, dim=1)
 
     @torch.no_grad()
     def class_belief(self, codes: torch.Tensor, t: int) -> torch.Tensor:
@@ -103,17 +112,14 @@ class ClassHeadsTransformerPrior(TransformerPrior):
         and after are ignored, whatever they hold (-1 where nothing is drawn yet)."""
         codes = codes.clone()
         codes.view(codes.shape[0], -1)[:, t:] = 0                             # causal: never read
-        lp = self.class_log_probs(codes)[:, :, :t]                            # (B, C, t, K)
-        target = codes.reshape(codes.shape[0], 1, -1, 1)[:, :, :t].expand(-1, lp.shape[1], -1, 1)
-        explained = lp.gather(3, target).squeeze(3).sum(2)                    # (B, C)
+        explained = picked_log_probs(self.class_log_probs(codes), codes)[:, :, :t].sum(2)   # (B, C)
         return torch.softmax(self.log_pi() + explained, dim=1)
 
     def training_loss(self, codes: torch.Tensor, labels: torch.Tensor, label_weight: float) -> torch.Tensor:
         """Per latent: w (-log p_y(z)) + (1 - w) (-log p(z)), averaged over the batch (module docstring)."""
         nll_c = self.nll_per_class(codes)                                     # (B, C)
         given = nll_c.gather(1, labels.long()[:, None]).squeeze(1)
-        marginal = -torch.logsumexp(self.log_pi() - nll_c, dim=1)
-        return (label_weight * given + (1 - label_weight) * marginal).mean() / codes[0].numel()
+        return (label_weight * given + (1 - label_weight) * self.marginal_nll(nll_c)).mean() / codes[0].numel()
 
     def forward(self, codes: torch.Tensor, labels: torch.Tensor | None = None,
                 label_weight: float | None = None) -> torch.Tensor:
